@@ -1,0 +1,158 @@
+"""The codebook as data: load and validate ``surveys/codebook.yaml``; mirror it in the database.
+
+Validated when the app starts, so a broken codebook stops the app with a message
+rather than failing later in the middle of an import.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.orm import Session
+
+from impactmodel import ROOT
+from impactmodel.enums import Valence
+
+CODEBOOK_PATH = ROOT / "surveys" / "codebook.yaml"
+
+
+class CodebookError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CodeDef:
+    id: str
+    label: str
+    group: str
+    level: int | None
+    description: str = ""
+    steering_group: bool = False
+    valences: tuple[str, ...] = ("positive",)
+    child_label: str | None = None
+
+    @property
+    def default_valence(self) -> Valence:
+        return Valence(self.valences[0])
+
+    @property
+    def is_feature(self) -> bool:
+        return self.group == "F"
+
+
+@dataclass(frozen=True)
+class Codebook:
+    groups: dict[str, dict]
+    codes: dict[str, CodeDef]
+    checksum: str
+    definition: dict = field(repr=False, compare=False)
+
+    def get(self, code_id: str) -> CodeDef | None:
+        return self.codes.get(code_id)
+
+    def by_group(self, group: str) -> list[CodeDef]:
+        return [c for c in self.codes.values() if c.group == group]
+
+    def check_coding(self, code_id: str, valence: str | None) -> Valence:
+        """The valence to store for ``code_id``; ValueError saying what is wrong."""
+        code = self.codes.get(code_id)
+        if code is None:
+            if code_id in self.groups:
+                raise ValueError(f"{code_id!r} is a grouping code: use one of its codes, "
+                                 f"e.g. {self.by_group(code_id)[0].id!r}")
+            raise ValueError(f"unknown code {code_id!r} (not in the codebook)")
+        if not valence:
+            return code.default_valence
+        if valence not in {v.value for v in Valence}:
+            raise ValueError(f"unknown valence {valence!r}: use positive, to_develop or negative")
+        if valence not in code.valences:
+            raise ValueError(f"valence {valence!r} does not apply to {code_id}: "
+                             f"use {' or '.join(code.valences)}")
+        return Valence(valence)
+
+
+def parse(text: str) -> Codebook:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"codebook is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), list) \
+            or not isinstance(data.get("codes"), list):
+        raise CodebookError("codebook needs a 'groups' list and a 'codes' list")
+    groups: dict[str, dict] = {}
+    for g in data["groups"]:
+        if not isinstance(g, dict) or not g.get("id") or not g.get("label"):
+            raise CodebookError(f"group {g!r} needs an id and a label")
+        if g["id"] in groups:
+            raise CodebookError(f"group {g['id']!r} is defined twice")
+        groups[g["id"]] = g
+    codes: dict[str, CodeDef] = {}
+    allowed = {"id", "group", "label", "description", "steering_group", "valences", "child_label"}
+    valences = {v.value for v in Valence}
+    for c in data["codes"]:
+        if not isinstance(c, dict):
+            raise CodebookError(f"code entry {c!r} is not a mapping")
+        extra = set(c) - allowed
+        if extra:
+            raise CodebookError(f"code {c.get('id')!r} has unknown fields: {', '.join(sorted(extra))}")
+        cid, group = c.get("id"), c.get("group")
+        if not cid or not c.get("label"):
+            raise CodebookError(f"code {c!r} needs an id and a label")
+        if cid in codes or cid in groups:
+            raise CodebookError(f"code {cid!r} is defined twice")
+        if group not in groups:
+            raise CodebookError(f"code {cid!r} names unknown group {group!r}")
+        if not cid.startswith(group + "."):
+            raise CodebookError(f"code {cid!r} must start with its group id {group!r}")
+        vals = tuple(c.get("valences") or ("positive",))
+        if not set(vals) <= valences:
+            raise CodebookError(f"code {cid!r} has unknown valences {sorted(set(vals) - valences)}")
+        codes[cid] = CodeDef(id=cid, label=c["label"], group=group, level=groups[group].get("level"),
+                             description=c.get("description", ""),
+                             steering_group=bool(c.get("steering_group", False)),
+                             valences=vals, child_label=c.get("child_label"))
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    return Codebook(groups=groups, codes=codes, definition=data,
+                    checksum=hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> Codebook:
+    return parse(Path(path).read_text(encoding="utf-8"))
+
+
+def load(path: Path = CODEBOOK_PATH) -> Codebook:
+    """The codebook in ``path``, parsed once per change of the file."""
+    return _load(str(path), path.stat().st_mtime)
+
+
+def sync(session: Session, codebook: Codebook | None = None) -> int:
+    """Mirror the codebook into the ``code`` table; record a new version if it changed.
+
+    Codes removed from the file are kept (codings refer to them) but marked retired.
+    Returns the codebook version number. Flushes; the caller commits.
+    """
+    from impactmodel.coding.models import Code, CodebookVersion
+    codebook = codebook or load()
+    current = session.scalar(sa.select(CodebookVersion).where(CodebookVersion.checksum == codebook.checksum))
+    if current is not None:
+        return current.version
+    existing = {c.id: c for c in session.scalars(sa.select(Code))}
+    for cid, d in codebook.codes.items():
+        row = existing.get(cid) or Code(id=cid)
+        row.label, row.description, row.level, row.group = d.label, d.description, d.level, d.group
+        row.steering_group, row.valences, row.retired = d.steering_group, list(d.valences), False
+        session.add(row)
+    for cid, row in existing.items():
+        if cid not in codebook.codes:
+            row.retired = True
+    latest = session.scalar(sa.select(sa.func.max(CodebookVersion.version))) or 0
+    session.add(CodebookVersion(version=latest + 1, checksum=codebook.checksum,
+                                definition=codebook.definition))
+    session.flush()
+    return latest + 1

@@ -1,0 +1,6 @@
+"""Coding."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    pass

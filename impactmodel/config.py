@@ -1,0 +1,49 @@
+"""Defaults. Anything here can be overridden with an ``IMPACTMODEL_<NAME>`` variable."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULTS = {
+    "DATABASE_URL": None,               # None: SQLite file in the instance folder
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SECRET_KEY": None,                 # None: generated once, kept in the instance folder
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    "WTF_CSRF_TIME_LIMIT": None,        # tokens live as long as the session
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Log-in throttling: this many failures within the window refuses further tries.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_WINDOW_MINUTES": 15,
+    # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
+    "SMALL_NUMBER_THRESHOLD": 5,
+    "INVITATION_DAYS": 90,
+}
+
+
+def finish(app) -> None:
+    """Fill in the settings that depend on the instance folder."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'impactmodel.sqlite'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    # O_EXCL: when several workers start at once, one writes and the others read.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        key = secrets.token_hex(32)
+        fh.write(key)
+    return key

@@ -1,0 +1,9 @@
+"""Rounds, authorities and the people who take part."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from impactmodel.consortium import views
+    from impactmodel.web import add_nav_link
+    app.register_blueprint(views.bp)
+    add_nav_link(app, "consortium.home", "Rounds", 10)

@@ -1,0 +1,147 @@
+"""The consortium: rounds, authorities, localities, key groups, cases, respondents."""
+from __future__ import annotations
+
+import string
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from impactmodel.db import Base, utcnow
+from impactmodel.enums import EvidenceCategory, RespondentRole, enum_type
+
+
+class Round(Base):
+    """One round of the consortium's fieldwork (Round 1 was 2007-08)."""
+
+    __tablename__ = "round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participations: Mapped[list[Participation]] = relationship(back_populates="round",
+                                                               cascade="all, delete-orphan")
+    key_groups: Mapped[list[KeyGroup]] = relationship(back_populates="round",
+                                                      cascade="all, delete-orphan",
+                                                      order_by="KeyGroup.code")
+
+
+class Authority(Base):
+    """A local authority. ``label`` is its stable anonymised name ("Authority C")."""
+
+    __tablename__ = "authority"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    localities: Mapped[list[Locality]] = relationship(back_populates="authority",
+                                                      cascade="all, delete-orphan")
+
+
+def anonymised_label(index: int) -> str:
+    """0 -> "Authority A", 25 -> "Authority Z", 26 -> "Authority AA", ..."""
+    letters = ""
+    n = index
+    while True:
+        letters = string.ascii_uppercase[n % 26] + letters
+        n = n // 26 - 1
+        if n < 0:
+            return f"Authority {letters}"
+
+
+class Locality(Base):
+    """The sub-area of an authority in which the front-line teams studied work."""
+
+    __tablename__ = "locality"
+    __table_args__ = (sa.UniqueConstraint("authority_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+    authority: Mapped[Authority] = relationship(back_populates="localities")
+
+
+class Participation(Base):
+    """An authority taking part in a round, with its locality and Box 6 evidence."""
+
+    __tablename__ = "participation"
+    __table_args__ = (sa.UniqueConstraint("round_id", "authority_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"))
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
+    locality_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locality.id", ondelete="SET NULL"))
+    evidence: Mapped[EvidenceCategory | None] = mapped_column(enum_type(EvidenceCategory, "evidence"))
+
+    round: Mapped[Round] = relationship(back_populates="participations")
+    authority: Mapped[Authority] = relationship()
+    locality: Mapped[Locality | None] = relationship()
+
+
+class KeyGroup(Base):
+    """A group of children a round studies (``lac``, ``asd``, ``ks3_absence``...)."""
+
+    __tablename__ = "key_group"
+    __table_args__ = (sa.UniqueConstraint("round_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(sa.String(40))
+    label: Mapped[str] = mapped_column(sa.String(200))
+
+    round: Mapped[Round] = relationship(back_populates="key_groups")
+
+
+class Case(Base):
+    """A child in a key group whose support shows integration. Pseudonymous only."""
+
+    __tablename__ = "case"
+    __table_args__ = (sa.UniqueConstraint("round_id", "authority_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"))
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
+    key_group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("key_group.id", ondelete="SET NULL"))
+    # A researcher's pseudonym such as "LAC-03"; never a child's name.
+    reference: Mapped[str] = mapped_column(sa.String(40))
+
+    authority: Mapped[Authority] = relationship()
+    key_group: Mapped[KeyGroup | None] = relationship()
+
+
+class Respondent(Base):
+    """Someone who answered: a member of staff interviewed, or a parent or child surveyed.
+
+    Holds no name or contact details: ``reference`` is an identifier unique within
+    the authority and round (the ``respondent`` column of the CSV imports).
+    """
+
+    __tablename__ = "respondent"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "authority_id", "reference"),
+        sa.CheckConstraint("impact_level IS NULL OR (impact_level >= 1 AND impact_level <= 4)",
+                           name="impact_level_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"),
+                                              index=True)
+    reference: Mapped[str] = mapped_column(sa.String(64))
+    role: Mapped[RespondentRole] = mapped_column(enum_type(RespondentRole, "respondent_role"))
+    key_group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("key_group.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"))
+    # Staff only: the self-reported level of impact, 1 to 4 in half steps.
+    impact_level: Mapped[float | None] = mapped_column(sa.Numeric(2, 1, asdecimal=False))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    round: Mapped[Round] = relationship()
+    authority: Mapped[Authority] = relationship()
+    key_group: Mapped[KeyGroup | None] = relationship()
+    case: Mapped[Case | None] = relationship()

@@ -1,0 +1,120 @@
+"""Finding and creating rounds, authorities, key groups and respondents.
+
+Imports, fieldwork and the demo all create these through here, so that an
+authority always gets its anonymised label and a round its standard key groups.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from impactmodel.consortium.models import (Authority, Case, KeyGroup, Participation, Respondent,
+                                           Round, anonymised_label)
+from impactmodel.enums import RespondentRole
+
+# The key groups of Round 1 (DOMAIN.md); a round may define others.
+STANDARD_KEY_GROUPS = {
+    "lac": "Looked-after children",
+    "asd": "Children and young people with autistic spectrum disorder",
+    "ks3_absence": "Young people with over 20% absence at key stage 3",
+}
+
+
+def get_or_create_round(session: Session, name: str) -> Round:
+    name = name.strip()
+    if not name:
+        raise ValueError("a round needs a name")
+    rnd = session.scalar(sa.select(Round).where(Round.name == name))
+    if rnd is None:
+        rnd = Round(name=name)
+        rnd.key_groups = [KeyGroup(code=c, label=l) for c, l in STANDARD_KEY_GROUPS.items()]
+        session.add(rnd)
+        session.flush()
+    return rnd
+
+
+def get_or_create_authority(session: Session, name: str) -> Authority:
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("an authority needs a name")
+    authority = session.scalar(sa.select(Authority).where(Authority.name == name))
+    if authority is None:
+        taken = set(session.scalars(sa.select(Authority.label)))
+        n = len(taken)
+        while anonymised_label(n) in taken:
+            n += 1
+        authority = Authority(name=name, label=anonymised_label(n))
+        session.add(authority)
+        session.flush()
+    return authority
+
+
+def ensure_participation(session: Session, rnd: Round, authority: Authority) -> Participation:
+    part = session.scalar(sa.select(Participation).where(Participation.round_id == rnd.id,
+                                                         Participation.authority_id == authority.id))
+    if part is None:
+        part = Participation(round_id=rnd.id, authority_id=authority.id)
+        session.add(part)
+        session.flush()
+    return part
+
+
+def key_group(session: Session, rnd: Round, code: str) -> KeyGroup | None:
+    return session.scalar(sa.select(KeyGroup).where(KeyGroup.round_id == rnd.id, KeyGroup.code == code))
+
+
+def get_or_create_case(session: Session, rnd: Round, authority: Authority, reference: str,
+                       key_group_id: int | None) -> Case:
+    case = session.scalar(sa.select(Case).where(Case.round_id == rnd.id,
+                                                Case.authority_id == authority.id,
+                                                Case.reference == reference))
+    if case is None:
+        case = Case(round_id=rnd.id, authority_id=authority.id, reference=reference,
+                    key_group_id=key_group_id)
+        session.add(case)
+        session.flush()
+    return case
+
+
+class RespondentConflict(ValueError):
+    pass
+
+
+def get_or_create_respondent(session: Session, rnd: Round, authority: Authority, reference: str,
+                             role: RespondentRole, key_group_id: int | None = None,
+                             case_id: int | None = None) -> Respondent:
+    """The respondent ``reference`` of this authority and round, made if new.
+
+    A reference already used with another role is a conflict, not a new person.
+    """
+    resp = session.scalar(sa.select(Respondent).where(Respondent.round_id == rnd.id,
+                                                      Respondent.authority_id == authority.id,
+                                                      Respondent.reference == reference))
+    if resp is None:
+        resp = Respondent(round_id=rnd.id, authority_id=authority.id, reference=reference,
+                          role=role, key_group_id=key_group_id, case_id=case_id)
+        session.add(resp)
+        session.flush()
+    elif resp.role is not role:
+        raise RespondentConflict(f"respondent {reference!r} is already recorded as {resp.role.value}, "
+                                 f"not {role.value}")
+    else:
+        if key_group_id is not None and resp.key_group_id is None:
+            resp.key_group_id = key_group_id
+    return resp
+
+
+def next_reference(session: Session, rnd: Round, authority: Authority, role: RespondentRole) -> str:
+    """A fresh respondent reference such as ``parent-007`` (no personal data in it)."""
+    count = session.scalar(sa.select(sa.func.count()).select_from(Respondent).where(
+        Respondent.round_id == rnd.id, Respondent.authority_id == authority.id,
+        Respondent.role == role))
+    n = count + 1
+    while True:
+        ref = f"{role.value}-{n:03d}"
+        exists = session.scalar(sa.select(Respondent.id).where(
+            Respondent.round_id == rnd.id, Respondent.authority_id == authority.id,
+            Respondent.reference == ref))
+        if exists is None:
+            return ref
+        n += 1

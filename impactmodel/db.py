@@ -1,0 +1,92 @@
+"""The database: declarative base, engine per app, and a session per app context.
+
+Plain SQLAlchemy 2. The engine lives in ``app.extensions``; ``db.session`` is
+created lazily for the current app context and closed when it ends. Tests bind
+it to an outer connection (``app.extensions["impactmodel.bind"]``) so that each
+test can be rolled back.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import StaticPool
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """An engine for ``url``. ``foreign_keys=False`` is for SQLite migrations, whose
+    table rebuilds would otherwise cascade deletes."""
+    kwargs: dict = {"future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record, foreign_keys: bool = True) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers and one writer overlap.
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_pragmas_no_fk(dbapi_connection, record) -> None:
+    _sqlite_pragmas(dbapi_connection, record, foreign_keys=False)
+
+
+class Database:
+    """Binds an engine to a Flask app and hands out one session per app context."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["impactmodel.engine"] = engine
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["impactmodel.engine"]
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            bind = current_app.extensions.get("impactmodel.bind") or self.engine
+            g.db_session = Session(bind=bind, join_transaction_mode="create_savepoint",
+                                   expire_on_commit=False)
+        return g.db_session
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

@@ -1,0 +1,6 @@
+"""Fieldwork."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    pass

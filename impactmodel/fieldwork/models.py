@@ -1,0 +1,128 @@
+"""Instruments (versioned), survey invitations, responses and answers."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from impactmodel.db import Base, utcnow
+from impactmodel.enums import RespondentRole, enum_type
+
+
+class Instrument(Base):
+    """An interview schedule or survey, identified by its key (``dcs_interview``...)."""
+
+    __tablename__ = "instrument"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[RespondentRole] = mapped_column(enum_type(RespondentRole, "instrument_role"))
+
+    versions: Mapped[list[InstrumentVersion]] = relationship(
+        back_populates="instrument", order_by="InstrumentVersion.version")
+
+
+class InstrumentVersion(Base):
+    """A frozen copy of an instrument's questions. Responses keep the version they used."""
+
+    __tablename__ = "instrument_version"
+    __table_args__ = (sa.UniqueConstraint("instrument_id", "version"),
+                      sa.UniqueConstraint("instrument_id", "checksum"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instrument.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    # sha256 of the canonical definition: an unchanged file makes no new version.
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    instrument: Mapped[Instrument] = relationship(back_populates="versions")
+
+
+class ResponseStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+
+
+class ResponseMode(enum.StrEnum):
+    INTERVIEW = "interview"      # researcher-administered
+    SELF = "self"                # respondent on their own device
+    ASSISTED = "assisted"        # respondent helped by a researcher or carer
+
+
+class Invitation(Base):
+    """A single-respondent survey link. The token is the only credential."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
+    role: Mapped[RespondentRole] = mapped_column(enum_type(RespondentRole, "invitation_role"))
+    key_group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("key_group.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"))
+    respondent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("respondent.id", ondelete="SET NULL"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+
+    round = relationship("Round")
+    authority = relationship("Authority")
+    key_group = relationship("KeyGroup")
+    case = relationship("Case")
+    respondent = relationship("Respondent")
+
+
+class Response(Base):
+    """One respondent's answers to one instrument version. At most one per pair."""
+
+    __tablename__ = "response"
+    __table_args__ = (sa.UniqueConstraint("respondent_id", "instrument_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(sa.ForeignKey("respondent.id", ondelete="CASCADE"),
+                                               index=True)
+    instrument_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("instrument_version.id", ondelete="RESTRICT"))
+    mode: Mapped[ResponseMode] = mapped_column(enum_type(ResponseMode, "response_mode"))
+    status: Mapped[ResponseStatus] = mapped_column(enum_type(ResponseStatus, "response_status"),
+                                                   default=ResponseStatus.IN_PROGRESS)
+    interviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # Who consented: "self", "parent" (for a child), or "researcher" (recorded at interview).
+    consent_by: Mapped[str | None] = mapped_column(sa.String(20))
+    consented_at: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    respondent = relationship("Respondent")
+    instrument_version: Mapped[InstrumentVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="response",
+                                                 cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """The answer to one question: free text, chosen option(s), or both, plus a note."""
+
+    __tablename__ = "answer"
+    __table_args__ = (sa.UniqueConstraint("response_id", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(sa.String(80))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    # Closed answers: option ids, a scale point, a level; as JSON so every type fits.
+    value: Mapped[Any | None] = mapped_column(sa.JSON)
+    # The researcher's interview notes for this question.
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="answers")

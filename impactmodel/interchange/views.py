@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from impactmodel.access import requires
+from impactmodel.consortium.models import Round
+from impactmodel.db import db
+from impactmodel.interchange import csvio
+
+bp = Blueprint("interchange", __name__)
+
+
+class ImportForm(FlaskForm):
+    kind = SelectField("What the file holds", choices=[
+        ("coded", "Codings (authority, respondent, role, code, ...)"),
+        ("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
+    round_name = StringField("Round", validators=[DataRequired("Name the round (it is created if "
+                                                               "new)."), Length(max=80)])
+    file = FileField("CSV file (UTF-8, header row)", validators=[FileRequired("Choose a CSV file.")])
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires("can_import")
+def upload():
+    form = ImportForm()
+    problems = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            stream = io.StringIO(raw.decode("utf-8"), newline="")
+        except UnicodeDecodeError:
+            problems = [csvio.Problem(None, None, "the file is not UTF-8 text: save it as "
+                                                  "'CSV UTF-8' and try again")]
+        else:
+            func = csvio.import_coded if form.kind.data == "coded" else csvio.import_levels
+            try:
+                result = func(db.session, stream, form.round_name.data.strip(), actor=current_user)
+            except csvio.ImportRejected as exc:
+                problems = exc.problems
+            else:
+                flash(f"Imported {result.rows} rows into {result.round.name}.")
+                return redirect(url_for("consortium.round_detail", round_id=result.round.id))
+    rounds = db.session.scalars(sa.select(Round.name).order_by(Round.name)).all()
+    return render_template("interchange/import.html", form=form, problems=problems, rounds=rounds,
+                           columns=csvio.CODED_COLUMNS, level_columns=csvio.LEVELS_COLUMNS), \
+        (422 if problems else 200)
+
+
+@bp.get("/rounds/<int:round_id>/export/coded.csv")
+@requires("can_import")
+def export_coded(round_id: int):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    out = io.StringIO()
+    csvio.export_coded(db.session, rnd.name, out)
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="coded-{rnd.id}.csv"'})

@@ -1,0 +1,16 @@
+"""Every mapped class, imported in one place so the metadata is complete."""
+from impactmodel.audit import AuditEvent
+from impactmodel.auth.models import LoginAttempt, Role, User, researcher_assignment
+from impactmodel.coding.models import Code, CodebookVersion, Coding, DoubleCoding, Memo
+from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, Participation,
+                                           Respondent, Round)
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
+                                          Response, ResponseMode, ResponseStatus)
+from impactmodel.scoring.models import ConfidenceScore
+
+__all__ = [
+    "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
+    "ConfidenceScore", "DoubleCoding", "Instrument", "InstrumentVersion", "Invitation",
+    "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
+    "ResponseMode", "ResponseStatus", "Role", "Round", "User", "researcher_assignment",
+]

@@ -1,0 +1,6 @@
+"""Scoring."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    pass

@@ -1,0 +1,34 @@
+"""Stored integration-confidence results, so dashboards read rather than recompute."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from impactmodel.db import Base, utcnow
+
+
+class ConfidenceScore(Base):
+    __tablename__ = "confidence_score"
+    __table_args__ = (sa.UniqueConstraint("round_id", "authority_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
+    confidence: Mapped[float | None]
+    ci_low: Mapped[float | None]
+    ci_high: Mapped[float | None]
+    rank: Mapped[int | None]
+    rank_low: Mapped[int | None]
+    rank_high: Mapped[int | None]
+    components: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Warnings a reader must see, e.g. {"missing_groups": ["practitioner"]}.
+    flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Everything the profile page shows, computed once with the score.
+    profile: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    method_version: Mapped[str] = mapped_column(sa.String(20))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    authority = relationship("Authority")

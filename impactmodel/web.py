@@ -1,0 +1,85 @@
+"""Cross-cutting web concerns: CSRF, security headers, error pages, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from impactmodel.access import rule_for
+
+csrf = CSRFProtect()
+
+ERROR_TEXT = {
+    400: ("Something was wrong with that request", "Please go back and try again."),
+    403: ("You can't see this page", "Your account does not have access to it. "
+          "If you think it should, ask your administrator."),
+    404: ("Page not found", "Check the address, or go back to the start."),
+    410: ("This link has ended", "It can no longer be used."),
+    413: ("That file is too large", "Please send a smaller file."),
+    429: ("Too many attempts", "Please wait a few minutes and try again."),
+    500: ("Something went wrong on our side", "Nothing you typed has been lost that was "
+          "already saved. Please try again in a moment."),
+}
+
+
+def add_nav_link(app: Flask, endpoint: str, label: str, order: int) -> None:
+    """Put a page in the main navigation; it shows only to users its access rule allows."""
+    app.extensions.setdefault("impactmodel.nav", []).append((order, endpoint, label))
+
+
+def _nav_links() -> list[tuple[str, str]]:
+    links = sorted(current_app.extensions.get("impactmodel.nav", []))
+    out = []
+    for _order, endpoint, label in links:
+        rule = rule_for(endpoint)
+        if rule is not None and rule.allows(current_user):
+            out.append((endpoint, label))
+    return out
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.jinja_env.globals["nav_links"] = _nav_links
+
+    @app.after_request
+    def security_headers(response):
+        # No external scripts, styles or frames anywhere in the app.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        description = getattr(error, "description", None)
+        if code in (400, 429) and isinstance(description, str) and description:
+            text = description
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+
+    for code in ERROR_TEXT:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/error.html", code=400, title="This form has expired",
+                               text="For your security the form timed out. Go back, reload "
+                                    "the page and send it again."), 400
+
+    @app.template_filter("pct")
+    def pct(value, digits=0):
+        if value is None or value != value:
+            return "–"
+        return f"{value * 100:.{digits}f}%"
+
+    @app.template_filter("num")
+    def num(value, digits=2):
+        if value is None or value != value:
+            return "–"
+        return f"{value:.{digits}f}"
