@@ -13,13 +13,13 @@ import uuid
 
 import pytest
 from alembic import command
+from sqlalchemy.orm import Session
 
 from impactmodel import create_app
 from impactmodel.auth.models import Role
 from impactmodel.auth.services import create_user
 from impactmodel.cli import alembic_config
 from impactmodel.consortium import services as consortium
-from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from tests.pgserver import PostgresServer
 
@@ -101,9 +101,15 @@ def runner(app):
 
 @pytest.fixture
 def session(app):
-    """The app's database session, inside an app context."""
-    with app.app_context():
-        yield db.session
+    """A session on the test database for arranging and checking data.
+
+    Deliberately not the app's ``db.session``: pushing an app context for the
+    whole test would make every test-client request share it (and its ``g``),
+    which no real request does. Use ``with app.app_context():`` for code that
+    needs one.
+    """
+    with Session(bind=app.extensions["impactmodel.engine"], expire_on_commit=False) as s:
+        yield s
 
 
 _seq = itertools.count(1)
@@ -175,3 +181,49 @@ class AuthActions:
 @pytest.fixture
 def auth(client, make_user):
     return AuthActions(client, make_user)
+
+
+# --- Browser tests: the real app in a thread, driven in Debian's headless Chromium ---
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` on a free loopback port; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app.config["BASE_URL"]
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh browser profile per test; pass ``viewport`` etc. via ``browser_context_args``."""
+    context = chromium.new_context()
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    return browser_context.new_page()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -17,7 +18,7 @@ class UserForm(FlaskForm):
                                                      Email("Enter an e-mail address such as "
                                                            "name@example.org.")])
     name = StringField("Name", validators=[Length(max=120)])
-    role = SelectField("Role", choices=[(r.value, r.label) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role])
     authority_id = SelectField("Authority (for an authority contact)", coerce=int,
                                validators=[Optional()])
     assigned = SelectMultipleField("Authorities assigned (for a researcher)", coerce=int)

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from impactmodel.access import public, requires
 from impactmodel.auth import services
@@ -60,8 +61,8 @@ def users():
 
 def _fill_choices(form: UserForm) -> None:
     authorities = db.session.scalars(sa.select(Authority).order_by(Authority.name)).all()
-    form.authority_id.choices = [(0, "—")] + [(a.id, a.name) for a in authorities]
-    form.assigned.choices = [(a.id, a.name) for a in authorities]
+    form.authority_id.choices = [SelectChoice(0, "—")] + [SelectChoice(a.id, a.name) for a in authorities]
+    form.assigned.choices = [SelectChoice(a.id, a.name) for a in authorities]
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -66,8 +66,8 @@ def add_authority(round_id: int):
     if form.validate_on_submit():
         authority = services.get_or_create_authority(db.session, form.authority.data)
         part = services.ensure_participation(db.session, rnd, authority)
-        if form.locality.data.strip():
-            name = form.locality.data.strip()
+        name = (form.locality.data or "").strip()
+        if name:
             loc = db.session.scalar(sa.select(Locality).where(Locality.authority_id == authority.id,
                                                               Locality.name == name))
             part.locality = loc or Locality(authority_id=authority.id, name=name)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from impactmodel.access import requires
@@ -20,8 +21,8 @@ bp = Blueprint("interchange", __name__)
 
 class ImportForm(FlaskForm):
     kind = SelectField("What the file holds", choices=[
-        ("coded", "Codings (authority, respondent, role, code, ...)"),
-        ("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
+        SelectChoice("coded", "Codings (authority, respondent, role, code, ...)"),
+        SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
     round_name = StringField("Round", validators=[DataRequired("Name the round (it is created if "
                                                                "new)."), Length(max=80)])
     file = FileField("CSV file (UTF-8, header row)", validators=[FileRequired("Choose a CSV file.")])

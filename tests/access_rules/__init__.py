@@ -1,0 +1,32 @@
+"""The access matrix, one module per feature.
+
+Each module defines ``pages(world) -> list[Page]``: every registered view with a
+URL to try and the set of roles that may use it. ``tests/test_access_matrix.py``
+requests each page as each role and fails if any registered endpoint is missing
+here, so a new page without a rule fails the suite.
+
+Roles: ``anonymous`` plus the values of ``impactmodel.auth.models.Role``. ``world``
+holds a round, two authorities (``authority`` is the researcher's assigned one and
+the contact's own; ``other`` is neither), a respondent of each, and ``session``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ANON = "anonymous"
+ADMIN = "admin"
+RESEARCHER = "researcher"
+CONTACT = "authority_contact"
+ANALYST = "analyst"
+SIGNED_IN = frozenset({ADMIN, RESEARCHER, CONTACT, ANALYST})
+EVERYONE = SIGNED_IN | {ANON}
+STAFF = frozenset({ADMIN, RESEARCHER})
+
+
+@dataclass(frozen=True)
+class Page:
+    endpoint: str
+    url: str
+    allowed: frozenset
+    method: str = "GET"
+    data: dict = field(default_factory=dict)
