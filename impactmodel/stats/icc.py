@@ -74,27 +74,32 @@ def icc(ratings) -> dict[str, float]:
     ss_total = float((x * x).sum())
     ss_rows = k * float(row_means @ row_means)
     ss_cols = n * float(col_means @ col_means)
-    ss_err = max(ss_total - ss_rows - ss_cols, 0.0)
+    ss_err = ss_total - ss_rows - ss_cols
+    # Sums of squares that are zero in exact arithmetic come out as rounding
+    # noise (~1e-30); snap them to 0 so that undefined forms become nan
+    # instead of huge numbers.
+    tol = 1e-12 * ss_total
+    ss_rows, ss_cols, ss_err = (v if v > tol else 0.0 for v in (ss_rows, ss_cols, ss_err))
 
     bms = ss_rows / (n - 1)
     jms = ss_cols / (k - 1)
     ems = ss_err / ((n - 1) * (k - 1))
     wms = (ss_cols + ss_err) / (n * (k - 1))
+    scale = bms + jms + ems + wms
+
+    def ratio(num, den):
+        if abs(den) <= 1e-12 * scale:
+            return float("nan")
+        return float(num / den)
 
     return {
-        "ICC1": _ratio(bms - wms, bms + (k - 1) * wms),
-        "ICC2": _ratio(bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n),
-        "ICC3": _ratio(bms - ems, bms + (k - 1) * ems),
-        "ICC1k": _ratio(bms - wms, bms),
-        "ICC2k": _ratio(bms - ems, bms + (jms - ems) / n),
-        "ICC3k": _ratio(bms - ems, bms),
+        "ICC1": ratio(bms - wms, bms + (k - 1) * wms),
+        "ICC2": ratio(bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n),
+        "ICC3": ratio(bms - ems, bms + (k - 1) * ems),
+        "ICC1k": ratio(bms - wms, bms),
+        "ICC2k": ratio(bms - ems, bms + (jms - ems) / n),
+        "ICC3k": ratio(bms - ems, bms),
     }
-
-
-def _ratio(num: float, den: float) -> float:
-    if den == 0:
-        return float("nan")
-    return float(num / den)
 
 
 def kendall_w(ratings) -> float:
