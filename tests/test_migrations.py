@@ -1,0 +1,124 @@
+"""Migrations: up to head, down to base, up again, with data present, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+import impactmodel.models  # noqa: F401
+from impactmodel.cli import alembic_config
+from impactmodel.db import Base, make_engine
+from tests.conftest import ENGINES
+
+# Table snapshots as of the first revision: the test must not depend on today's models.
+authority = sa.table("authority", sa.column("id"), sa.column("name"), sa.column("label"),
+                     sa.column("created_at"))
+round_ = sa.table("round", sa.column("id"), sa.column("name"), sa.column("created_at"))
+respondent = sa.table("respondent", sa.column("id"), sa.column("round_id"), sa.column("authority_id"),
+                      sa.column("reference"), sa.column("role"), sa.column("impact_level"),
+                      sa.column("created_at"))
+code = sa.table("code", sa.column("id"), sa.column("label"), sa.column("description"),
+                sa.column("level"), sa.column("group"), sa.column("steering_group"),
+                sa.column("valences", sa.JSON), sa.column("retired"))
+coding = sa.table("coding", sa.column("id"), sa.column("round_id"), sa.column("respondent_id"),
+                  sa.column("code_id"), sa.column("valence"), sa.column("excerpt"),
+                  sa.column("coder"), sa.column("agreed"), sa.column("created_at"))
+
+
+@pytest.fixture
+def empty_url(request, tmp_path):
+    engine = request.param
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.sqlite'}"
+    else:
+        server = request.getfixturevalue("postgres")
+        name = f"m_{uuid.uuid4().hex[:10]}"
+        yield server.create_database(name)
+        server.drop_database(name)
+
+
+def revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def seed(conn) -> dict:
+    from datetime import datetime, timezone
+    now = datetime(2008, 5, 1, tzinfo=timezone.utc)
+    conn.execute(sa.insert(round_), [{"id": 1, "name": "Round 1", "created_at": now}])
+    conn.execute(sa.insert(authority), [{"id": 1, "name": "Northshire", "label": "Authority A",
+                                         "created_at": now}])
+    conn.execute(sa.insert(respondent), [{"id": 1, "round_id": 1, "authority_id": 1, "reference": "m1",
+                                          "role": "manager", "impact_level": 2.5, "created_at": now}])
+    conn.execute(sa.insert(code), [{"id": "L1.tools", "label": "Tools", "description": "",
+                                    "level": 1, "group": "L1", "steering_group": False,
+                                    "valences": ["positive"], "retired": False}])
+    conn.execute(sa.insert(coding), [{"id": 1, "round_id": 1, "respondent_id": 1, "code_id": "L1.tools",
+                                      "valence": "positive", "excerpt": "we brought in the CAF",
+                                      "coder": "rk", "agreed": True, "created_at": now}])
+    return snapshot(conn)
+
+
+def snapshot(conn) -> dict:
+    return {
+        "authority": conn.execute(sa.select(authority.c.name, authority.c.label)).all(),
+        "respondent": conn.execute(sa.select(respondent.c.reference, respondent.c.role,
+                                             respondent.c.impact_level)).all(),
+        "coding": conn.execute(sa.select(coding.c.code_id, coding.c.valence, coding.c.excerpt,
+                                         coding.c.coder)).all(),
+    }
+
+
+@pytest.mark.parametrize("empty_url", ENGINES, indirect=True)
+def test_up_down_up_keeps_data_on_the_way_up(empty_url):
+    cfg = alembic_config(empty_url)
+    revs = revisions()
+    assert revs[0] == "0001"
+    command.upgrade(cfg, revs[0])
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        before = seed(conn)
+    for rev in revs[1:]:  # step by step, checking the data after each revision
+        command.upgrade(cfg, rev)
+        with engine.connect() as conn:
+            assert snapshot(conn) == before, f"data changed by migration {rev}"
+    command.downgrade(cfg, "base")
+    with engine.connect() as conn:
+        left = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+    assert left == set(), f"tables left after downgrade to base: {left}"
+    command.upgrade(cfg, "head")
+    with engine.begin() as conn:
+        assert seed(conn) == before
+    engine.dispose()
+
+
+@pytest.mark.parametrize("empty_url", ENGINES, indirect=True)
+def test_models_and_migrations_agree(empty_url):
+    command.upgrade(alembic_config(empty_url), "head")
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations differ; write a migration: {diff}"
+
+
+@pytest.mark.parametrize("empty_url", ENGINES, indirect=True)
+def test_audit_log_is_append_only_in_the_database(empty_url):
+    command.upgrade(alembic_config(empty_url), "head")
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit_event (at, actor, action, entity, details) "
+                             "VALUES (CURRENT_TIMESTAMP, 'cli', 'test', 'round', '{}')"))
+    for statement in ("UPDATE audit_event SET action = 'changed'", "DELETE FROM audit_event"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT action FROM audit_event")).scalars().all() == ["test"]
+    engine.dispose()
