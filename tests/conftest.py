@@ -70,7 +70,7 @@ def database_url(request, tmp_path):
         server.drop_database(name)
 
 
-def test_config(database_url: str, **extra) -> dict:
+def config_for(database_url: str, **extra) -> dict:
     return {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False, "BASE_URL": "http://localhost", **extra}
@@ -84,7 +84,7 @@ def app_config():
 
 @pytest.fixture
 def app(database_url, app_config, tmp_path):
-    app = create_app(test_config(database_url, **app_config))
+    app = create_app(config_for(database_url, **app_config))
     yield app
     app.extensions["impactmodel.engine"].dispose()
 

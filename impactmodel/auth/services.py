@@ -94,7 +94,7 @@ def update_user(session: Session, actor, user: User, *, name: str, role: Role, a
     from impactmodel.consortium.models import Authority
     if role is Role.AUTHORITY_CONTACT and authority_id is None:
         raise AccountError("An authority contact must belong to an authority.")
-    if actor is user and (role is not Role.ADMIN or not active):
+    if getattr(actor, "id", None) == user.id and (role is not Role.ADMIN or not active):
         raise AccountError("You cannot remove your own administrator access.")
     user.name = name.strip() or user.email
     user.role = role

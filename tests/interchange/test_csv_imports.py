@@ -132,7 +132,7 @@ def test_bad_level_row_imports_nothing(runner, session, tmp_path, bad_row, messa
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_export_then_import_gives_the_same_rows(runner, app, tmp_path, database_url):
-    from tests.conftest import test_config
+    from tests.conftest import config_for
     from impactmodel import create_app
     assert runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "R1"]).exit_code == 0
     first = runner.invoke(args=["export", "coded", "--round", "R1"])
@@ -145,7 +145,7 @@ def test_export_then_import_gives_the_same_rows(runner, app, tmp_path, database_
     from alembic import command
     from impactmodel.cli import alembic_config
     command.upgrade(alembic_config(f"sqlite:///{fresh}"), "head")
-    other = create_app(test_config(f"sqlite:///{fresh}")).test_cli_runner()
+    other = create_app(config_for(f"sqlite:///{fresh}")).test_cli_runner()
     assert other.invoke(args=["import", "coded", write(tmp_path, first.output, "x.csv"),
                               "--round", "R1"]).exit_code == 0
     second = other.invoke(args=["export", "coded", "--round", "R1"])
