@@ -69,9 +69,12 @@ def icc(ratings) -> dict[str, float]:
     x = rating_matrix(ratings, allow_missing=False, min_units=2)
     n, k = x.shape
     x = x - x.mean()
-    row_means = x.mean(axis=1)
-    col_means = x.mean(axis=0)
-    ss_total = float((x * x).sum())
+    # Row and column sums as matrix-vector products: several times faster
+    # than mean(axis=...) on a tall matrix.
+    row_means = x @ np.full(k, 1.0 / k)
+    col_means = np.full(n, 1.0 / n) @ x
+    flat = x.ravel()
+    ss_total = float(flat @ flat)
     ss_rows = k * float(row_means @ row_means)
     ss_cols = n * float(col_means @ col_means)
     ss_err = ss_total - ss_rows - ss_cols

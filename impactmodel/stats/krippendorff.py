@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._counts import agreeing_pairs, category_codes
+from ._counts import agreeing_pairs, category_codes, unit_counts
 from ._validate import as_float_array, choice, codes_for, rating_matrix
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -133,9 +133,13 @@ def _domain(value_domain):
 
 def _nominal(arr, present, m_u, n) -> float:
     codes, n_codes = category_codes(arr, present)
+    counts = unit_counts(codes, n_codes)
     # Diagonal of the coincidence matrix: sum_u sum_c C_uc (C_uc - 1) / (m_u - 1).
-    agree = float((agreeing_pairs(codes, n_codes) / (m_u - 1)).sum())
-    n_c = np.bincount(codes[present], minlength=n_codes).astype(float)
+    agree = float((agreeing_pairs(codes, n_codes, counts) / (m_u - 1)).sum())
+    if counts is not None:
+        n_c = counts.sum(axis=0).astype(float)
+    else:
+        n_c = np.bincount(codes[present], minlength=n_codes).astype(float)
     observed = n - agree  # off-diagonal coincidences
     expected = float(n) ** 2 - np.dot(n_c, n_c)  # sum_{c != k} n_c n_k
     return _finish(n, observed, expected)
