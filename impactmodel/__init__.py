@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     defaults.finish(app)
 
-    from impactmodel import access, cli, web
+    from impactmodel import access, cli, models, web  # noqa: F401  (models: every mapped class)
     from impactmodel.auth import init_app as init_auth
     from impactmodel.coding import init_app as init_coding
     from impactmodel.consortium import init_app as init_consortium

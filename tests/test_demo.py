@@ -1,0 +1,34 @@
+"""`make demo`: the generated consortium loads through the app's services and its log-ins work."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from impactmodel.coding.models import Coding
+from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.demo.generate import consortium
+from impactmodel.demo.loader import DEMO_USERS
+
+
+def test_generator_is_seeded():
+    assert consortium(7) == consortium(7)
+    assert consortium(7) != consortium(8)
+
+
+def test_demo_data_loads_and_log_ins_work(runner, app, session):
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.larc.test" in result.output and "password:" in result.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(Round)) == 2
+    assert session.scalar(sa.select(sa.func.count()).select_from(Authority)) >= 6
+    roles = set(session.scalars(sa.select(Respondent.role).distinct()))
+    assert {r.value for r in roles} == {"dcs", "manager", "practitioner", "parent", "child"}
+    assert session.scalar(sa.select(sa.func.count()).select_from(Coding)) > 1000
+    assert session.scalar(sa.select(sa.func.count()).select_from(Participation)
+                          .where(Participation.locality_id.is_not(None))) == 16
+    for email, _name, _role, password in DEMO_USERS:
+        client = app.test_client()
+        assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+        assert client.get("/").status_code == 200
+    again = runner.invoke(args=["demo-data"])  # running `make demo` twice is harmless
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(Round)) == 2
