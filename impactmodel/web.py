@@ -27,6 +27,17 @@ def add_nav_link(app: Flask, endpoint: str, label: str, order: int) -> None:
     app.extensions.setdefault("impactmodel.nav", []).append((order, endpoint, label))
 
 
+def add_round_link(app: Flask, endpoint: str, label: str, description: str, order: int) -> None:
+    """Put a page about one round (an endpoint taking ``round_id``) on the round's page."""
+    app.extensions.setdefault("impactmodel.round_links", []).append((order, endpoint, label, description))
+
+
+def _round_links() -> list[tuple[str, str, str]]:
+    links = sorted(current_app.extensions.get("impactmodel.round_links", []))
+    return [(endpoint, label, description) for _o, endpoint, label, description in links
+            if (rule := rule_for(endpoint)) is not None and rule.allows(current_user)]
+
+
 def _nav_links() -> list[tuple[str, str]]:
     links = sorted(current_app.extensions.get("impactmodel.nav", []))
     out = []
@@ -40,6 +51,7 @@ def _nav_links() -> list[tuple[str, str]]:
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.globals["nav_links"] = _nav_links
+    app.jinja_env.globals["round_links"] = _round_links
 
     @app.after_request
     def security_headers(response):
