@@ -106,8 +106,9 @@ def bench_large_domain(rng):
     distinct = np.unique(x[~np.isnan(x)]).size
     ok = True
     print(f"Alpha with a large value domain, {n} units x {r} raters, {distinct} distinct values")
-    print("  (krippendorff.alpha builds units x values x values arrays here and runs")
-    print("   out of memory, so it is not called)")
+    gb = n * distinct * distinct * 8 / 1e9
+    print(f"  (krippendorff.alpha would build units x values x values arrays, {gb:.0f} GB")
+    print("   each, which exhausts this machine's memory, so it is not called)")
     for level, time_target, mem_target in (
         ("interval", 2.0, 1024), ("ordinal", 2.0, 1024), ("ratio", 2.0, 1024),
     ):

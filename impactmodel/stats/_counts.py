@@ -27,7 +27,9 @@ def category_codes(arr: np.ndarray, present: np.ndarray, domain=None):
             # cast, then check that the cast lost nothing.
             n_codes = int(hi - lo) + 1
             shifted = arr - lo
-            np.nan_to_num(shifted, copy=False, nan=n_codes)
+            # fmin ignores nan, so this maps missing cells to n_codes in one
+            # pass and leaves the (smaller) real codes alone.
+            np.fmin(shifted, n_codes, out=shifted)
             codes = shifted.astype(np.intp)
             if not (codes != shifted).any():
                 return codes, n_codes

@@ -145,15 +145,16 @@ def test_bootstrap_is_reproducible_and_unpacks():
 
 
 def test_bootstrap_clusters_resample_whole_clusters():
-    # Rows in a cluster are identical, so every cluster resample that draws
-    # k clusters keeps their rows together: a statistic counting distinct
-    # row patterns never exceeds the number of clusters.
+    # 5 clusters of 3 rows: every resample draws 5 whole clusters, so the
+    # statistic always sees 15 rows, each cluster's rows together.
     data = np.repeat(np.arange(5.0), 3)[:, None]
     clusters = np.repeat(np.arange(5), 3)
     seen = []
 
     def stat(d):
         seen.append(d.shape[0])
+        # Rows arrive in blocks of 3 equal values (one cluster each).
+        assert (d.reshape(-1, 3) == d.reshape(-1, 3)[:, :1]).all()
         return float(d.mean())
 
     bootstrap_ci(data, stat, clusters=clusters, n_resamples=20, rng=1)
@@ -161,10 +162,12 @@ def test_bootstrap_clusters_resample_whole_clusters():
 
 
 def test_bootstrap_degenerate_resamples_counted_and_dropped():
-    # Two of 20 units differ; many resamples draw only agreeing units, where
-    # alpha is nan (no variation at all) -- they are counted.
-    ratings = np.array([[1.0, 1.0]] * 9 + [[2.0, 2.0]] * 9 + [[1.0, 2.0], [2.0, 1.0]])
+    # In `small`, 8 of 10 units are rated 1 by both raters; a resample that
+    # draws only those (probability 0.8^10, about 11%) has no variation and
+    # alpha is nan. Such resamples are counted, then dropped or, past
+    # max_degenerate, turn the limits into nan.
     small = np.array([[1.0, 1.0]] * 8 + [[1.0, 2.0], [2.0, 2.0]])
+    ratings = np.array([[1.0, 1.0]] * 9 + [[2.0, 2.0]] * 9 + [[1.0, 2.0], [2.0, 1.0]])
     lenient = bootstrap_ci(small, krippendorff_alpha, rng=3, n_resamples=400, max_degenerate=1.0)
     assert lenient.n_degenerate > 0
     assert np.isfinite(lenient.low) and np.isfinite(lenient.high)

@@ -19,7 +19,11 @@ from impactmodel.stats import (
 )
 
 # STATS_EXAMPLES raises the example count for a longer, occasional run.
-SETTINGS = settings(max_examples=int(os.environ.get("STATS_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("STATS_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 LEVELS = ["nominal", "ordinal", "interval", "ratio"]
 
 
