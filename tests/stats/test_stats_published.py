@@ -188,6 +188,15 @@ def test_gwet_ac1_high_agreement_paradox_by_hand():
     assert cohen_kappa(a, b) == pytest.approx(0.0328 / 0.1128, abs=1e-12)
 
 
+def test_gwet_ac1_krippendorff_reliability_data_published():
+    # Gwet (2014), Handbook of Inter-Rater Reliability, 4th ed., and the irrCAC
+    # package's vignette, dataset cac.raw4raters (the same 12 units x 4 raters
+    # as Krippendorff 2011, categories 1-5, missing values): AC1 = 0.7754
+    # (gwet.ac1.raw(cac.raw4raters)). Gwet's p_a (0.8182) averages agreement
+    # per unit; percent_agreement pools rater pairs instead, so it differs.
+    assert round(gwet_ac1(KRIPPENDORFF_2011), 4) == 0.7754
+
+
 def test_gwet_ac1_missing_values_by_hand():
     # Gwet (2014), Handbook, ch. 4 formulas with missing ratings.
     # Units (3 raters, q = 3 categories a=1, b=2, c=3):
