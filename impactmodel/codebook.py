@@ -122,13 +122,23 @@ def parse(text: str) -> Codebook:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> Codebook:
+def _load(path: str, mtime: int, size: int) -> Codebook:
     return parse(Path(path).read_text(encoding="utf-8"))
 
 
-def load(path: Path = CODEBOOK_PATH) -> Codebook:
-    """The codebook in ``path``, parsed once per change of the file."""
-    return _load(str(path), path.stat().st_mtime)
+def active_path() -> Path:
+    """The codebook file in use: ``CODEBOOK_PATH`` from the app's config, else the shipped one."""
+    from flask import current_app, has_app_context
+    if has_app_context() and current_app.config.get("CODEBOOK_PATH"):
+        return Path(current_app.config["CODEBOOK_PATH"])
+    return CODEBOOK_PATH
+
+
+def load(path: Path | None = None) -> Codebook:
+    """The codebook in ``path`` (default: :func:`active_path`), parsed once per change of the file."""
+    path = Path(path) if path is not None else active_path()
+    stat = path.stat()
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def sync(session: Session, codebook: Codebook | None = None) -> int:

@@ -44,12 +44,21 @@ class Role(enum.StrEnum):
         return self in (Role.ADMIN, Role.RESEARCHER)
 
     @property
+    def can_manage_codebook(self) -> bool:
+        """Change the codebook (import a new version); ids never change."""
+        return self is Role.ADMIN
+
+    @property
     def can_import(self) -> bool:
         return self in (Role.ADMIN, Role.RESEARCHER)
 
     @property
     def can_view_scores(self) -> bool:
         return True
+
+    @property
+    def can_compute_scores(self) -> bool:
+        return self in (Role.ADMIN, Role.RESEARCHER)
 
     @property
     def can_export_consortium(self) -> bool:

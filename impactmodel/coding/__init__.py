@@ -1,6 +1,20 @@
-"""Coding."""
+"""Coding: the codebook, span coding of open answers, double coding and reliability, exports."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from impactmodel import codebook
+    from impactmodel.coding import cli, views
+    from impactmodel.interchange.cli import export_group
+    from impactmodel.web import add_nav_link
+
+    # A broken codebook stops the app here, with the reason, not halfway through an import.
+    with app.app_context():
+        codebook.load()
+    app.config.setdefault("CODING_BOOTSTRAP_RESAMPLES", 1000)
+    app.register_blueprint(views.bp)
+    add_nav_link(app, "coding.queue", "Coding", 30)
+    add_nav_link(app, "coding.codebook", "Codebook", 35)
+    add_nav_link(app, "coding.reliability_report", "Reliability", 40)
+    export_group.add_command(cli.export_qdpx)
+    app.cli.add_command(cli.codebook_group)

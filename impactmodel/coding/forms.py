@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, NumberRange
+
+
+class CodebookImportForm(FlaskForm):
+    file = FileField("Codebook file (.csv or REFI-QDA .qdc)",
+                     validators=[FileRequired("Choose a .csv or .qdc file.")])
+
+
+class DrawForm(FlaskForm):
+    round_id = SelectField("Round", coerce=int, validators=[DataRequired("Choose a round.")])
+    second_coder_id = SelectField("Second coder", coerce=int,
+                                  validators=[DataRequired("Choose the second coder.")])
+    share = IntegerField("Share of coded answers (%)",
+                         validators=[InputRequired("Give a share from 1 to 100."),
+                                     NumberRange(1, 100, "Give a share from 1 to 100.")])
+    seed = IntegerField("Random seed", validators=[InputRequired("Give a whole number."),
+                                                   NumberRange(0, 2**31 - 1, "Give a whole number.")])
+
+    def set_choices(self, rounds, coders) -> None:
+        self.round_id.choices = [SelectChoice(r.id, r.name) for r in rounds]
+        self.second_coder_id.choices = [SelectChoice(u.id, f"{u.name} ({u.role.label})") for u in coders]

@@ -1,0 +1,345 @@
+"""Changing codings: span coding, memos, double coding and reconciliation.
+
+Every function takes the session and the acting user, checks that the user may
+code the answer's authority, writes an audit event (ids and codes only, never
+what a respondent wrote) and commits.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from impactmodel import codebook as codebook_mod
+from impactmodel.audit import record
+from impactmodel.auth.models import User
+from impactmodel.coding.models import Coding, DoubleCoding, Memo
+from impactmodel.coding.queries import INSTRUMENT_CODER
+from impactmodel.consortium.models import Respondent
+from impactmodel.db import utcnow
+from impactmodel.enums import Valence
+from impactmodel.fieldwork.models import Answer, Response
+
+MAX_MEMO = 5000
+
+
+class CodingError(ValueError):
+    """A change that cannot be made; the message says why (shown beside the field)."""
+
+
+class NotAllowed(PermissionError):
+    """The user may not code this answer (another authority, or another coder's blind work)."""
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    answer: Answer
+    respondent: Respondent
+    blind: DoubleCoding | None      # set while the user is this answer's blind second coder
+
+
+def answer_context(session: Session, actor: User, answer_id: int) -> AnswerContext:
+    """The answer with its respondent, after the access check. LookupError if unknown."""
+    row = session.execute(
+        sa.select(Answer, Respondent).join(Response, Answer.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id).where(Answer.id == answer_id)).first()
+    if row is None:
+        raise LookupError(f"no answer {answer_id}")
+    answer, respondent = row
+    if not actor.role.can_code or not actor.may_see_authority(respondent.authority_id):
+        raise NotAllowed("you are not assigned to this authority")
+    blind = session.scalar(sa.select(DoubleCoding).where(
+        DoubleCoding.answer_id == answer_id, DoubleCoding.second_coder_id == actor.id,
+        DoubleCoding.reconciled_at.is_(None)))
+    return AnswerContext(answer, respondent, blind)
+
+
+def visible_codings(session: Session, ctx: AnswerContext, actor: User) -> list[Coding]:
+    """The codings this user sees on the answer.
+
+    A blind second coder sees only their own codings; everyone else sees the
+    agreed codings (those scores use), never a second coder's blind work.
+    """
+    q = sa.select(Coding).where(Coding.answer_id == ctx.answer.id, Coding.coder != INSTRUMENT_CODER)
+    if ctx.blind is not None:
+        q = q.where(Coding.coder_id == actor.id, Coding.agreed.is_(False))
+    else:
+        q = q.where(Coding.agreed.is_(True))
+    return list(session.scalars(q.order_by(Coding.start, Coding.id)))
+
+
+def visible_memos(session: Session, ctx: AnswerContext, actor: User) -> list[Memo]:
+    q = sa.select(Memo).where(Memo.answer_id == ctx.answer.id)
+    if ctx.blind is not None:
+        q = q.where(Memo.author_id == actor.id)   # others' memos could reveal their codes
+    return list(session.scalars(q.order_by(Memo.created_at, Memo.id)))
+
+
+def _check_span(text: str, start: int | None, end: int | None) -> tuple[int | None, int | None]:
+    if start is None and end is None:
+        return None, None
+    if start is None or end is None:
+        raise CodingError("a span needs both a start and an end")
+    if not (0 <= start < end <= len(text)):
+        raise CodingError(f"the span {start}-{end} is outside the answer (0 to {len(text)})")
+    return start, end
+
+
+def _codable(session: Session, code_id: str, valence: str | None) -> Valence:
+    cb = codebook_mod.load()
+    codebook_mod.sync(session, cb)
+    try:
+        return cb.check_coding(code_id, valence)
+    except ValueError as exc:
+        raise CodingError(str(exc)) from None
+
+
+def _editable(session: Session, actor: User, coding_id: int) -> tuple[Coding, AnswerContext]:
+    coding = session.get(Coding, coding_id)
+    if coding is None or coding.answer_id is None:
+        raise LookupError(f"no coding {coding_id} on an answer")
+    ctx = answer_context(session, actor, coding.answer_id)
+    if coding.coder == INSTRUMENT_CODER:
+        raise NotAllowed("codings of closed answers are made by the instrument")
+    if coding not in visible_codings(session, ctx, actor):
+        raise NotAllowed("that coding is not yours to change")
+    return coding, ctx
+
+
+def add_coding(session: Session, actor: User, answer_id: int, code_id: str, valence: str | None,
+               start: int | None, end: int | None) -> Coding:
+    """Apply ``code_id`` with ``valence`` to ``answer.text[start:end]`` (Python indexes).
+
+    Parameters
+    ----------
+    session, actor
+        The database session and the user coding.
+    answer_id
+        The answer coded.
+    code_id, valence
+        A codebook id and one of the valences it allows (None: its default).
+    start, end
+        The span, or both None for the whole answer.
+
+    Returns
+    -------
+    Coding
+        The new row: agreed at once, unless ``actor`` is the answer's blind second coder.
+
+    Raises
+    ------
+    CodingError, NotAllowed, LookupError
+    """
+    ctx = answer_context(session, actor, answer_id)
+    text = ctx.answer.text or ""
+    if not text.strip():
+        raise CodingError("this answer has no text to code")
+    start, end = _check_span(text, start, end)
+    val = _codable(session, code_id, valence)
+    duplicate = session.scalar(sa.select(Coding.id).where(
+        Coding.answer_id == answer_id, Coding.code_id == code_id, Coding.valence == val,
+        Coding.start == start if start is not None else Coding.start.is_(None),
+        Coding.end == end if end is not None else Coding.end.is_(None),
+        Coding.coder_id == actor.id, Coding.agreed.is_(ctx.blind is None)))
+    if duplicate is not None:
+        raise CodingError(f"{code_id} is already applied to this span")
+    coding = Coding(round_id=ctx.respondent.round_id, respondent_id=ctx.respondent.id,
+                    answer_id=answer_id, code_id=code_id, valence=val, start=start, end=end,
+                    coder=actor.email, coder_id=actor.id, agreed=ctx.blind is None)
+    session.add(coding)
+    session.flush()
+    record(session, actor, "coding.add", "coding", coding.id, answer_id=answer_id, code=code_id,
+           valence=val.value, start=start, end=end, blind=ctx.blind is not None)
+    session.commit()
+    return coding
+
+
+def update_coding(session: Session, actor: User, coding_id: int, *, code_id: str | None = None,
+                  valence: str | None = None, start: int | None = None,
+                  end: int | None = None) -> Coding:
+    """Change a coding's code, valence or span (Python indexes); None leaves a part as it is."""
+    coding, ctx = _editable(session, actor, coding_id)
+    changed = {}
+    new_code = code_id or coding.code_id
+    if code_id is not None or valence is not None:
+        val = _codable(session, new_code, valence or (coding.valence.value if code_id is None else None))
+        if new_code != coding.code_id:
+            changed["code"] = [coding.code_id, new_code]
+            coding.code_id = new_code
+        if val is not coding.valence:
+            changed["valence"] = [coding.valence.value, val.value]
+            coding.valence = val
+    if start is not None or end is not None:
+        s, e = _check_span(ctx.answer.text or "", start, end)
+        if (s, e) != (coding.start, coding.end):
+            changed["span"] = [[coding.start, coding.end], [s, e]]
+            coding.start, coding.end = s, e
+            coding.excerpt = None     # the excerpt follows the span
+    if changed:
+        record(session, actor, "coding.update", "coding", coding.id, answer_id=coding.answer_id,
+               coder=coding.coder, **changed)
+        session.commit()
+    return coding
+
+
+def delete_coding(session: Session, actor: User, coding_id: int) -> None:
+    """Remove a coding (the audit log keeps who removed which code)."""
+    coding, _ctx = _editable(session, actor, coding_id)
+    record(session, actor, "coding.delete", "coding", coding.id, answer_id=coding.answer_id,
+           code=coding.code_id, valence=coding.valence.value, start=coding.start, end=coding.end,
+           coder=coding.coder)
+    session.delete(coding)
+    session.commit()
+
+
+def add_memo(session: Session, actor: User, answer_id: int, text: str,
+             coding_id: int | None = None) -> Memo:
+    """A coder's note on an answer, or on one of its codings."""
+    ctx = answer_context(session, actor, answer_id)
+    text = (text or "").strip()
+    if not text:
+        raise CodingError("write the memo first")
+    if len(text) > MAX_MEMO:
+        raise CodingError(f"a memo is at most {MAX_MEMO} characters")
+    if coding_id is not None:
+        coding = session.get(Coding, coding_id)
+        if coding is None or coding not in visible_codings(session, ctx, actor):
+            raise CodingError("that coding is not on this answer")
+    memo = Memo(answer_id=answer_id, coding_id=coding_id, author_id=actor.id, text=text)
+    session.add(memo)
+    session.flush()
+    record(session, actor, "memo.add", "memo", memo.id, answer_id=answer_id, coding_id=coding_id)
+    session.commit()
+    return memo
+
+
+def delete_memo(session: Session, actor: User, memo_id: int) -> None:
+    memo = session.get(Memo, memo_id)
+    if memo is None:
+        raise LookupError(f"no memo {memo_id}")
+    answer_context(session, actor, memo.answer_id)
+    if memo.author_id != actor.id and actor.role.value != "admin":
+        raise NotAllowed("only the memo's author can remove it")
+    record(session, actor, "memo.delete", "memo", memo.id, answer_id=memo.answer_id)
+    session.delete(memo)
+    session.commit()
+
+
+# --- Double coding -----------------------------------------------------------------
+
+def double_coding_population(session: Session, round_id: int, second_coder: User,
+                             authority_id: int | None = None) -> list[int]:
+    """Coded open answers of the round that ``second_coder`` could code blind.
+
+    First-coded (an agreed coding made by a person), in an authority the second
+    coder may see, not coded by the second coder, and not already drawn for them.
+    """
+    q = (sa.select(Coding.answer_id).join(Respondent, Coding.respondent_id == Respondent.id)
+         .where(Coding.round_id == round_id, Coding.answer_id.is_not(None), Coding.agreed.is_(True),
+                Coding.coder != INSTRUMENT_CODER).distinct())
+    if authority_id:
+        q = q.where(Respondent.authority_id == authority_id)
+    ids = set(session.scalars(q))
+    own = set(session.scalars(sa.select(Coding.answer_id).where(
+        Coding.answer_id.in_(ids), Coding.coder_id == second_coder.id)))
+    drawn = set(session.scalars(sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.second_coder_id == second_coder.id)))
+    authority_of = dict(session.execute(
+        sa.select(Answer.id, Respondent.authority_id).join(Response, Answer.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id).where(Answer.id.in_(ids))).all())
+    return sorted(i for i in ids - own - drawn if second_coder.may_see_authority(authority_of[i]))
+
+
+def draw_double_sample(session: Session, actor: User, round_id: int, second_coder_id: int,
+                       share: float, seed: int, authority_id: int | None = None) -> list[DoubleCoding]:
+    """Draw ``share`` of the round's coded answers (at least one) for a blind second coder.
+
+    The draw is reproducible: the same population and ``seed`` give the same answers
+    (``random.Random(seed).sample`` over the sorted answer ids).
+    """
+    if not 0 < share <= 1:
+        raise CodingError("the share must be more than 0% and at most 100%")
+    second = session.get(User, second_coder_id)
+    if second is None or not second.active or not second.role.can_code:
+        raise CodingError("choose an active researcher or administrator as the second coder")
+    population = double_coding_population(session, round_id, second, authority_id)
+    if not population:
+        raise CodingError(f"there are no coded answers that {second.name} could code blind "
+                          "(they must be assigned to the authority and not have coded the answer)")
+    n = min(len(population), max(1, math.ceil(share * len(population) - 1e-9)))
+    chosen = sorted(random.Random(seed).sample(population, n))
+    rows = [DoubleCoding(round_id=round_id, answer_id=a, second_coder_id=second.id, drawn_by_id=actor.id)
+            for a in chosen]
+    session.add_all(rows)
+    session.flush()
+    record(session, actor, "double_coding.draw", "round", round_id, second_coder_id=second.id,
+           share=share, seed=seed, population=len(population), drawn=n, authority_id=authority_id)
+    session.commit()
+    return rows
+
+
+def finish_second_coding(session: Session, actor: User, answer_id: int) -> DoubleCoding:
+    """The blind second coder has finished this answer (even with no code applied)."""
+    ctx = answer_context(session, actor, answer_id)
+    if ctx.blind is None:
+        raise CodingError("this answer is not waiting for your blind second coding")
+    if ctx.blind.second_done_at is None:
+        ctx.blind.second_done_at = utcnow()
+        n = session.scalar(sa.select(sa.func.count()).select_from(Coding).where(
+            Coding.answer_id == answer_id, Coding.coder_id == actor.id, Coding.agreed.is_(False)))
+        record(session, actor, "double_coding.done", "double_coding", ctx.blind.id,
+               answer_id=answer_id, codings=n)
+        session.commit()
+    return ctx.blind
+
+
+def reconcile(session: Session, actor: User, answer_id: int, keep: set[tuple[str, str]]) -> dict:
+    """Settle a double-coded answer: ``keep`` is the set of (code, valence) that stand.
+
+    The codings that scores and ``export coded`` use (``agreed=True``) become exactly one
+    coder's codings for each kept pair: the first coder's where they applied it,
+    otherwise the earliest second coder's. Every other coding of the answer is kept,
+    not agreed, so the reliability report still sees what each coder did.
+    """
+    ctx = answer_context(session, actor, answer_id)
+    rows = list(session.scalars(sa.select(DoubleCoding).where(DoubleCoding.answer_id == answer_id)
+                                .order_by(DoubleCoding.id)))
+    if not rows:
+        raise CodingError("this answer was not drawn for double coding")
+    if any(r.second_done_at is None for r in rows):
+        raise CodingError("the second coding of this answer is not finished yet")
+    if any(r.second_coder_id == actor.id for r in rows):
+        raise NotAllowed("a second coder cannot reconcile their own double coding")
+    second_order = [r.second_coder_id for r in rows]
+    codings = list(session.scalars(sa.select(Coding).where(
+        Coding.answer_id == answer_id, Coding.coder != INSTRUMENT_CODER)))
+    slots: dict[int, list[Coding]] = {}
+    for c in codings:
+        slot = second_order.index(c.coder_id) + 1 if c.coder_id in second_order else 0
+        slots.setdefault(slot, []).append(c)
+    union = {(c.code_id, c.valence.value) for c in codings}
+    unknown = set(keep) - union
+    if unknown:
+        raise CodingError(f"only codes one of the coders applied can be kept, not {sorted(unknown)}")
+    for c in codings:
+        c.agreed = False
+    kept = 0
+    for pair in sorted(keep):
+        for slot in sorted(slots):
+            mine = [c for c in slots[slot] if (c.code_id, c.valence.value) == pair]
+            if mine:
+                for c in mine:
+                    c.agreed = True
+                    kept += 1
+                break
+    now = utcnow()
+    for r in rows:
+        r.reconciled_at = now
+    record(session, actor, "double_coding.reconcile", "answer", answer_id,
+           kept=sorted(f"{c}:{v}" for c, v in keep), dropped=sorted(f"{c}:{v}" for c, v in union - set(keep)),
+           agreed_codings=kept)
+    session.commit()
+    return {"kept": len(keep), "dropped": len(union - set(keep))}

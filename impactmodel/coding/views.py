@@ -1,0 +1,528 @@
+"""The coding workbench's pages and its JSON calls (thin: parse, call a service, answer)."""
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+
+import sqlalchemy as sa
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
+from flask_login import current_user
+
+from impactmodel import codebook as codebook_mod
+from impactmodel.access import requires
+from impactmodel.auth.models import Role, User
+from impactmodel.codebook import CodebookError
+from impactmodel.coding import codebook_io, offsets, queries, reliability, services
+from impactmodel.coding.forms import CodebookImportForm, DrawForm
+from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
+from impactmodel.coding.qdpx import export_qdpx as write_qdpx
+from impactmodel.consortium.models import Round
+from impactmodel.db import db
+from impactmodel.enums import RespondentRole
+
+bp = Blueprint("coding", __name__, url_prefix="/coding")
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filter() -> queries.QueueFilter:
+    role = request.args.get("role") or None
+    if role not in {r.value for r in RespondentRole}:
+        role = None
+    status = request.args.get("status", "uncoded")
+    return queries.QueueFilter(
+        round_id=_int("round"), authority_id=_int("authority"), role=role,
+        key_group=request.args.get("key_group") or None, question=request.args.get("question") or None,
+        status=status if status in ("uncoded", "coded", "all") else "uncoded")
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def _fail(exc: Exception, status: int):
+    if _wants_json():
+        return jsonify(error=str(exc)), status
+    flash(str(exc), "error")
+    return redirect(request.referrer or url_for("coding.queue"))
+
+
+def _context(answer_id: int) -> services.AnswerContext:
+    try:
+        return services.answer_context(db.session, current_user, answer_id)
+    except LookupError:
+        abort(404)
+    except services.NotAllowed:
+        abort(403)
+
+
+# --- The queue -----------------------------------------------------------------------
+
+@bp.get("/")
+@requires("can_code")
+def queue():
+    flt = _filter()
+    ids = queries.queue_ids(db.session, current_user, flt)
+    page_size = 50
+    page = max(1, _int("page") or 1)
+    rows = queries.answer_rows(db.session, ids[(page - 1) * page_size: page * page_size])
+    choices = queries.filter_choices(db.session, current_user, flt.round_id)
+    pending = db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
+        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None)))
+    return render_template("coding/queue.html", rows=rows, total=len(ids), page=page,
+                           pages=max(1, -(-len(ids) // page_size)), flt=flt, choices=choices,
+                           roles=list(RespondentRole), pending=pending)
+
+
+# --- One answer ----------------------------------------------------------------------
+
+def _neighbours(answer_id: int) -> tuple[int | None, int | None, str]:
+    """Previous and next answer in the queue the coder came from (ids ascending)."""
+    if request.args.get("queue") == "double":
+        ids = list(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
+            DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None),
+            sa.or_(DoubleCoding.second_done_at.is_(None), DoubleCoding.answer_id == answer_id))
+            .order_by(DoubleCoding.answer_id)))
+        qs = "double"
+    else:
+        ids = queries.queue_ids(db.session, current_user, _filter())
+        qs = ""
+    prev_id = max((i for i in ids if i < answer_id), default=None)
+    next_id = min((i for i in ids if i > answer_id), default=None)
+    return prev_id, next_id, qs
+
+
+def _frequent(user: User, cb) -> list[tuple[str, str, str]]:
+    """The coder's nine most used (code, valence) pairs: the digit shortcuts."""
+    rows = db.session.execute(
+        sa.select(Coding.code_id, Coding.valence, sa.func.count().label("n"))
+        .where(Coding.coder_id == user.id).group_by(Coding.code_id, Coding.valence)
+        .order_by(sa.desc("n"), Coding.code_id).limit(20)).all()
+    out = []
+    for code_id, valence, _n in rows:
+        code = cb.get(code_id)
+        v = valence.value if hasattr(valence, "value") else valence
+        if code is not None and v in code.valences:
+            out.append((code_id, v, code.label))
+    return out[:9]
+
+
+def _panel_data(ctx: services.AnswerContext) -> dict:
+    text = ctx.answer.text or ""
+    cb = codebook_mod.load()
+    codings = services.visible_codings(db.session, ctx, current_user)
+    memos = services.visible_memos(db.session, ctx, current_user)
+    items = []
+    for c in codings:
+        start, end = (c.start, c.end) if c.start is not None else (0, len(text))
+        code = cb.get(c.code_id)
+        items.append({"coding": c, "label": code.label if code else c.code_id,
+                      "valences": list(code.valences) if code else [c.valence.value],
+                      "excerpt": text[start:end], "whole": c.start is None,
+                      "start16": offsets.to_browser(text, start), "end16": offsets.to_browser(text, end)})
+    # Highlighted text: cut at every span boundary, mark the pieces any coding covers.
+    cuts = sorted({0, len(text)} | {i["coding"].start for i in items if i["coding"].start is not None}
+                  | {i["coding"].end for i in items if i["coding"].end is not None})
+    segments = []
+    for a, b in zip(cuts, cuts[1:]):
+        covering = [i["coding"].code_id for i in items if i["coding"].start is not None
+                    and i["coding"].start <= a and b <= i["coding"].end]
+        segments.append((text[a:b], covering))
+    authors = dict(db.session.execute(sa.select(User.id, User.name)).all()) if memos else {}
+    return {"items": items, "segments": segments, "memos": memos, "authors": authors, "ctx": ctx}
+
+
+@bp.get("/answers/<int:answer_id>")
+@requires("can_code")
+def answer(answer_id: int):
+    ctx = _context(answer_id)
+    row = queries.answer_row(db.session, answer_id)
+    if row is None:
+        abort(404)
+    cb = codebook_mod.load()
+    prev_id, next_id, qmode = _neighbours(answer_id)
+    nav_args = {"queue": "double"} if qmode else _filter().args()
+    return render_template(
+        "coding/answer.html", row=row, blind=ctx.blind is not None,
+        browser_text=offsets.browser_text(row.text), codebook=cb, frequent=_frequent(current_user, cb),
+        prev_url=url_for("coding.answer", answer_id=prev_id, **nav_args) if prev_id else None,
+        next_url=url_for("coding.answer", answer_id=next_id, **nav_args) if next_id else None,
+        queue_url=url_for("coding.double") if qmode else url_for("coding.queue", **_filter().args()),
+        authority=current_user.authority_display_name(row.authority), **_panel_data(ctx))
+
+
+@bp.get("/answers/<int:answer_id>/panel")
+@requires("can_code")
+def panel(answer_id: int):
+    """The codings and memos of an answer as an HTML fragment (the page refreshes it)."""
+    ctx = _context(answer_id)
+    return render_template("coding/_panel.html", blind=ctx.blind is not None, **_panel_data(ctx))
+
+
+def _json_span(ctx: services.AnswerContext, data: dict) -> tuple[int | None, int | None]:
+    """Browser offsets (UTF-16, line breaks as LF) to Python indexes into the answer."""
+    if data.get("start") is None and data.get("end") is None:
+        return None, None
+    try:
+        return offsets.span_to_python(ctx.answer.text or "", int(data["start"]), int(data["end"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise services.CodingError(str(exc) if isinstance(exc, ValueError) else
+                                   "a span needs a start and an end") from None
+
+
+def _coding_json(c: Coding, text: str) -> dict:
+    start16 = offsets.to_browser(text, c.start) if c.start is not None else None
+    end16 = offsets.to_browser(text, c.end) if c.end is not None else None
+    return {"id": c.id, "code": c.code_id, "valence": c.valence.value, "start": c.start, "end": c.end,
+            "start_utf16": start16, "end_utf16": end16, "agreed": c.agreed, "coder": c.coder}
+
+
+@bp.get("/answers/<int:answer_id>/codings")
+@requires("can_code")
+def list_codings(answer_id: int):
+    """The codings this user may see on the answer (blind second coders: only their own)."""
+    ctx = _context(answer_id)
+    text = ctx.answer.text or ""
+    return jsonify(codings=[_coding_json(c, text) for c in services.visible_codings(db.session, ctx, current_user)],
+                   blind=ctx.blind is not None)
+
+
+@bp.post("/answers/<int:answer_id>/codings")
+@requires("can_code")
+def add_coding(answer_id: int):
+    data = request.get_json(silent=True) or {}
+    ctx = _context(answer_id)
+    try:
+        start, end = _json_span(ctx, data)
+        if start is None:
+            start, end = 0, len(ctx.answer.text or "")   # nothing selected: the whole answer
+        coding = services.add_coding(db.session, current_user, answer_id, str(data.get("code", "")),
+                                     data.get("valence") or None, start, end)
+    except services.CodingError as exc:
+        return jsonify(error=str(exc)), 422
+    return jsonify(coding=_coding_json(coding, ctx.answer.text or "")), 201
+
+
+@bp.post("/codings/<int:coding_id>")
+@requires("can_code")
+def update_coding(coding_id: int):
+    data = request.get_json(silent=True) or {}
+    coding = db.session.get(Coding, coding_id)
+    if coding is None or coding.answer_id is None:
+        abort(404)
+    ctx = _context(coding.answer_id)
+    try:
+        start, end = _json_span(ctx, data)
+        coding = services.update_coding(db.session, current_user, coding_id,
+                                        code_id=data.get("code") or None,
+                                        valence=data.get("valence") or None, start=start, end=end)
+    except services.CodingError as exc:
+        return jsonify(error=str(exc)), 422
+    except services.NotAllowed as exc:
+        return jsonify(error=str(exc)), 403
+    return jsonify(coding=_coding_json(coding, ctx.answer.text or ""))
+
+
+@bp.post("/codings/<int:coding_id>/delete")
+@requires("can_code")
+def delete_coding(coding_id: int):
+    try:
+        services.delete_coding(db.session, current_user, coding_id)
+    except LookupError:
+        abort(404)
+    except services.NotAllowed as exc:
+        return _fail(exc, 403)
+    if _wants_json():
+        return jsonify(deleted=coding_id)
+    flash("Coding removed.")
+    return redirect(request.referrer or url_for("coding.queue"))
+
+
+@bp.post("/answers/<int:answer_id>/memos")
+@requires("can_code")
+def add_memo(answer_id: int):
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data or {}
+    _context(answer_id)
+    coding_id = data.get("coding_id")
+    try:
+        memo = services.add_memo(db.session, current_user, answer_id, data.get("text", ""),
+                                 int(coding_id) if str(coding_id or "").isdigit() else None)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
+    if _wants_json():
+        return jsonify(memo={"id": memo.id}), 201
+    flash("Memo saved.")
+    return redirect(url_for("coding.answer", answer_id=answer_id))
+
+
+@bp.post("/memos/<int:memo_id>/delete")
+@requires("can_code")
+def delete_memo(memo_id: int):
+    try:
+        services.delete_memo(db.session, current_user, memo_id)
+    except LookupError:
+        abort(404)
+    except services.NotAllowed as exc:
+        return _fail(exc, 403)
+    if _wants_json():
+        return jsonify(deleted=memo_id)
+    flash("Memo removed.")
+    return redirect(request.referrer or url_for("coding.queue"))
+
+
+@bp.post("/answers/<int:answer_id>/done")
+@requires("can_code")
+def finish_second(answer_id: int):
+    """A blind second coder has finished the answer: on to their next one."""
+    _context(answer_id)
+    try:
+        services.finish_second_coding(db.session, current_user, answer_id)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
+    nxt = db.session.scalar(sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None))
+        .order_by(DoubleCoding.answer_id))
+    target = url_for("coding.answer", answer_id=nxt, queue="double") if nxt else url_for("coding.double")
+    if _wants_json():
+        return jsonify(next=target)
+    if not nxt:
+        flash("That was the last answer drawn for you. Thank you.")
+    return redirect(target)
+
+
+# --- Codebook ------------------------------------------------------------------------
+
+@bp.get("/codebook")
+@requires()
+def codebook():
+    cb = codebook_mod.load()
+    codebook_mod.sync(db.session, cb)
+    db.session.commit()
+    versions = db.session.scalars(sa.select(CodebookVersion).order_by(CodebookVersion.version.desc())).all()
+    current = next((v for v in versions if v.checksum == cb.checksum), None)
+    counts = dict(db.session.execute(sa.select(Coding.code_id, sa.func.count()).where(
+        Coding.agreed.is_(True)).group_by(Coding.code_id)).all()) if current_user.role.can_code else {}
+    return render_template("coding/codebook.html", cb=cb, versions=versions, current=current, counts=counts,
+                           form=CodebookImportForm())
+
+
+@bp.get("/codebook.csv")
+@requires()
+def codebook_csv():
+    return Response(codebook_io.export_csv(codebook_mod.load()), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="codebook.csv"'})
+
+
+@bp.get("/codebook.qdc")
+@requires()
+def codebook_qdc():
+    cb = codebook_mod.load()
+    version = db.session.scalar(sa.select(CodebookVersion.version).where(CodebookVersion.checksum == cb.checksum))
+    return Response(codebook_io.export_qdc(cb, version), mimetype="application/xml", headers={
+        "Content-Disposition": 'attachment; filename="codebook.qdc"'})
+
+
+@bp.route("/codebook/import", methods=["GET", "POST"])
+@requires("can_manage_codebook")
+def codebook_import():
+    """Upload a codebook (.csv or .qdc) and see what would change; nothing is applied yet."""
+    form = CodebookImportForm()
+    current = codebook_mod.load()
+    preview = new = None
+    error = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            new = codebook_io.read_import(form.file.data.filename, raw, current)
+        except CodebookError as exc:
+            error = str(exc)
+            form.file.errors = list(form.file.errors) + [f"Nothing was changed: {error}"]
+        else:
+            preview = codebook_io.diff(db.session, current, new)
+    status = 422 if (form.errors or error) and request.method == "POST" else 200
+    return render_template("coding/codebook_import.html", form=form, preview=preview, new=new,
+                           base=current.checksum,
+                           payload=codebook_io.dump_yaml(new.definition) if new else ""), status
+
+
+@bp.post("/codebook/apply")
+@requires("can_manage_codebook")
+def codebook_apply():
+    try:
+        new = codebook_mod.parse(request.form.get("definition", ""))
+        version = codebook_io.apply_import(db.session, current_user, new, request.form.get("base", ""))
+    except CodebookError as exc:
+        flash(f"Nothing was changed: {exc}", "error")
+        return redirect(url_for("coding.codebook_import"))
+    flash(f"Codebook version {version} is now in use.")
+    return redirect(url_for("coding.codebook"))
+
+
+# --- Double coding, reliability, reconciliation ----------------------------------------
+
+def _coders() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(
+        User.active.is_(True), User.role.in_([Role.ADMIN, Role.RESEARCHER])).order_by(User.name)))
+
+
+def _round_or_first(round_id: int | None) -> Round | None:
+    if round_id:
+        return db.session.get(Round, round_id) or abort(404)
+    return db.session.scalar(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
+
+
+@bp.get("/double")
+@requires("can_code")
+def double():
+    rnd = _round_or_first(_int("round"))
+    form = DrawForm(round_id=rnd.id if rnd else None, share=20, seed=random.randrange(1, 10**6))
+    form.set_choices(db.session.scalars(sa.select(Round).order_by(Round.name)).all(), _coders())
+    mine = list(db.session.scalars(sa.select(DoubleCoding).where(
+        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))
+        .order_by(DoubleCoding.second_done_at.is_not(None), DoubleCoding.answer_id)))
+    progress = []
+    if rnd is not None:
+        names = dict(db.session.execute(sa.select(User.id, User.name)).all())
+        stats = Counter()
+        for dc in db.session.scalars(sa.select(DoubleCoding).where(DoubleCoding.round_id == rnd.id)):
+            stats[(dc.second_coder_id, "drawn")] += 1
+            stats[(dc.second_coder_id, "done")] += dc.second_done_at is not None
+            stats[(dc.second_coder_id, "reconciled")] += dc.reconciled_at is not None
+        for uid in sorted({k[0] for k in stats}, key=lambda u: names.get(u, "")):
+            progress.append({"coder": names.get(uid, "?"), "drawn": stats[(uid, "drawn")],
+                             "done": stats[(uid, "done")], "reconciled": stats[(uid, "reconciled")]})
+    return render_template("coding/double.html", form=form, rnd=rnd, mine=mine, progress=progress)
+
+
+@bp.post("/double/draw")
+@requires("can_code")
+def draw():
+    form = DrawForm()
+    form.set_choices(db.session.scalars(sa.select(Round).order_by(Round.name)).all(), _coders())
+    if form.validate_on_submit():
+        try:
+            rows = services.draw_double_sample(db.session, current_user, form.round_id.data,
+                                               form.second_coder_id.data, form.share.data / 100,
+                                               form.seed.data)
+        except services.CodingError as exc:
+            flash(f"Nothing was drawn: {exc}.", "error")
+        else:
+            coder = db.session.get(User, form.second_coder_id.data)
+            flash(f"Drew {len(rows)} answers for {coder.name} to code blind (seed {form.seed.data}).")
+    else:
+        for field_name, errors in form.errors.items():
+            for e in errors:
+                flash(f"{getattr(form, field_name).label.text}: {e}", "error")
+    return redirect(url_for("coding.double", round=form.round_id.data or None))
+
+
+def _reliability_input(rnd: Round) -> queries.DoubleCoded:
+    visible = queries.visible_authority_ids(db.session, current_user)
+    if current_user.role is Role.ANALYST:
+        visible = None       # figures pooled over the round; no answer is shown
+    return queries.double_coded(db.session, rnd.id, authority_ids=visible)
+
+
+@bp.get("/reliability")
+@requires("can_export_consortium")
+def reliability_report():
+    rnd = _round_or_first(_int("round"))
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
+    report = None
+    if rnd is not None:
+        data = _reliability_input(rnd)
+        cb = codebook_mod.load()
+        report = reliability.reliability_report(
+            data, list(cb.codes), n_resamples=current_app.config.get("CODING_BOOTSTRAP_RESAMPLES", 1000))
+    return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
+                           cb=codebook_mod.load())
+
+
+@bp.get("/disagreements")
+@requires("can_code")
+def disagreements():
+    rnd = _round_or_first(_int("round"))
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
+    items, agreed_pending = [], []
+    if rnd is not None:
+        data = queries.double_coded(db.session, rnd.id,
+                                    authority_ids=queries.visible_authority_ids(db.session, current_user))
+        # Never show a coder the first coding of an answer they still code blind.
+        blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
+            DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
+        differing = [u for u in reliability.disagreements(data) if u not in blind]
+        rows = {r.id: r for r in queries.answer_rows(db.session, differing)}
+        cb = codebook_mod.load()
+        show_all = request.args.get("show") == "all"
+        for u in differing:
+            if u in data.reconciled and not show_all:
+                continue
+            union = sorted(set().union(*(data.pairs[s].get(u, set()) for s in data.slots)))
+            items.append({"row": rows[u], "reconciled": u in data.reconciled, "union": union,
+                          "columns": [(s, data.coders[s].get(u, ""), data.pairs[s].get(u, set()))
+                                      for s in data.slots if u in data.pairs[s]],
+                          "labels": {c: (cb.get(c).label if cb.get(c) else c) for c, _v in union},
+                          "authority": current_user.authority_display_name(rows[u].authority)})
+        agreed_pending = [u for u in data.units if u not in differing and u not in data.reconciled
+                          and u not in blind]
+    return render_template("coding/disagreements.html", rnd=rnd, rounds=rounds, items=items,
+                           agreed_pending=agreed_pending)
+
+
+@bp.post("/answers/<int:answer_id>/reconcile")
+@requires("can_code")
+def reconcile(answer_id: int):
+    _context(answer_id)
+    keep = set()
+    for value in request.form.getlist("keep"):
+        code, _, valence = value.partition("|")
+        keep.add((code, valence))
+    try:
+        result = services.reconcile(db.session, current_user, answer_id, keep)
+    except services.CodingError as exc:
+        flash(f"Not reconciled: {exc}.", "error")
+    except services.NotAllowed as exc:
+        abort(403, str(exc))
+    else:
+        flash(f"Answer {answer_id} reconciled: {result['kept']} code(s) kept, {result['dropped']} dropped.")
+    return redirect(request.referrer or url_for("coding.disagreements"))
+
+
+@bp.post("/rounds/<int:round_id>/reconcile-agreed")
+@requires("can_code")
+def reconcile_agreed(round_id: int):
+    """Settle every finished double-coded answer on which the coders agreed exactly."""
+    rnd = db.session.get(Round, round_id) or abort(404)
+    data = queries.double_coded(db.session, rnd.id,
+                                authority_ids=queries.visible_authority_ids(db.session, current_user))
+    differing = set(reliability.disagreements(data))
+    n = 0
+    for u in data.units:
+        if u in differing or u in data.reconciled:
+            continue
+        try:
+            services.reconcile(db.session, current_user, u, set(data.pairs["first"][u]))
+            n += 1
+        except (services.CodingError, services.NotAllowed):
+            db.session.rollback()
+    flash(f"{n} answer(s) on which the coders agreed were settled.")
+    return redirect(url_for("coding.disagreements", round=rnd.id))
+
+
+# --- Exports -------------------------------------------------------------------------
+
+@bp.get("/rounds/<int:round_id>/export.qdpx")
+@requires("can_code")
+def export_qdpx(round_id: int):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    buf = io.BytesIO()
+    write_qdpx(db.session, rnd.name, buf, viewer=current_user,
+               authority_ids=queries.visible_authority_ids(db.session, current_user))
+    return Response(buf.getvalue(), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="round-{rnd.id}.qdpx"'})

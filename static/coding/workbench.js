@@ -1,0 +1,243 @@
+// The coding workbench: select a span in the answer and apply codes, by keyboard alone.
+// Offsets sent to the server are the textarea's own (UTF-16 code units, line breaks as
+// LF); the server converts them to character positions in the stored answer.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-workbench]");
+  if (!root) { return; }
+  var text = document.getElementById("answer-text");
+  var search = document.getElementById("code-search");
+  var list = document.getElementById("code-options");
+  var options = Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+  var panel = document.getElementById("panel");
+  var status = document.getElementById("workbench-status");
+  var selStatus = document.getElementById("selection-status");
+  var token = document.querySelector("meta[name=csrf-token]").getAttribute("content");
+  var active = -1;
+
+  function say(message, isError) {
+    status.textContent = message;
+    status.className = "workbench-status" + (isError ? " error" : "");
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(body || {})
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { throw new Error(data.error || ("The server answered " + r.status)); }
+        return data;
+      });
+    });
+  }
+
+  function refresh() {
+    return fetch(root.dataset.panelUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) { panel.innerHTML = html; });
+  }
+
+  function selection() {
+    return { start: text.selectionStart, end: text.selectionEnd };
+  }
+
+  function describeSelection() {
+    var s = selection();
+    if (s.end > s.start) {
+      var chosen = text.value.slice(s.start, s.end);
+      selStatus.textContent = "Selected: “" + (chosen.length > 80 ? chosen.slice(0, 80) + "…" : chosen) + "”";
+    } else {
+      selStatus.textContent = "Nothing selected: a code applies to the whole answer.";
+    }
+  }
+  ["select", "keyup", "mouseup"].forEach(function (ev) { text.addEventListener(ev, describeSelection); });
+
+  function apply(code, valence) {
+    var s = selection();
+    var body = { code: code, valence: valence };
+    if (s.end > s.start) { body.start = s.start; body.end = s.end; }
+    return post(root.dataset.addUrl, body).then(function (data) {
+      say("Applied " + code + " (" + valence.replace("_", " ") + ").");
+      return refresh().then(function () { return data; });
+    }).catch(function (err) { say(err.message, true); });
+  }
+
+  // --- Codebook search -------------------------------------------------------------
+  function visible() { return options.filter(function (o) { return !o.hidden; }); }
+
+  function setActive(index) {
+    var shown = visible();
+    options.forEach(function (o) { o.classList.remove("active"); o.removeAttribute("aria-selected"); });
+    if (!shown.length) { active = -1; search.removeAttribute("aria-activedescendant"); return; }
+    active = Math.max(0, Math.min(index, shown.length - 1));
+    var o = shown[active];
+    o.classList.add("active");
+    o.setAttribute("aria-selected", "true");
+    search.setAttribute("aria-activedescendant", o.id);
+    o.scrollIntoView({ block: "nearest" });
+  }
+
+  function filter() {
+    var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    options.forEach(function (o) {
+      var hay = o.dataset.search;
+      o.hidden = !words.every(function (w) { return hay.indexOf(w) !== -1; });
+    });
+    setActive(0);
+  }
+  search.addEventListener("input", filter);
+  search.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown") { e.preventDefault(); setActive(active + 1); }
+    else if (e.key === "ArrowUp") { e.preventDefault(); setActive(active - 1); }
+    else if (e.key === "Enter") {
+      e.preventDefault();
+      var o = visible()[active];
+      if (o) {
+        apply(o.dataset.code, o.dataset.valence).then(function () { search.value = ""; filter(); });
+      }
+    } else if (e.key === "Escape") { e.preventDefault(); search.value = ""; filter(); text.focus(); }
+  });
+  list.addEventListener("click", function (e) {
+    var o = e.target.closest("[role=option]");
+    if (o) { apply(o.dataset.code, o.dataset.valence); }
+  });
+  root.addEventListener("click", function (e) {
+    var b = e.target.closest("button.freq");
+    if (b) { apply(b.dataset.code, b.dataset.valence); }
+  });
+
+  // --- Selecting by keyboard ---------------------------------------------------------
+  function wordEnd(from) {
+    var v = text.value, i = from;
+    while (i < v.length && /\s/.test(v[i])) { i++; }
+    while (i < v.length && !/\s/.test(v[i])) { i++; }
+    return i;
+  }
+  function wordBack(from, floor) {
+    var v = text.value, i = from;
+    while (i > floor && /\s/.test(v[i - 1])) { i--; }
+    while (i > floor && !/\s/.test(v[i - 1])) { i--; }
+    return i;
+  }
+  function sentenceAt(pos) {
+    var v = text.value, a = pos, b = pos;
+    while (a > 0 && !/[.!?\n]/.test(v[a - 1])) { a--; }
+    while (a < v.length && /\s/.test(v[a])) { a++; }
+    while (b < v.length && !/[.!?\n]/.test(v[b])) { b++; }
+    if (b < v.length && v[b] !== "\n") { b++; }
+    return [a, Math.max(a, b)];
+  }
+
+  text.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var s = selection();
+    if (e.key === "]") {
+      e.preventDefault();
+      var start = s.start;
+      if (s.end <= s.start) {   // nothing selected yet: start at the next word
+        while (start < text.value.length && /\s/.test(text.value[start])) { start++; }
+      }
+      text.setSelectionRange(start, wordEnd(Math.max(s.end, start)));
+    } else if (e.key === "[") {
+      e.preventDefault();
+      text.setSelectionRange(s.start, wordBack(s.end, s.start));
+    } else if (e.key === ".") {
+      e.preventDefault();
+      var r = sentenceAt(s.start);
+      text.setSelectionRange(r[0], r[1]);
+    } else { return; }
+    describeSelection();
+  });
+
+  // --- Codings list: edit and remove -------------------------------------------------
+  function codingUrl(id, suffix) {
+    return root.dataset.codingUrl.replace(/\/0$/, "/" + id) + (suffix || "");
+  }
+  panel.addEventListener("click", function (e) {
+    var b = e.target.closest("button[data-action]");
+    if (!b) { return; }
+    var item = b.closest("[data-coding-id]");
+    var id = item.dataset.codingId;
+    if (b.dataset.action === "delete") {
+      post(codingUrl(id, "/delete")).then(function () { say("Coding removed."); return refresh(); })
+        .then(function () { text.focus(); }).catch(function (err) { say(err.message, true); });
+    } else if (b.dataset.action === "show") {
+      text.focus();
+      text.setSelectionRange(Number(item.dataset.start), Number(item.dataset.end));
+      describeSelection();
+    } else if (b.dataset.action === "span") {
+      var s = selection();
+      if (s.end <= s.start) { say("Select the new span in the answer first.", true); return; }
+      post(codingUrl(id), { start: s.start, end: s.end }).then(function () { say("Span changed."); return refresh(); })
+        .catch(function (err) { say(err.message, true); });
+    }
+  });
+  panel.addEventListener("change", function (e) {
+    var sel = e.target.closest("select[data-action=valence]");
+    if (!sel) { return; }
+    var id = sel.closest("[data-coding-id]").dataset.codingId;
+    post(codingUrl(id), { valence: sel.value }).then(function () { say("Valence changed."); return refresh(); })
+      .catch(function (err) { say(err.message, true); });
+  });
+  panel.addEventListener("keydown", function (e) {
+    var item = e.target.closest && e.target.closest("li.coding");
+    if (!item || e.target !== item) { return; }
+    if (e.key === "Delete" || e.key === "Backspace") {
+      e.preventDefault();
+      post(codingUrl(item.dataset.codingId, "/delete")).then(function () { say("Coding removed."); return refresh(); })
+        .then(function () { var first = panel.querySelector("li.coding"); (first || text).focus(); })
+        .catch(function (err) { say(err.message, true); });
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      var sib = e.key === "ArrowDown" ? item.nextElementSibling : item.previousElementSibling;
+      if (sib) { sib.focus(); }
+    }
+  });
+  // Memo forms (add, remove) go as JSON, then the panel refreshes.
+  panel.addEventListener("submit", function (e) {
+    var form = e.target.closest("form[data-json-form]");
+    if (!form) { return; }
+    e.preventDefault();
+    var data = {};
+    new FormData(form).forEach(function (v, k) { if (k !== "csrf_token") { data[k] = v; } });
+    post(form.action, data).then(function () { say("Memo saved."); return refresh(); })
+      .catch(function (err) { say(err.message, true); });
+  });
+  panel.addEventListener("keydown", function (e) {
+    if (e.target.id === "memo-text" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      e.target.form.requestSubmit();
+    }
+  });
+
+  // --- Page-wide keys ---------------------------------------------------------------
+  function typing(el) {
+    if (!el) { return false; }
+    if (el === text) { return false; }   // read-only: its letters are free for shortcuts
+    return el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(document.activeElement)) { return; }
+    var k = e.key;
+    if (k === "/") { e.preventDefault(); search.focus(); search.select(); }
+    else if (/^[1-9]$/.test(k)) {
+      var b = root.querySelector('button.freq[data-key="' + k + '"]');
+      if (b) { e.preventDefault(); apply(b.dataset.code, b.dataset.valence); }
+    }
+    else if (k === "n" && root.dataset.nextUrl) { e.preventDefault(); window.location.assign(root.dataset.nextUrl); }
+    else if (k === "p" && root.dataset.prevUrl) { e.preventDefault(); window.location.assign(root.dataset.prevUrl); }
+    else if (k === "d" && root.dataset.doneUrl) {
+      e.preventDefault();
+      post(root.dataset.doneUrl).then(function (data) { window.location.assign(data.next); })
+        .catch(function (err) { say(err.message, true); });
+    }
+    else if (k === "m") { var memo = document.getElementById("memo-text"); if (memo) { e.preventDefault(); memo.focus(); } }
+    else if (k === "c") { var first = panel.querySelector("li.coding"); if (first) { e.preventDefault(); first.focus(); } }
+    else if (k === "?") { e.preventDefault(); var help = document.getElementById("keys-help"); help.open = !help.open; }
+  });
+
+  filter();
+  describeSelection();
+}());
