@@ -32,3 +32,34 @@ class ConfidenceScore(Base):
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     authority = relationship("Authority")
+
+
+class RoundScoring(Base):
+    """The round-level results stored with a round's scores: report tables, gaps, sensitivity."""
+
+    __tablename__ = "round_scoring"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), unique=True)
+    seed: Mapped[int]
+    replicates: Mapped[int]
+    # Table 1, Table 2, impacts by level, consortium gaps, weight sensitivity, code labels.
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    method_version: Mapped[str] = mapped_column(sa.String(20))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScoringRun(Base):
+    """A recomputation requested from the web, so any worker can report its progress."""
+
+    __tablename__ = "scoring_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")  # queued, running, done, failed
+    progress: Mapped[int] = mapped_column(default=0)                      # 0-100
+    message: Mapped[str] = mapped_column(sa.String(200), default="")
+    seed: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,180 @@
+"""The one place where ORM rows become the arrays scoring works on.
+
+Reads tuples (not ORM objects) so a national-scale round loads in well under a
+second, and returns plain data: :class:`RoundData`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from impactmodel import codebook as codebook_mod
+from impactmodel.coding.models import Coding
+from impactmodel.consortium.models import Authority, Locality, Participation, Respondent, Round
+from impactmodel.fieldwork.models import Answer
+from impactmodel.scoring.core import GROUPS, AuthorityInput, RoundInput
+from impactmodel.scoring.tables import ROLES, VALENCES, Mentions
+
+QUOTE_MAX_SOURCE = 600      # longer excerpts are not candidates for a short quote
+
+
+@dataclass
+class CodeColumns:
+    """The codebook columns scoring uses, in codebook order."""
+
+    impact: tuple[str, ...]
+    feature: tuple[str, ...]
+    all: tuple[str, ...]
+    labels: dict[str, str]
+    levels: dict[str, int]
+    steering: frozenset[str]
+    cyp: tuple[str, ...]
+    negative: frozenset[str] = frozenset()
+
+
+def code_columns() -> CodeColumns:
+    cb = codebook_mod.load()
+    impact = tuple(c.id for c in cb.codes.values() if c.level is not None)
+    feature = tuple(c.id for c in cb.codes.values() if c.is_feature)
+    return CodeColumns(impact=impact, feature=feature, all=tuple(cb.codes),
+                       labels={c.id: c.label for c in cb.codes.values()},
+                       levels={c.id: c.level for c in cb.codes.values() if c.level is not None},
+                       steering=frozenset(c.id for c in cb.codes.values() if c.steering_group),
+                       cyp=tuple(c.id for c in cb.codes.values() if c.group == "L3.cyp"),
+                       negative=frozenset(c.id for c in cb.codes.values() if c.valences == ("negative",)))
+
+
+@dataclass
+class AuthorityInfo:
+    id: int
+    name: str
+    label: str
+    locality: str | None
+    evidence: str | None
+    respondents: dict[str, int]          # by role
+    levels: dict[str, list[float]]       # staff group -> levels given
+
+
+@dataclass
+class RoundData:
+    round_id: int
+    columns: CodeColumns
+    authorities: list[AuthorityInfo]     # index i here is authority index i in ``mentions``
+    score_input: RoundInput              # keys are authority ids
+    mentions: Mentions
+    quotes: dict[int, list[dict]] = field(default_factory=dict)
+
+
+def load_round(session: Session, rnd: Round) -> RoundData:
+    """Everything scoring needs about ``rnd``, as plain data."""
+    cols = code_columns()
+    parts = session.execute(
+        sa.select(Authority.id, Authority.name, Authority.label, Locality.name, Participation.evidence)
+        .join(Participation, Participation.authority_id == Authority.id)
+        .outerjoin(Locality, Locality.id == Participation.locality_id)
+        .where(Participation.round_id == rnd.id).order_by(Authority.id)).all()
+    resp_rows = session.execute(
+        sa.select(Respondent.id, Respondent.authority_id, Respondent.role, Respondent.impact_level)
+        .where(Respondent.round_id == rnd.id).order_by(Respondent.id)).all()
+    info: dict[int, AuthorityInfo] = {}
+    for aid, name, label, locality, evidence in parts:
+        info[aid] = AuthorityInfo(aid, name, label, locality, evidence.value if evidence else None,
+                                  {r: 0 for r in ROLES}, {g: [] for g in GROUPS})
+    missing = {r[1] for r in resp_rows} - set(info)
+    if missing:   # respondents of an authority without a participation row still count
+        for aid, name, label in session.execute(
+                sa.select(Authority.id, Authority.name, Authority.label).where(Authority.id.in_(missing))):
+            info[aid] = AuthorityInfo(aid, name, label, None, None, {r: 0 for r in ROLES},
+                                      {g: [] for g in GROUPS})
+    authorities = sorted(info.values(), key=lambda a: a.id)
+    a_index = {a.id: i for i, a in enumerate(authorities)}
+    role_index = {r: i for i, r in enumerate(ROLES)}
+
+    R = len(resp_rows)
+    r_ids = np.array([r[0] for r in resp_rows], dtype=np.int64)
+    r_auth = np.array([a_index[r[1]] for r in resp_rows], dtype=np.int64)
+    r_role = np.array([role_index[_value(r[2])] for r in resp_rows], dtype=np.int64)
+    r_level = np.array([np.nan if r[3] is None else float(r[3]) for r in resp_rows])
+    for a, role, level in zip(r_auth, r_role, r_level):
+        inf = authorities[a]
+        inf.respondents[ROLES[role]] += 1
+        if role < 3 and not np.isnan(level):
+            inf.levels[GROUPS[role]].append(float(level))
+
+    cod_rows = session.execute(
+        sa.select(Coding.respondent_id, Coding.code_id, Coding.valence)
+        .where(Coding.round_id == rnd.id, Coding.agreed.is_(True))).all()
+    code_index = {c: i for i, c in enumerate(cols.all)}
+    valence_index = {v: i for i, v in enumerate(VALENCES)}
+    pos_of = {rid: i for i, rid in enumerate(r_ids.tolist())}
+    keep = [(pos_of[r], code_index[c], valence_index[_value(v)]) for r, c, v in cod_rows
+            if c in code_index and r in pos_of]
+    arr = np.array(keep, dtype=np.int64).reshape(-1, 3)
+    mentions = Mentions(respondent_authority=r_auth, respondent_role=r_role,
+                        n_authorities=len(authorities), codes=cols.all,
+                        respondent=arr[:, 0], code=arr[:, 1], valence=arr[:, 2])
+    score_input = _score_input(cols, authorities, r_auth, r_role, r_level, arr, R)
+    data = RoundData(rnd.id, cols, authorities, score_input, mentions)
+    data.quotes = _quote_candidates(session, rnd, cols, a_index)
+    return data
+
+
+def _value(v) -> str:
+    return getattr(v, "value", v)
+
+
+def _score_input(cols: CodeColumns, authorities, r_auth, r_role, r_level, arr, R) -> RoundInput:
+    n_imp, n_feat = len(cols.impact), len(cols.feature)
+    code_to_imp = np.full(len(cols.all), -1)
+    code_to_feat = np.full(len(cols.all), -1)
+    all_ix = {c: i for i, c in enumerate(cols.all)}
+    for j, c in enumerate(cols.impact):
+        code_to_imp[all_ix[c]] = j
+    for j, c in enumerate(cols.feature):
+        code_to_feat[all_ix[c]] = j
+    # One wide staff matrix for the round, sliced per authority below.
+    wide = np.zeros((R, n_imp + 2 * n_feat), dtype=bool)
+    r, c, v = arr[:, 0], arr[:, 1], arr[:, 2]
+    staff = r_role[r] < 3
+    imp = staff & (code_to_imp[c] >= 0)
+    wide[r[imp], code_to_imp[c[imp]]] = True
+    feat = staff & (code_to_feat[c] >= 0)
+    develop = v == VALENCES.index("to_develop")
+    fp = feat & ~develop
+    wide[r[fp], n_imp + code_to_feat[c[fp]]] = True
+    fd = feat & develop
+    wide[r[fd], n_imp + n_feat + code_to_feat[c[fd]]] = True
+    is_staff = r_role < 3
+    order = np.argsort(r_auth, kind="stable")
+    bounds = np.searchsorted(r_auth[order], np.arange(len(authorities) + 1))
+    out = []
+    for i, a in enumerate(authorities):
+        rows = order[bounds[i]:bounds[i + 1]]
+        rows = rows[is_staff[rows]]
+        W = wide[rows]
+        out.append(AuthorityInput(key=a.id, role=r_role[rows], level=r_level[rows],
+                                  impacts=W[:, :n_imp], positive=W[:, n_imp:n_imp + n_feat],
+                                  develop=W[:, n_imp + n_feat:]))
+    return RoundInput(cols.impact, cols.feature, out)
+
+
+def _quote_candidates(session: Session, rnd: Round, cols: CodeColumns, a_index) -> dict[int, list[dict]]:
+    """Short staff excerpts coded with a positive contributing feature, per authority."""
+    text = sa.func.coalesce(Coding.excerpt, sa.func.substr(Answer.text, Coding.start + 1,
+                                                           Coding.end - Coding.start))
+    rows = session.execute(
+        sa.select(Respondent.authority_id, Respondent.role, Coding.code_id, text)
+        .join(Respondent, Respondent.id == Coding.respondent_id)
+        .outerjoin(Answer, Answer.id == Coding.answer_id)
+        .where(Coding.round_id == rnd.id, Coding.agreed.is_(True), Coding.code_id.like("F.%"),
+               Coding.valence == "positive",
+               Respondent.role.in_(["dcs", "manager", "practitioner"]),
+               sa.or_(Coding.excerpt.is_not(None), Coding.start.is_not(None)))).all()
+    out: dict[int, list[dict]] = {}
+    for aid, role, code, excerpt in rows:
+        if excerpt and len(excerpt) <= QUOTE_MAX_SOURCE and aid in a_index:
+            out.setdefault(aid, []).append({"role": _value(role), "code": code, "text": excerpt})
+    return out

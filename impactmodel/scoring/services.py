@@ -1,0 +1,171 @@
+"""Compute and store a round's confidence scores; read them back for pages and exports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from impactmodel.audit import record
+from impactmodel.consortium.models import Authority, Round
+from impactmodel.db import utcnow
+from impactmodel.scoring import core, queries, report
+from impactmodel.scoring.models import ConfidenceScore, RoundScoring, ScoringRun
+
+Progress = Callable[[int, str], None]
+
+
+def find_round(session: Session, name: str) -> Round:
+    rnd = session.scalar(sa.select(Round).where(Round.name == name))
+    if rnd is None:
+        raise LookupError(f"no round called {name!r}")
+    return rnd
+
+
+def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
+                   n_replicates: int = core.DEFAULT_REPLICATES,
+                   progress: Progress | None = None) -> list[ConfidenceScore]:
+    """Score every authority of ``rnd``, replace the round's stored results, and commit.
+
+    Parameters
+    ----------
+    session : Session
+    actor : User or str
+        Who asked (for the audit log): a user, or ``"cli"``.
+    rnd : Round
+    seed : int
+        Bootstrap seed; the same data and seed give the same numbers.
+    n_replicates : int
+        Bootstrap replicates per authority.
+    progress : callable, optional
+        ``progress(percent, message)`` as the work advances.
+
+    Returns
+    -------
+    list of ConfidenceScore
+        The new rows, ordered by rank (unscored authorities last).
+    """
+    def say(pct: int, msg: str) -> None:
+        if progress is not None:
+            progress(pct, msg)
+
+    say(5, "Reading codings and levels")
+    data = queries.load_round(session, rnd)
+    say(20, "Scoring authorities")
+    result = core.score_round(
+        data.score_input, seed=seed, n_replicates=n_replicates,
+        progress=lambda done, total: say(20 + int(60 * done / max(total, 1)),
+                                         f"Scored {done} of {total} authorities"))
+    say(82, "Building profiles and report tables")
+    cols = data.columns
+    gap_cols = report.gap_columns(cols.impact, cols.feature)
+    inputs = {a.key: a for a in data.score_input.authorities}
+    info = {a.id: a for a in data.authorities}
+    now = utcnow()
+    rows = []
+    for s in result.scores:
+        a = inputs[s.key]
+        prof = report.profile(a, info[s.key], cols.feature, cols.impact, cols.levels,
+                              data.quotes.get(s.key, []), gap_cols)
+        prof["bootstrap"] = {"replicates": n_replicates, "seed": seed}
+        rows.append(ConfidenceScore(
+            round_id=rnd.id, authority_id=s.key, confidence=s.confidence, ci_low=s.ci_low,
+            ci_high=s.ci_high, rank=s.rank, rank_low=s.rank_low, rank_high=s.rank_high,
+            components=s.components, flags=s.flags, profile=prof,
+            method_version=core.METHOD_VERSION, computed_at=now))
+    summary = report.round_summary(data, result)
+    say(92, "Saving")
+    session.execute(sa.delete(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id))
+    session.execute(sa.delete(RoundScoring).where(RoundScoring.round_id == rnd.id))
+    session.add_all(rows)
+    session.add(RoundScoring(round_id=rnd.id, seed=seed, replicates=n_replicates, summary=summary,
+                             method_version=core.METHOD_VERSION, computed_at=now))
+    record(session, actor, "scores.compute", "round", rnd.id, authorities=len(rows),
+           scored=sum(r.confidence is not None for r in rows), seed=seed, replicates=n_replicates)
+    session.commit()
+    say(100, "Done")
+    return rows
+
+
+@dataclass
+class StoredRound:
+    round: Round
+    scoring: RoundScoring | None
+    scores: list[ConfidenceScore]        # ordered by rank, unscored last
+
+    @property
+    def empty(self) -> bool:
+        return self.scoring is None
+
+
+def stored_results(session: Session, rnd: Round) -> StoredRound:
+    """The round's stored scores (with their authorities), without recomputing."""
+    scoring = session.scalar(sa.select(RoundScoring).where(RoundScoring.round_id == rnd.id))
+    scores = session.scalars(
+        sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
+        .options(sa.orm.joinedload(ConfidenceScore.authority))
+        .order_by(ConfidenceScore.rank.is_(None), ConfidenceScore.rank, ConfidenceScore.authority_id)).all()
+    return StoredRound(rnd, scoring, list(scores))
+
+
+def stored_score(session: Session, rnd: Round, authority_id: int) -> ConfidenceScore | None:
+    return session.scalar(sa.select(ConfidenceScore).where(
+        ConfidenceScore.round_id == rnd.id, ConfidenceScore.authority_id == authority_id)
+        .options(sa.orm.joinedload(ConfidenceScore.authority)))
+
+
+def earlier_scores(session: Session, rnd: Round) -> dict[int, tuple[Round, ConfidenceScore]]:
+    """Each authority's most recent stored score from a round before ``rnd``."""
+    earlier = session.scalars(sa.select(Round).where(
+        sa.or_(Round.created_at < rnd.created_at,
+               sa.and_(Round.created_at == rnd.created_at, Round.id < rnd.id)))
+        .order_by(Round.created_at.desc(), Round.id.desc())).all()
+    out: dict[int, tuple[Round, ConfidenceScore]] = {}
+    for r in earlier:
+        for s in session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.round_id == r.id,
+                                                                  ConfidenceScore.confidence.is_not(None))):
+            out.setdefault(s.authority_id, (r, s))
+    return out
+
+
+def start_run(session: Session, actor, rnd: Round, seed: int = 0) -> ScoringRun:
+    """Record a web-requested recomputation (the caller starts the work)."""
+    run = ScoringRun(round_id=rnd.id, requested_by_id=getattr(actor, "id", None), seed=seed,
+                     status="queued", progress=0, message="Waiting to start")
+    session.add(run)
+    session.flush()
+    record(session, actor, "scores.request", "scoring_run", run.id, round_id=rnd.id, seed=seed)
+    session.commit()
+    return run
+
+
+def execute_run(session: Session, run_id: int, actor, *,
+                n_replicates: int = core.DEFAULT_REPLICATES) -> None:
+    """Do a recorded run, writing its progress where any worker can read it."""
+    run = session.get(ScoringRun, run_id)
+    rnd = session.get(Round, run.round_id)
+    run.status, run.progress, run.message = "running", 1, "Starting"
+    session.commit()
+
+    def progress(pct: int, msg: str) -> None:
+        # A separate UPDATE, committed at once, so the page sees it while the work goes on.
+        session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id)
+                        .values(progress=pct, message=msg[:200]))
+        session.commit()
+
+    try:
+        compute_scores(session, actor, rnd, seed=run.seed, n_replicates=n_replicates, progress=progress)
+    except Exception as exc:  # the run must end in a state the page can show
+        session.rollback()
+        session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id).values(
+            status="failed", message=f"Failed: {type(exc).__name__}", finished_at=utcnow()))
+        session.commit()
+        raise
+    session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id).values(
+        status="done", progress=100, message="Done", finished_at=utcnow()))
+    session.commit()
+
+
+def authority_by_id(session: Session, authority_id: int) -> Authority | None:
+    return session.get(Authority, authority_id)

@@ -1,0 +1,164 @@
+"""The round report's tables, computed from plain arrays (no ORM, no Flask).
+
+Counts are of *respondents* (a respondent who was coded twice with the same code
+counts once) and of *authorities* (where at least one respondent of the group
+mentioned the code). Suppression of small numbers is the presenter's job: these
+functions return the true counts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+ROLES = ("dcs", "manager", "practitioner", "parent", "child")
+STAFF = ROLES[:3]
+VALENCES = ("positive", "to_develop", "negative")
+# The report shows a parent or child view only where five or more people gave it (l.438).
+TABLE1_MINIMUM = 5
+
+
+@dataclass
+class Mentions:
+    """Distinct (respondent, code, valence) mentions of a round.
+
+    Attributes
+    ----------
+    respondent_authority, respondent_role : ndarray of int, shape (R,)
+        Authority index (0..A-1) and role index into ``ROLES`` of each respondent.
+    n_authorities : int
+    codes : sequence of str
+        The code ids the ``code`` column indexes.
+    respondent, code, valence : ndarray of int, shape (M,)
+        One row per coding (duplicates allowed; they count once).
+    """
+
+    respondent_authority: np.ndarray
+    respondent_role: np.ndarray
+    n_authorities: int
+    codes: Sequence[str]
+    respondent: np.ndarray
+    code: np.ndarray
+    valence: np.ndarray
+
+    def __post_init__(self):
+        R = self.respondent_authority.size
+        C, V = len(self.codes), len(VALENCES)
+        key = np.unique((self.respondent.astype(np.int64) * C + self.code) * V + self.valence)
+        self._r = key // (C * V)
+        self._c = (key // V) % C
+        self._v = key % V
+        self._R = R
+
+    def counts(self, valence: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Respondents (roles x codes) and authorities (roles x codes) mentioning each code.
+
+        ``valence`` None counts a respondent once whatever the valence.
+        """
+        C = len(self.codes)
+        if valence is None:
+            key = np.unique(self._r * C + self._c)
+            r, c = key // C, key % C
+        else:
+            keep = self._v == VALENCES.index(valence)
+            r, c = self._r[keep], self._c[keep]
+        role = self.respondent_role[r]
+        resp = np.zeros((len(ROLES), C), dtype=np.int64)
+        np.add.at(resp, (role, c), 1)
+        A = self.n_authorities
+        auth_key = np.unique((role * A + self.respondent_authority[r]) * C + c)
+        auth_role = auth_key // (A * C)
+        auths = np.zeros((len(ROLES), C), dtype=np.int64)
+        np.add.at(auths, (auth_role, auth_key % C), 1)
+        return resp, auths
+
+    def respondents_by_role(self) -> np.ndarray:
+        return np.bincount(self.respondent_role, minlength=len(ROLES))
+
+    def authority_group_mentions(self, authority: int, valence: str | None = None) -> np.ndarray:
+        """Respondents of each role (rows) in one authority mentioning each code (columns)."""
+        C = len(self.codes)
+        keep = self.respondent_authority[self._r] == authority
+        if valence is not None:
+            keep &= self._v == VALENCES.index(valence)
+        key = np.unique(self._r[keep] * C + self._c[keep])
+        r, c = key // C, key % C
+        out = np.zeros((len(ROLES), C), dtype=np.int64)
+        np.add.at(out, (self.respondent_role[r], c), 1)
+        return out
+
+
+def impacts_by_level(m: Mentions, code_levels: dict[str, int]) -> list[dict]:
+    """Respondents of each group naming each impact code, level by level.
+
+    Returns one dict per impact code (levels 1-4, in codebook order):
+    ``{"code", "level", "respondents": {role: n}, "authorities": n}``.
+    """
+    resp, auths = m.counts()
+    out = []
+    for j, code in enumerate(m.codes):
+        level = code_levels.get(code)
+        if level is None:
+            continue
+        # An authority counts when any group there named the code.
+        out.append({"code": code, "level": level,
+                    "respondents": {role: int(resp[i, j]) for i, role in enumerate(ROLES)},
+                    "authorities": int(_authorities_any(m, j))})
+    return out
+
+
+def _authorities_any(m: Mentions, col: int) -> int:
+    rows = m._r[m._c == col]
+    return int(np.unique(m.respondent_authority[rows]).size)
+
+
+def table1(m: Mentions, cyp_codes: Sequence[str], minimum: int = TABLE1_MINIMUM) -> dict:
+    """Parents' and children's views on support received (report Table 1).
+
+    Each list holds the L3.cyp codes given by at least ``minimum`` parents (or
+    children), most often given first, ties by code id.
+    """
+    resp, _ = m.counts()
+    cols = [j for j, c in enumerate(m.codes) if c in set(cyp_codes)]
+    out = {}
+    for role in ("parent", "child"):
+        i = ROLES.index(role)
+        rows = [{"code": m.codes[j], "respondents": int(resp[i, j])} for j in cols if resp[i, j] >= minimum]
+        rows.sort(key=lambda r: (-r["respondents"], r["code"]))
+        out[role] = rows
+    out["respondents"] = {role: int(n) for role, n in zip(ROLES, m.respondents_by_role())}
+    out["minimum"] = minimum
+    return out
+
+
+def table2(m: Mentions, feature_codes: Sequence[str]) -> dict:
+    """Key contributing features by group (report Table 2).
+
+    For each staff group, the features it named as positive in at least half
+    the authorities, ranked by the number of authorities and then of participants.
+    """
+    resp, auths = m.counts("positive")
+    cols = [j for j, c in enumerate(m.codes) if c in set(feature_codes)]
+    half = math.ceil(m.n_authorities / 2)
+    out = {"authorities": m.n_authorities, "minimum_authorities": half, "groups": {}}
+    for role in STAFF:
+        i = ROLES.index(role)
+        rows = [{"code": m.codes[j], "authorities": int(auths[i, j]), "respondents": int(resp[i, j])}
+                for j in cols if auths[i, j] >= half and auths[i, j] > 0]
+        rows.sort(key=lambda r: (-r["authorities"], -r["respondents"], r["code"]))
+        out["groups"][role] = rows
+    return out
+
+
+def level_reach(m: Mentions, code_levels: dict[str, int]) -> dict:
+    """For each level 1-4 and role: respondents naming at least one impact at that level."""
+    level_of = np.array([code_levels.get(c, 0) for c in m.codes])
+    lv = level_of[m._c]
+    out = {}
+    for level in (1, 2, 3, 4):
+        rows = np.unique(m._r[lv == level])
+        counts = np.bincount(m.respondent_role[rows], minlength=len(ROLES))
+        out[str(level)] = {role: int(counts[i]) for i, role in enumerate(ROLES)}
+    return out

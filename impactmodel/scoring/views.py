@@ -1,0 +1,204 @@
+"""Scores pages: continuum, authority profile, round report, JSON, downloads, recompute.
+
+Every page reads stored results (ConfidenceScore, RoundScoring); only the
+recompute button computes, in the background, with its progress stored.
+"""
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
+                   url_for)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
+
+from impactmodel.access import requires
+from impactmodel.consortium.models import Authority, Round
+from impactmodel.db import db
+from impactmodel.enums import RespondentRole
+from impactmodel.scoring import charts, exports, present, services
+from impactmodel.scoring.models import RoundScoring, ScoringRun
+
+bp = Blueprint("scoring", __name__)
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class ComputeForm(FlaskForm):
+    seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1,
+                        "Use a whole number from 0 to 2147483647.")])
+
+
+def _viewer() -> present.Viewer:
+    return present.Viewer(current_user, current_app.config["SMALL_NUMBER_THRESHOLD"])
+
+
+def _round(round_id: int) -> Round:
+    return db.session.get(Round, round_id) or abort(404)
+
+
+@bp.get("/scores")
+@requires("can_view_scores")
+def index():
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())).all()
+    computed = {rs.round_id: rs for rs in db.session.scalars(sa.select(RoundScoring))}
+    return render_template("scoring/index.html", rounds=rounds, computed=computed)
+
+
+@bp.get("/rounds/<int:round_id>/scores")
+@requires("can_view_scores")
+def continuum(round_id: int):
+    rnd = _round(round_id)
+    stored = services.stored_results(db.session, rnd)
+    viewer = _viewer()
+    rows = present.continuum_rows(stored, viewer)
+    return render_template("scoring/continuum.html", round=rnd, stored=stored, rows=rows,
+                           chart=charts.continuum(rows), form=ComputeForm(),
+                           sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
+                           labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
+                           threshold=viewer.threshold)
+
+
+@bp.get("/rounds/<int:round_id>/scores/authorities/<int:authority_id>")
+@requires("can_view_scores")
+def profile(round_id: int, authority_id: int):
+    rnd = _round(round_id)
+    authority = db.session.get(Authority, authority_id) or abort(404)
+    score = services.stored_score(db.session, rnd, authority_id)
+    viewer = _viewer()
+    view = None
+    if score is not None:
+        labels = _labels(rnd)
+        view = present.profile_view(score, viewer, labels)
+    return render_template("scoring/profile.html", round=rnd, authority=authority,
+                           name=viewer.name(authority), view=view,
+                           components_chart=charts.components(view["components"]) if view else None,
+                           levels_chart=charts.levels(view["groups"]) if view else None,
+                           profile_tables=present.profile_tables(view) if view else None,
+                           threshold=viewer.threshold)
+
+
+def _labels(rnd: Round) -> dict[str, str]:
+    summary = db.session.scalar(sa.select(RoundScoring.summary).where(RoundScoring.round_id == rnd.id))
+    return (summary or {}).get("labels", {})
+
+
+@bp.get("/rounds/<int:round_id>/report")
+@requires("can_view_scores")
+def report(round_id: int):
+    rnd = _round(round_id)
+    stored = services.stored_results(db.session, rnd)
+    viewer = _viewer()
+    tables = present.report_tables(stored, viewer) if not stored.empty else {}
+    changes = present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer) \
+        if not stored.empty else []
+    reach = None
+    if not stored.empty:
+        s = stored.scoring.summary
+        reach = charts.level_reach(s.get("level_reach", {}), s.get("respondents_by_role", {}),
+                                   [(r.value, r.short) for r in RespondentRole], viewer.threshold)
+    rows = present.continuum_rows(stored, viewer)
+    return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
+                           changes=changes, change_table=present.change_table(changes),
+                           reach=reach, chart=charts.continuum(rows), rows=rows,
+                           level_names=present.LEVEL_NAMES, threshold=viewer.threshold,
+                           summary=stored.scoring.summary if stored.scoring else {})
+
+
+@bp.get("/rounds/<int:round_id>/scores.json")
+@requires("can_view_scores")
+def scores_json(round_id: int):
+    rnd = _round(round_id)
+    stored = services.stored_results(db.session, rnd)
+    viewer = _viewer()
+    return jsonify([present.score_json(s, viewer) for s in stored.scores if s.rank is not None])
+
+
+@bp.get("/rounds/<int:round_id>/scores/tables/<name>.<fmt>")
+@requires("can_export_consortium")
+def download_table(round_id: int, name: str, fmt: str):
+    rnd = _round(round_id)
+    if fmt not in FORMATS:
+        abort(404)
+    stored = services.stored_results(db.session, rnd)
+    if stored.empty:
+        abort(404)
+    viewer = _viewer()
+    tables = present.report_tables(stored, viewer)
+    tables["change"] = present.change_table(
+        present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer))
+    table = tables.get(name) or abort(404)
+    return _send(table, fmt, f"round-{rnd.id}-{name}")
+
+
+@bp.get("/rounds/<int:round_id>/scores/authorities/<int:authority_id>/tables/<name>.<fmt>")
+@requires("can_view_scores")
+def download_profile_table(round_id: int, authority_id: int, name: str, fmt: str):
+    rnd = _round(round_id)
+    if fmt not in FORMATS:
+        abort(404)
+    score = services.stored_score(db.session, rnd, authority_id) or abort(404)
+    view = present.profile_view(score, _viewer(), _labels(rnd))
+    table = present.profile_tables(view).get(name) or abort(404)
+    # Named files only for viewers who see the name; others get the label.
+    return _send(table, fmt, f"round-{rnd.id}-{score.authority.label.replace(' ', '-').lower()}-{name}")
+
+
+def _send(table: present.Table, fmt: str, stem: str) -> Response:
+    body = exports.to_csv(table) if fmt == "csv" else exports.to_xlsx(table)
+    return Response(body, mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+
+
+@bp.post("/rounds/<int:round_id>/scores/compute")
+@requires("can_compute_scores")
+def compute(round_id: int):
+    rnd = _round(round_id)
+    form = ComputeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(url_for("scoring.continuum", round_id=rnd.id))
+    run = services.start_run(db.session, current_user, rnd, seed=form.seed.data or 0)
+    app = current_app._get_current_object()
+    user_id = current_user.id
+    if app.config.get("SCORING_INLINE", app.testing):
+        _work(app, run.id, user_id)
+    else:
+        threading.Thread(target=_work, args=(app, run.id, user_id), daemon=True,
+                         name=f"scoring-run-{run.id}").start()
+    return redirect(url_for("scoring.run_status", run_id=run.id))
+
+
+def _work(app, run_id: int, user_id: int) -> None:
+    from impactmodel.auth.models import User
+    with app.app_context():
+        session = db.session
+        actor = session.get(User, user_id)
+        try:
+            services.execute_run(session, run_id, actor,
+                                 n_replicates=app.config.get("SCORING_REPLICATES", 1000))
+        except Exception:
+            app.logger.exception("scoring run %s failed", run_id)
+
+
+@bp.get("/scoring/runs/<int:run_id>")
+@requires("can_compute_scores")
+def run_status(run_id: int):
+    run = db.session.get(ScoringRun, run_id) or abort(404)
+    rnd = db.session.get(Round, run.round_id)
+    return render_template("scoring/run.html", run=run, round=rnd)
+
+
+@bp.get("/scoring/runs/<int:run_id>.json")
+@requires("can_compute_scores")
+def run_status_json(run_id: int):
+    run = db.session.get(ScoringRun, run_id) or abort(404)
+    return jsonify({"id": run.id, "status": run.status, "progress": run.progress, "message": run.message,
+                    "done": run.status in ("done", "failed"),
+                    "next": url_for("scoring.continuum", round_id=run.round_id)})

@@ -1,0 +1,24 @@
+from impactmodel.scoring.models import ScoringRun
+from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page
+
+
+def pages(world):
+    r, a, other = world.round, world.authority, world.other
+    run = ScoringRun(round_id=r.id, status="done", progress=100, message="Done")
+    world.session.add(run)
+    world.session.commit()
+    exporters = frozenset({ADMIN, ANALYST, RESEARCHER})
+    return [
+        Page("scoring.index", "/scores", SIGNED_IN),
+        Page("scoring.continuum", f"/rounds/{r.id}/scores", SIGNED_IN),
+        # Everyone may open a profile; who sees names and counts is decided inside (present.py).
+        Page("scoring.profile", f"/rounds/{r.id}/scores/authorities/{other.id}", SIGNED_IN),
+        Page("scoring.report", f"/rounds/{r.id}/report", SIGNED_IN),
+        Page("scoring.scores_json", f"/rounds/{r.id}/scores.json", SIGNED_IN),
+        Page("scoring.download_table", f"/rounds/{r.id}/scores/tables/table2.csv", exporters),
+        Page("scoring.download_profile_table",
+             f"/rounds/{r.id}/scores/authorities/{a.id}/tables/positive.xlsx", SIGNED_IN),
+        Page("scoring.compute", f"/rounds/{r.id}/scores/compute", STAFF, "POST", {"seed": "1"}),
+        Page("scoring.run_status", f"/scoring/runs/{run.id}", STAFF),
+        Page("scoring.run_status_json", f"/scoring/runs/{run.id}.json", STAFF),
+    ]
