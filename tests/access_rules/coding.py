@@ -1,0 +1,59 @@
+from impactmodel import codebook
+from impactmodel.coding.models import Coding, Memo
+from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
+                                          ResponseMode)
+from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page
+
+
+def _answer(world):
+    """An open answer of the researcher's assigned authority, with two codings and a memo."""
+    s = world.session
+    codebook.sync(s, codebook.load())
+    inst = Instrument(key="matrix_interview", title="Interview", role=RespondentRole.PRACTITIONER)
+    version = InstrumentVersion(instrument=inst, version=1, checksum="0" * 64, definition={
+        "sections": [{"questions": [{"key": "impact", "label": "What changed?"}]}]})
+    response = Response(respondent_id=world.respondent.id, instrument_version=version,
+                        mode=ResponseMode.INTERVIEW)
+    answer = Answer(question_key="impact", text="Teams now share one plan.")
+    response.answers.append(answer)
+    s.add_all([inst, version, response])
+    s.flush()
+    codings = [Coding(round_id=world.round.id, respondent_id=world.respondent.id, answer_id=answer.id,
+                      code_id="L1.tools", start=0, end=5, coder="matrix") for _ in range(2)]
+    s.add_all(codings)
+    s.flush()
+    memo = Memo(answer_id=answer.id, text="A memo", author_id=world.users[ADMIN].id)
+    s.add(memo)
+    s.commit()
+    return answer, codings, memo
+
+
+def pages(world):
+    answer, (keep, remove), memo = _answer(world)
+    a, r = answer.id, world.round.id
+    return [
+        Page("coding.queue", "/coding/", STAFF),
+        Page("coding.answer", f"/coding/answers/{a}", STAFF),
+        Page("coding.panel", f"/coding/answers/{a}/panel", STAFF),
+        Page("coding.list_codings", f"/coding/answers/{a}/codings", STAFF),
+        Page("coding.add_coding", f"/coding/answers/{a}/codings", STAFF, "POST"),
+        Page("coding.update_coding", f"/coding/codings/{keep.id}", STAFF, "POST"),
+        Page("coding.delete_coding", f"/coding/codings/{remove.id}/delete", STAFF, "POST"),
+        Page("coding.add_memo", f"/coding/answers/{a}/memos", STAFF, "POST", {"text": "Noted"}),
+        Page("coding.delete_memo", f"/coding/memos/{memo.id}/delete", STAFF, "POST"),
+        Page("coding.finish_second", f"/coding/answers/{a}/done", STAFF, "POST"),
+        Page("coding.reconcile", f"/coding/answers/{a}/reconcile", STAFF, "POST"),
+        Page("coding.codebook", "/coding/codebook", SIGNED_IN),
+        Page("coding.codebook_csv", "/coding/codebook.csv", SIGNED_IN),
+        Page("coding.codebook_qdc", "/coding/codebook.qdc", SIGNED_IN),
+        Page("coding.codebook_import", "/coding/codebook/import", frozenset({ADMIN})),
+        Page("coding.codebook_apply", "/coding/codebook/apply", frozenset({ADMIN}), "POST"),
+        Page("coding.double", "/coding/double", STAFF),
+        Page("coding.draw", "/coding/double/draw", STAFF, "POST"),
+        Page("coding.reliability_report", f"/coding/reliability?round={r}",
+             frozenset({ADMIN, RESEARCHER, ANALYST})),
+        Page("coding.disagreements", f"/coding/disagreements?round={r}", STAFF),
+        Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
+        Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
+    ]

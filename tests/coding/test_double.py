@@ -1,0 +1,211 @@
+"""Double coding: the seeded draw, blindness, the reliability report and reconciliation."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from impactmodel import codebook as codebook_mod
+from impactmodel.auth.models import Role
+from impactmodel.coding import queries, reliability, services
+from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.interchange import csvio
+from impactmodel.stats import cohen_kappa, krippendorff_alpha, multicode_agreement, percent_agreement
+from tests.conftest import PASSWORD
+
+# Answer-level codes of the fixture (first coder A, blind second coder B):
+#   u1: A {L1.tools}               B {L1.tools}
+#   u2: A {L1.tools, F.ict+}       B {L1.tools}
+#   u3: A {F.ict+}                 B {F.ict to_develop}
+#   u4: A {L2.dialogue}            B {L1.tools}
+FIRST = [[("L1.tools", None)], [("L1.tools", None), ("F.ict", "positive")], [("F.ict", "positive")],
+         [("L2.dialogue", None)]]
+SECOND = [[("L1.tools", None)], [("L1.tools", None)], [("F.ict", "to_develop")], [("L1.tools", None)]]
+
+
+@pytest.fixture
+def double_coded(app, session, make_round, make_authority, make_user, make_answer):
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    a = make_user(Role.RESEARCHER, assigned=[borough])
+    b = make_user(Role.RESEARCHER, assigned=[borough])
+    answers = [make_answer(rnd, borough, f"Answer {i}: the panel and the CAF changed how we work.")
+               for i in range(1, 5)]
+    with app.app_context():
+        for answer, codes in zip(answers, FIRST):
+            for code, valence in codes:
+                services.add_coding(session, a, answer.id, code, valence, 0, 8)
+        drawn = services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=7)
+        assert sorted(d.answer_id for d in drawn) == [x.id for x in answers]
+        for answer, codes in zip(answers, SECOND):
+            for code, valence in codes:
+                services.add_coding(session, b, answer.id, code, valence, 0, 8)
+            services.finish_second_coding(session, b, answer.id)
+    return rnd, a, b, answers
+
+
+def _report(app, session, rnd):
+    with app.app_context():
+        data = queries.double_coded(session, rnd.id)
+        codes = list(codebook_mod.load().codes)
+        return data, codes, reliability.reliability_report(data, codes, n_resamples=200, seed=3)
+
+
+def test_reliability_matches_the_statistics_engine_and_a_hand_calculation(app, session, double_coded):
+    rnd, _a, _b, answers = double_coded
+    data, codes, report = _report(app, session, rnd)
+    assert data.units == [x.id for x in answers] and data.slots == ["first", "second"]
+    per = {r.code: r for r in report.per_code}
+    assert set(per) == {"L1.tools", "F.ict", "L2.dialogue"}
+    assert report.unused_codes == len(codes) - 3
+
+    # By hand, L1.tools: A = 1 1 0 0, B = 1 1 0 1.
+    #   agreement 3/4; kappa: pe = .5*.75 + .5*.25 = .5, (0.75 - 0.5) / (1 - 0.5) = 0.5
+    #   alpha: coincidences o11 = 4, o00 = 0... u3 gives o00 = 2, u4 o01 = o10 = 1; n = 8,
+    #   n1 = 5, n0 = 3, Do = 2/8, De = 2*5*3/(8*7) = 30/56, alpha = 1 - 0.25/(30/56) = 8/15
+    assert per["L1.tools"].percent_agreement.estimate == pytest.approx(0.75)
+    assert per["L1.tools"].cohen_kappa.estimate == pytest.approx(0.5)
+    assert per["L1.tools"].krippendorff_alpha.estimate == pytest.approx(8 / 15)
+    # F.ict (valence aside): A = 0 1 1 0, B = 0 0 1 0: the mirror image, same figures.
+    assert per["F.ict"].cohen_kappa.estimate == pytest.approx(0.5)
+    assert per["F.ict"].krippendorff_alpha.estimate == pytest.approx(8 / 15)
+    # L2.dialogue: A = 0 0 0 1, B = 0 0 0 0: pe = .75 = po, so kappa 0; De = 2*1*7/56 = Do, alpha 0.
+    assert per["L2.dialogue"].percent_agreement.estimate == pytest.approx(0.75)
+    assert per["L2.dialogue"].cohen_kappa.estimate == pytest.approx(0.0)
+    assert per["L2.dialogue"].krippendorff_alpha.estimate == pytest.approx(0.0)
+
+    # Pooled over all 4 x K decisions (K codebook codes): 3 disagree; A applied 5, B 4.
+    n = 4 * len(codes)
+    o = report.overall
+    assert o.percent_agreement.estimate == pytest.approx((n - 3) / n)
+    po, pe = (n - 3) / n, (5 / n) * (4 / n) + ((n - 5) / n) * ((n - 4) / n)
+    assert o.cohen_kappa.estimate == pytest.approx((po - pe) / (1 - pe))
+    # alpha: 9 ones among 2n values; o11 = 6 (three units both 1), o01 + o10 = 6.
+    assert o.krippendorff_alpha.estimate == pytest.approx(1 - (6 / (2 * n)) / (2 * 9 * (2 * n - 9) / (2 * n * (2 * n - 1))))
+    # Valences: both coders applied L1.tools twice (same) and F.ict once (differs): 2/3.
+    assert o.valence_agreement == pytest.approx(2 / 3)
+    assert per["F.ict"].valence_agreement == 0.0
+
+    # The same figures from the engine directly.
+    engine = multicode_agreement(data.presence_mapping(), units=data.units, codes=codes, coders=data.slots)
+    assert o.krippendorff_alpha.estimate == pytest.approx(engine.overall.krippendorff_alpha)
+    assert o.cohen_kappa.estimate == pytest.approx(engine.overall.cohen_kappa)
+    j = codes.index("L1.tools")
+    m = engine.presence[:, j, :]
+    assert per["L1.tools"].cohen_kappa.estimate == pytest.approx(cohen_kappa(m[:, 0], m[:, 1]))
+    assert per["L1.tools"].krippendorff_alpha.estimate == pytest.approx(krippendorff_alpha(m))
+    assert per["L1.tools"].percent_agreement.estimate == pytest.approx(percent_agreement(m))
+    # Intervals come from resampling answers and bracket the estimate.
+    ci = per["L1.tools"].percent_agreement
+    assert ci.low <= ci.estimate <= ci.high and ci.low < ci.high
+
+
+def test_reliability_page_shows_raw_agreement_beside_kappa(app, client, auth, session, double_coded):
+    rnd, *_ = double_coded
+    app.config["CODING_BOOTSTRAP_RESAMPLES"] = 100
+    auth.login(Role.ANALYST)
+    page = client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
+    assert "Percent agreement" in page and "Cohen's κ" in page and "Krippendorff's α" in page
+    assert "kappa paradox" in page and "<svg" in page
+    assert "0.53" in page and "75.0%" in page    # L1.tools: alpha 8/15, agreement 75%
+
+
+def test_blind_second_coder_never_sees_the_first_coding(app, client, session, make_round, make_authority,
+                                                       make_user, make_answer):
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    a = make_user(Role.RESEARCHER, email="first.coder@example.org", assigned=[borough])
+    b = make_user(Role.RESEARCHER, email="second.coder@example.org", assigned=[borough])
+    answer = make_answer(rnd, borough, "Co-location helped a great deal.")
+    with app.app_context():
+        first = services.add_coding(session, a, answer.id, "F.co_location", "positive", 0, 11)
+        services.add_memo(session, a, answer.id, "Clear case of co-location as a feature")
+        services.draw_double_sample(session, a, rnd.id, b.id, 0.2, seed=1)
+    client.post("/login", data={"email": b.email, "password": PASSWORD})
+    listing = client.get(f"/coding/answers/{answer.id}/codings").get_json()
+    assert listing == {"codings": [], "blind": True}
+    page = client.get(f"/coding/answers/{answer.id}?queue=double").get_data(as_text=True)
+    panel = client.get(f"/coding/answers/{answer.id}/panel").get_data(as_text=True)
+    for html in (page, panel):
+        assert f'data-coding-id="{first.id}"' not in html
+        assert "first.coder@example.org" not in html
+        assert "Clear case of co-location" not in html
+        assert "<mark" not in html
+    assert "Blind second coding" in page
+    # Nor can the blind coder change the first coding, or open the disagreements.
+    assert client.post(f"/coding/codings/{first.id}/delete", json={}).status_code == 403
+    assert client.post(f"/coding/codings/{first.id}", json={"valence": "to_develop"}).status_code == 403
+    r = client.post(f"/coding/answers/{answer.id}/codings", json={"code": "F.co_location", "valence": "to_develop"})
+    assert r.status_code == 201 and r.get_json()["coding"]["agreed"] is False
+    client.post(f"/coding/answers/{answer.id}/done", json={})
+    assert "Co-location helped" not in client.get(f"/coding/disagreements?round={rnd.id}").get_data(as_text=True)
+    # The first coder sees only the agreed coding, not the blind one.
+    client.post("/logout")
+    client.post("/login", data={"email": a.email, "password": PASSWORD})
+    mine = client.get(f"/coding/answers/{answer.id}/codings").get_json()
+    assert [c["id"] for c in mine["codings"]] == [first.id] and mine["blind"] is False
+
+
+def test_the_draw_is_seeded_and_respects_assignments(app, session, make_round, make_authority, make_user,
+                                                    make_answer):
+    rnd = make_round()
+    mine, other = make_authority(round=rnd), make_authority(round=rnd)
+    a = make_user(Role.ADMIN)
+    b = make_user(Role.RESEARCHER, assigned=[mine])
+    c = make_user(Role.RESEARCHER, assigned=[mine])
+    answers = [make_answer(rnd, mine, f"Answer {i}") for i in range(10)]
+    elsewhere = make_answer(rnd, other, "Not assigned to the second coders")
+    with app.app_context():
+        for ans in answers + [elsewhere]:
+            services.add_coding(session, a, ans.id, "L1.tools", None, 0, 3)
+        first = [d.answer_id for d in services.draw_double_sample(session, a, rnd.id, b.id, 0.2, seed=42)]
+        again = [d.answer_id for d in services.draw_double_sample(session, a, rnd.id, c.id, 0.2, seed=42)]
+        assert len(first) == 2 and first == again         # 20% of 10, same seed, same answers
+        assert elsewhere.id not in first
+        with pytest.raises(services.CodingError, match="share"):
+            services.draw_double_sample(session, a, rnd.id, b.id, 0, seed=1)
+        rest = services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=42)
+        assert sorted(first + [d.answer_id for d in rest]) == [x.id for x in answers]
+        with pytest.raises(services.CodingError, match="no coded answers"):
+            services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=42)
+
+
+def test_reconciliation_sets_the_agreed_codings_that_exports_use(app, client, auth, session, double_coded):
+    rnd, a, b, answers = double_coded
+    _, _, before = _report(app, session, rnd)
+    admin = auth.login(Role.ADMIN)
+    page = client.get(f"/coding/disagreements?round={rnd.id}").get_data(as_text=True)
+    assert f"Answer {answers[0].id}" not in page          # u1: both coders agree
+    for u in answers[1:]:
+        assert f"Answer {u.id} ·" in page
+    keep = {answers[1].id: ["L1.tools|positive"], answers[2].id: ["F.ict|to_develop"],
+            answers[3].id: ["L1.tools|positive"]}
+    for answer_id, values in keep.items():
+        r = client.post(f"/coding/answers/{answer_id}/reconcile", data={"keep": values})
+        assert r.status_code == 302
+    assert client.post(f"/coding/rounds/{rnd.id}/reconcile-agreed").status_code == 302
+    assert session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding)
+                          .where(DoubleCoding.reconciled_at.is_(None))) == 0
+    session.expire_all()
+    agreed = sorted((c.answer_id, c.code_id, c.valence.value, c.coder_id) for c in session.scalars(
+        sa.select(Coding).where(Coding.agreed.is_(True))))
+    assert agreed == sorted([(answers[0].id, "L1.tools", "positive", a.id),
+                             (answers[1].id, "L1.tools", "positive", a.id),
+                             (answers[2].id, "F.ict", "to_develop", b.id),
+                             (answers[3].id, "L1.tools", "positive", b.id)])
+    out = io.StringIO()
+    with app.app_context():
+        assert csvio.export_coded(session, rnd.name, out) == 4
+    assert "L2.dialogue" not in out.getvalue()
+    # Reconciling changes what scores use, not what each coder did: reliability is unchanged.
+    _, _, after = _report(app, session, rnd)
+    assert after.overall.krippendorff_alpha.estimate == before.overall.krippendorff_alpha.estimate
+    assert admin.id not in {c[3] for c in agreed}
+
+
+def test_second_coder_cannot_reconcile_their_own_work(app, session, double_coded):
+    rnd, a, b, answers = double_coded
+    with app.app_context(), pytest.raises(services.NotAllowed):
+        services.reconcile(session, b, answers[3].id, {("L1.tools", "positive")})
