@@ -563,10 +563,9 @@ def weight_sensitivity(components: np.ndarray, confidence: np.ndarray, *,
         ``rank_ranges``: per authority, the 5th-95th percentile of its rank.
     """
     A = components.shape[0]
-    out = {"n_draws": int(n_draws), "concentration": concentration, "n_authorities": int(A)}
-    if A < 3:
-        out.update(kendall_tau=None, spearman_rho=None, rank_ranges=[[1, 1]] * A if A == 1 else
-                   [[1, A]] * A)
+    out = {"n_draws": int(n_draws), "concentration": concentration, "n_authorities": int(A),
+           "kendall_tau": None, "spearman_rho": None, "rank_ranges": []}
+    if A == 0:
         return out
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5E45])
     draws = rng.dirichlet(concentration * WEIGHTS, size=n_draws)       # (K, 6)
@@ -577,15 +576,18 @@ def weight_sensitivity(components: np.ndarray, confidence: np.ndarray, *,
     perturbed = num / np.where(den > 0, den, 1)
     base = sps.rankdata(-np.asarray(confidence), method="average")
     ranks = sps.rankdata(-perturbed, axis=0, method="average")         # (A, K)
-    rho = np.array([np.corrcoef(base, ranks[:, k])[0, 1] for k in range(n_draws)])
+    out["weight_sd"] = dict(zip(NAMES, (float(v) for v in draws.std(axis=0))))
+    out["rank_ranges"] = [[int(math.floor(np.percentile(r, 5))), int(math.ceil(np.percentile(r, 95)))]
+                          for r in ranks]
+    if A < 3:      # a rank correlation of two items says nothing
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.array([np.corrcoef(base, ranks[:, k])[0, 1] for k in range(n_draws)])
     tau = np.array([sps.kendalltau(base, ranks[:, k]).statistic for k in range(n_draws)])
 
     def summary(x):
         x = x[np.isfinite(x)]
         return {"median": float(np.median(x)), "p05": float(np.percentile(x, 5)), "min": float(x.min())}
 
-    out.update(kendall_tau=summary(tau), spearman_rho=summary(rho),
-               weight_sd=dict(zip(NAMES, (float(v) for v in draws.std(axis=0)))),
-               rank_ranges=[[int(math.floor(np.percentile(r, 5))), int(math.ceil(np.percentile(r, 95)))]
-                            for r in ranks])
+    out.update(kendall_tau=summary(tau), spearman_rho=summary(rho))
     return out
