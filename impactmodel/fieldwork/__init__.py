@@ -1,6 +1,20 @@
-"""Fieldwork."""
+"""Fieldwork: instruments as data, researcher-run interviews, survey links for parents and children."""
+from __future__ import annotations
+
+from pathlib import Path
+
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from impactmodel.fieldwork import cli, survey_views, views
+    from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
+    from impactmodel.web import add_nav_link
+    # Validated at start-up: a broken instrument file stops the app with a clear message.
+    app.extensions["impactmodel.instruments"] = load(Path(app.config.get("INSTRUMENTS_DIR")
+                                                          or INSTRUMENTS_DIR))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(survey_views.bp)
+    app.cli.add_command(cli.invite)
+    add_nav_link(app, "fieldwork.index", "Fieldwork", 20)
+    add_nav_link(app, "fieldwork.invitations", "Survey links", 25)

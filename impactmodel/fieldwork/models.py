@@ -71,6 +71,8 @@ class Invitation(Base):
         sa.ForeignKey("respondent.id", ondelete="SET NULL"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Invitations made together share a batch, so they can be printed as one sheet.
+    batch: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     expires_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
 
@@ -99,6 +101,8 @@ class Response(Base):
     # Who consented: "self", "parent" (for a child), or "researcher" (recorded at interview).
     consent_by: Mapped[str | None] = mapped_column(sa.String(20))
     consented_at: Mapped[datetime | None]
+    # A child's own assent, given after a parent or carer consented for them.
+    assented_at: Mapped[datetime | None]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None]
@@ -123,6 +127,9 @@ class Answer(Base):
     value: Mapped[Any | None] = mapped_column(sa.JSON)
     # The researcher's interview notes for this question.
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # The autosave sequence of the last write (client milliseconds): an older write
+    # arriving late (a retry after a dropped connection) must not overwrite a newer one.
+    client_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="answers")

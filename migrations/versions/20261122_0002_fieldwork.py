@@ -1,10 +1,10 @@
-"""Fieldwork schema changes (reserved; fill in or remove when the feature lands).
+"""Fieldwork: invitation batches, child assent, autosave sequence per answer.
 
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = '0002'
 down_revision = '0001'
@@ -13,8 +13,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('batch', sa.String(length=32), nullable=True))
+        batch_op.create_index(batch_op.f('ix_invitation_batch'), ['batch'], unique=False)
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('assented_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('client_seq', sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.drop_column('client_seq')
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.drop_column('assented_at')
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitation_batch'))
+        batch_op.drop_column('batch')

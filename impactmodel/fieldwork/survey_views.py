@@ -1,0 +1,170 @@
+"""Respondents' pages: a survey opened from an invitation link, with no log-in.
+
+A separate blueprint from the staff pages. The token in the address is the only
+credential; every page checks it. An unknown token answers 404 and an expired or
+already-submitted one 410, each with a kind page that says nothing about anyone else.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from impactmodel.access import public
+from impactmodel.db import db
+from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork import services
+from impactmodel.fieldwork.models import ResponseMode, ResponseStatus
+from impactmodel.fieldwork.questions import question_type
+from impactmodel.fieldwork.views import display_values
+
+bp = Blueprint("survey", __name__, url_prefix="/s")
+
+
+def _ended(reason: str, audience: str | None = None):
+    code = 404 if reason == "unknown" else 410
+    return render_template("fieldwork/survey/ended.html", reason=reason, audience=audience,
+                           sections=None), code
+
+
+def _load(token: str, *, allow_submitted: bool = False):
+    """(invitation, instrument, response) or a ready error page."""
+    try:
+        invitation = services.find_invitation(db.session, token, allow_submitted=allow_submitted)
+    except services.InvitationNotFound:
+        return None, _ended("unknown")
+    except services.InvitationEnded as exc:
+        return None, _ended(exc.reason, services.instrument_for_role(exc.invitation.role).audience)
+    services.ensure_synced(db.session)
+    response = services.survey_response(db.session, invitation)
+    idef = services.definition_of(response) if response is not None else \
+        services.instrument_for_role(invitation.role)
+    return (invitation, idef, response), None
+
+
+def _common(invitation, idef, **extra):
+    return {"token": invitation.token, "idef": idef, "audience": idef.audience,
+            "child": idef.audience == "child", "sections": idef.sections, **extra}
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@public
+def start(token: str):
+    """The consent (and, for a child, assent) step; then on to the first questions."""
+    loaded, error = _load(token)
+    if error:
+        return error
+    invitation, idef, response = loaded
+    if response is not None and request.method == "GET":
+        return render_template("fieldwork/survey/welcome_back.html",
+                               **_common(invitation, idef, response=response, step=1))
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        child = invitation.role is RespondentRole.CHILD
+        if child and form.get("consent") != "yes":
+            errors["consent"] = "A parent or carer needs to tick this box before you start."
+        if child and form.get("assent") != "yes":
+            errors["assent"] = "Tick this box if you want to answer the questions."
+        if not child and form.get("consent") != "yes":
+            errors["consent"] = "Please tick this box to say you agree to take part."
+        if form.get("mode") not in ("self", "assisted"):
+            errors["mode"] = ("Please choose who is filling this in." if not child
+                              else "Please choose: on your own, or with help.")
+        if not errors:
+            try:
+                services.begin_survey(db.session, invitation,
+                                      consent_by="parent" if child else "self", assent=child,
+                                      mode=ResponseMode(form["mode"]))
+            except services.InvitationEnded as exc:
+                return _ended(exc.reason, idef.audience)
+            return redirect(url_for("survey.step", token=token, step=1))
+    return render_template("fieldwork/survey/consent.html", **_common(
+        invitation, idef, errors=errors, form=form, step=0)), (422 if errors else 200)
+
+
+@bp.route("/<token>/<int:step>", methods=["GET", "POST"])
+@public
+def step(token: str, step: int):
+    """One section of questions. Next and Back both keep what was typed."""
+    loaded, error = _load(token)
+    if error:
+        return error
+    invitation, idef, response = loaded
+    if response is None:
+        return redirect(url_for("survey.start", token=token))
+    if not 1 <= step <= len(idef.sections):
+        return redirect(url_for("survey.step", token=token, step=1))
+    section = idef.sections[step - 1]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        going_back = request.form.get("go") == "back"
+        items = []
+        for q in section["questions"]:
+            text, value = question_type(q["type"]).from_form(q, request.form, q["key"])
+            items.append({"key": q["key"], "text": text, "value": value})
+        try:
+            cleaned = services.clean_answers(response, items)
+        except services.AnswersInvalid as exc:
+            errors = exc.errors
+        else:
+            if not going_back:
+                for item, q in zip(cleaned, section["questions"]):
+                    if q.get("required") and question_type(q["type"]).is_empty(item["text"], item["value"]):
+                        errors[q["key"]] = q.get("required_message") or "Please answer this question."
+        if not errors:
+            try:
+                services.save_answers(db.session, "respondent", response, items)
+            except services.ResponseLocked:
+                return _ended("submitted", idef.audience)
+            if going_back:
+                target = url_for("survey.step", token=token, step=step - 1) if step > 1 else \
+                    url_for("survey.start", token=token)
+            elif step < len(idef.sections):
+                target = url_for("survey.step", token=token, step=step + 1)
+            else:
+                target = url_for("survey.check", token=token)
+            return redirect(target)
+        values = display_values(idef, {i["key"]: i for i in items})
+    else:
+        values = display_values(idef, services.answers_of(db.session, response))
+    return render_template("fieldwork/survey/step.html", **_common(
+        invitation, idef, section=section, step=step, values=values, errors=errors,
+        response=response)), (422 if errors else 200)
+
+
+@bp.route("/<token>/check", methods=["GET", "POST"])
+@public
+def check(token: str):
+    """Look over the answers, then send them (once: sending again changes nothing)."""
+    loaded, error = _load(token, allow_submitted=request.method == "POST")
+    if error:
+        return error
+    invitation, idef, response = loaded
+    if response is None:
+        return redirect(url_for("survey.start", token=token))
+    missing: list[str] = []
+    if request.method == "POST":
+        try:
+            services.submit_survey(db.session, invitation)
+        except services.SurveyIncomplete as exc:
+            missing = exc.missing
+        except services.InvitationEnded as exc:
+            return _ended(exc.reason, idef.audience)
+        else:
+            return redirect(url_for("survey.thanks", token=token))
+    answers = services.answers_of(db.session, response)
+    values = display_values(idef, answers)
+    return render_template("fieldwork/survey/check.html", **_common(
+        invitation, idef, values=values, missing=missing, step=len(idef.sections) + 1,
+        response=response)), (422 if missing else 200)
+
+
+@bp.get("/<token>/thanks")
+@public
+def thanks(token: str):
+    loaded, error = _load(token, allow_submitted=True)
+    if error:
+        return error
+    invitation, idef, response = loaded
+    if invitation.submitted_at is None or response is None or response.status is not ResponseStatus.COMPLETE:
+        return redirect(url_for("survey.start", token=token))
+    return render_template("fieldwork/survey/thanks.html", **_common(invitation, idef, step=None))

@@ -1,0 +1,242 @@
+"""Staff pages: interviews (with autosave) and survey links with QR codes."""
+from __future__ import annotations
+
+import segno
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
+from flask_login import current_user
+from markupsafe import Markup
+
+from impactmodel.access import own_authority_or_403, requires
+from impactmodel.auth.models import Role
+from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
+from impactmodel.db import db
+from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork import services
+from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
+from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
+from impactmodel.fieldwork.questions import LEVELS, question_type
+
+bp = Blueprint("fieldwork", __name__, url_prefix="/fieldwork")
+
+
+def _authorities() -> list[Authority]:
+    """The authorities this user may run fieldwork in: assigned ones, or all for admins."""
+    if current_user.role is Role.ADMIN:
+        return db.session.scalars(sa.select(Authority).order_by(Authority.name)).all()
+    return sorted(current_user.assigned_authorities, key=lambda a: a.name)
+
+
+def _rounds() -> list[Round]:
+    return db.session.scalars(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())).all()
+
+
+def _key_groups() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for code, label in db.session.execute(sa.select(KeyGroup.code, KeyGroup.label).order_by(KeyGroup.code)):
+        seen.setdefault(code, label)
+    return list(seen.items())
+
+
+def display_values(idef, answers: dict) -> dict[str, dict]:
+    """Answers (stored, or as just posted) in the shape the question templates show."""
+    out = {}
+    for key, q in idef.questions.items():
+        a = answers.get(key)
+        if a is None:
+            continue
+        text, value, note = (a.text, a.value, a.note) if not isinstance(a, dict) else (
+            a.get("text"), a.get("value"), a.get("note"))
+        if q["type"] == "level" and value not in (None, ""):
+            try:
+                value = f"{float(value):g}"
+            except (TypeError, ValueError):
+                value = str(value)
+        out[key] = {"text": text or "", "value": value, "note": note or "",
+                    "seq": getattr(a, "client_seq", None)}
+    return out
+
+
+def _interview_or_404(response_id: int) -> Response:
+    response = db.session.get(Response, response_id) or abort(404)
+    if response.mode is not ResponseMode.INTERVIEW:
+        abort(404)
+    own_authority_or_403(response.respondent.authority_id)
+    return response
+
+
+@bp.get("/")
+@requires("can_run_fieldwork")
+def index():
+    allowed = [a.id for a in _authorities()]
+    rows = db.session.execute(
+        sa.select(Response, Respondent).join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Response.mode == ResponseMode.INTERVIEW, Respondent.authority_id.in_(allowed))
+        .order_by(Response.updated_at.desc()).limit(200)).all()
+    mine = [(r, p) for r, p in rows if r.status is ResponseStatus.IN_PROGRESS
+            and r.interviewer_id == current_user.id]
+    others = [(r, p) for r, p in rows if (r, p) not in mine]
+    return render_template("fieldwork/index.html", mine=mine, others=others,
+                           has_authorities=bool(allowed))
+
+
+@bp.route("/interviews/new", methods=["GET", "POST"])
+@requires("can_run_fieldwork")
+def start():
+    form = StartInterviewForm()
+    authorities = _authorities()
+    form.set_choices(_rounds(), authorities, _key_groups())
+    if form.validate_on_submit():
+        own_authority_or_403(form.authority_id.data)
+        try:
+            response = services.start_interview(
+                db.session, current_user, round=form.round_id.data, authority=form.authority_id.data,
+                role=form.role.data, key_group=form.key_group.data or None,
+                case=form.case.data or None, reference=form.reference.data or None)
+        except services.FieldworkError as exc:
+            target = form.case if "pseudonym" in str(exc) or "case" in str(exc) else (
+                form.key_group if "key group" in str(exc) else form.reference)
+            target.errors = list(target.errors) + [str(exc)]
+        else:
+            return redirect(url_for("fieldwork.interview", response_id=response.id))
+    return render_template("fieldwork/start.html", form=form, has_authorities=bool(authorities)), \
+        (422 if form.errors else 200)
+
+
+@bp.route("/interviews/<int:response_id>", methods=["GET", "POST"])
+@requires("can_run_fieldwork")
+def interview(response_id: int):
+    """The schedule, section by section. Saves as the researcher types (interview.js);
+    the Save button posts the whole form, so nothing depends on scripts."""
+    response = _interview_or_404(response_id)
+    idef = services.definition_of(response)
+    errors: dict[str, str] = {}
+    values = None
+    if request.method == "POST":
+        if response.status is ResponseStatus.COMPLETE:
+            flash("This interview is complete: its answers can no longer change.", "error")
+            return redirect(url_for("fieldwork.interview", response_id=response.id))
+        items = []
+        for key, q in idef.questions.items():
+            text, value = question_type(q["type"]).from_form(q, request.form, key)
+            items.append({"key": key, "text": text, "value": value,
+                          "note": request.form.get(f"{key}-note")})
+        try:
+            services.save_answers(db.session, current_user, response, items)
+        except services.AnswersInvalid as exc:
+            errors = exc.errors
+            values = display_values(idef, {i["key"]: i for i in items})
+        else:
+            flash("Answers saved.")
+            return redirect(url_for("fieldwork.interview", response_id=response.id))
+    if values is None:
+        values = display_values(idef, services.answers_of(db.session, response))
+    respondent = response.respondent
+    return render_template("fieldwork/interview.html", response=response, idef=idef,
+                           respondent=respondent, values=values, errors=errors, levels=LEVELS,
+                           missing=services.missing_required(db.session, response),
+                           locked=response.status is ResponseStatus.COMPLETE), (422 if errors else 200)
+
+
+@bp.post("/interviews/<int:response_id>/answers")
+@requires("can_run_fieldwork")
+def autosave(response_id: int):
+    """JSON autosave: ``{"answers": [{"key", "text", "value", "note", "seq"}]}``.
+
+    Answers 200 with ``saved`` and ``stale`` (key -> sequence the server holds), 422 with
+    ``errors`` (key -> message; nothing saved), 409 if the interview is complete.
+    """
+    response = _interview_or_404(response_id)
+    payload = request.get_json(silent=True)
+    items = payload.get("answers") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 500:
+        return jsonify(error="Send {\"answers\": [{\"key\": ..., ...}]}."), 400
+    try:
+        report = services.save_answers(db.session, current_user, response, items)
+    except services.ResponseLocked as exc:
+        return jsonify(error=str(exc)), 409
+    except services.AnswersInvalid as exc:
+        return jsonify(errors=exc.errors), 422
+    return jsonify(saved=report.saved, stale=report.stale)
+
+
+@bp.post("/interviews/<int:response_id>/complete")
+@requires("can_run_fieldwork")
+def complete(response_id: int):
+    response = _interview_or_404(response_id)
+    services.complete_response(db.session, current_user, response)
+    flash(f"Interview {response.respondent.reference} marked complete. Its closed answers are coded; "
+          f"open answers wait in the coding queue.")
+    return redirect(url_for("fieldwork.index"))
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@requires("can_run_fieldwork")
+def invitations():
+    form = InvitationForm()
+    authorities = _authorities()
+    form.set_choices(_rounds(), authorities, _key_groups())
+    if form.validate_on_submit():
+        own_authority_or_403(form.authority_id.data)
+        try:
+            made = services.create_invitations(
+                db.session, current_user, round=form.round_id.data, authority=form.authority_id.data,
+                role=form.role.data, count=form.count.data, key_group=form.key_group.data or None,
+                case=form.case.data or None)
+        except services.FieldworkError as exc:
+            target = form.key_group if "key group" in str(exc) else (
+                form.count if "number" in str(exc) else form.case)
+            target.errors = list(target.errors) + [str(exc)]
+        else:
+            flash(f"{len(made)} survey link{'s' if len(made) != 1 else ''} made. Print this sheet "
+                  f"and hand out one link per person.")
+            return redirect(url_for("fieldwork.invitation_sheet", batch=made[0].batch))
+    allowed = [a.id for a in authorities]
+    batches = db.session.execute(
+        sa.select(Invitation.batch, Invitation.round_id, Invitation.authority_id, Invitation.role,
+                  sa.func.count(), sa.func.count(Invitation.respondent_id),
+                  sa.func.count(Invitation.submitted_at), sa.func.min(Invitation.created_at))
+        .where(Invitation.authority_id.in_(allowed))
+        .group_by(Invitation.batch, Invitation.round_id, Invitation.authority_id, Invitation.role)
+        .order_by(sa.func.min(Invitation.created_at).desc()).limit(100)).all()
+    rounds = {r.id: r for r in _rounds()}
+    names = {a.id: a.name for a in authorities}
+    return render_template("fieldwork/invitations.html", form=form, batches=batches, rounds=rounds,
+                           names=names, has_authorities=bool(authorities)), (422 if form.errors else 200)
+
+
+def qr_svg(url: str) -> Markup:
+    """A QR code as inline SVG (attributes only, so the strict CSP allows it)."""
+    svg = segno.make(url, error="m").svg_inline(scale=3, border=2, title=None, dark="#000",
+                                                light="#fff", svgclass="qr", lineclass=None)
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1))
+
+
+@bp.get("/invitations/<batch>")
+@requires("can_run_fieldwork")
+def invitation_sheet(batch: str):
+    rows = db.session.scalars(sa.select(Invitation).where(Invitation.batch == batch)
+                              .order_by(Invitation.id)).all()
+    if not rows:
+        abort(404)
+    own_authority_or_403(rows[0].authority_id)
+    base = current_app.config["BASE_URL"]
+    cards = [{"invitation": inv, "url": services.invitation_url(inv.token, base),
+              "qr": qr_svg(services.invitation_url(inv.token, base)),
+              "status": services.invitation_status(inv)} for inv in rows]
+    return render_template("fieldwork/sheet.html", cards=cards, first=rows[0],
+                           role=RespondentRole(rows[0].role))
+
+
+@bp.get("/instruments")
+@requires("can_run_fieldwork")
+def instruments():
+    from impactmodel.fieldwork.models import Instrument, InstrumentVersion
+    services.ensure_synced(db.session)
+    loaded = services.loaded_instruments()
+    versions = dict(db.session.execute(
+        sa.select(Instrument.key, sa.func.count(InstrumentVersion.id))
+        .join(InstrumentVersion, InstrumentVersion.instrument_id == Instrument.id)
+        .group_by(Instrument.key)).all())
+    return render_template("fieldwork/instruments.html", loaded=loaded, versions=versions)
