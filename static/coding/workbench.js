@@ -53,6 +53,11 @@
     }
   }
   ["select", "keyup", "mouseup"].forEach(function (ev) { text.addEventListener(ev, describeSelection); });
+  // The answer is read-only, but not a readonly textarea: Chromium gives a readonly one no
+  // caret, so Shift+arrow selection would not work. Refuse every edit instead.
+  ["beforeinput", "paste", "cut", "drop"].forEach(function (ev) {
+    text.addEventListener(ev, function (e) { e.preventDefault(); });
+  });
 
   function apply(code, valence) {
     var s = selection();
@@ -109,16 +114,18 @@
   });
 
   // --- Selecting by keyboard ---------------------------------------------------------
+  // A word is letters, digits, apostrophes and hyphens; punctuation stays outside a span.
+  var WORD = /[\p{L}\p{N}\p{M}'’_-]/u;
   function wordEnd(from) {
     var v = text.value, i = from;
-    while (i < v.length && /\s/.test(v[i])) { i++; }
-    while (i < v.length && !/\s/.test(v[i])) { i++; }
+    while (i < v.length && !WORD.test(v[i])) { i++; }
+    while (i < v.length && WORD.test(v[i])) { i++; }
     return i;
   }
   function wordBack(from, floor) {
     var v = text.value, i = from;
-    while (i > floor && /\s/.test(v[i - 1])) { i--; }
-    while (i > floor && !/\s/.test(v[i - 1])) { i--; }
+    while (i > floor && !WORD.test(v[i - 1])) { i--; }
+    while (i > floor && WORD.test(v[i - 1])) { i--; }
     return i;
   }
   function sentenceAt(pos) {
@@ -137,7 +144,7 @@
       e.preventDefault();
       var start = s.start;
       if (s.end <= s.start) {   // nothing selected yet: start at the next word
-        while (start < text.value.length && /\s/.test(text.value[start])) { start++; }
+        while (start < text.value.length && !WORD.test(text.value[start])) { start++; }
       }
       text.setSelectionRange(start, wordEnd(Math.max(s.end, start)));
     } else if (e.key === "[") {
@@ -215,7 +222,7 @@
   // --- Page-wide keys ---------------------------------------------------------------
   function typing(el) {
     if (!el) { return false; }
-    if (el === text) { return false; }   // read-only: its letters are free for shortcuts
+    if (el === text) { return false; }   // edits are refused: its letters are free for shortcuts
     return el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
   }
   document.addEventListener("keydown", function (e) {
