@@ -236,7 +236,9 @@ def _stats(group: _Group, W: np.ndarray) -> _Stats:
     if W.shape[0] == 1:
         return _Stats(share=(W @ group.X) / n, lsum=W @ group.level,
                       lsq=W @ (group.level ** 2), lcnt=W @ group.has_level)
-    S = (group.XT @ W.T.astype(np.float32))          # (C + 3, B)
+    # einsum's own loop, not BLAS: for these small products BLAS threads cost more than they
+    # save, and contend badly with anything else running on the machine.
+    S = np.einsum("cn,nb->cb", group.XT, np.ascontiguousarray(W.T, dtype=np.float32))  # (C + 3, B)
     return _Stats(share=S[:-3].T / np.float32(n), lsum=S[-3].astype(float),
                   lsq=S[-2].astype(float), lcnt=S[-1].astype(float))
 

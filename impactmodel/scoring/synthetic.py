@@ -23,7 +23,8 @@ class SyntheticRound:
 
 
 def make_round(impact_codes, feature_codes, cyp_codes, *, n_authorities=10, staff=(1, 9, 20),
-               families=0, seed=0, prefix="Authority", negative=()) -> SyntheticRound:
+               families=0, seed=0, prefix="Authority", negative=(), family_codes=None,
+               staff_impacts=8.0, family_mentions=6.0) -> SyntheticRound:
     """Generate a round.
 
     Parameters
@@ -31,7 +32,11 @@ def make_round(impact_codes, feature_codes, cyp_codes, *, n_authorities=10, staf
     staff : (dcs, managers, practitioners) per authority.
     families : parents plus children per authority (half each).
     negative : impact codes coded with the ``negative`` valence (e.g. ``L2.workload``).
+    family_codes : codes parents may add beyond ``cyp_codes`` (level 3 views, suggestions).
+    staff_impacts, family_mentions : mean impact codes per member of staff (at maturity 0;
+        twice that at 1) and mean codes per parent or child.
     """
+    family_codes = list(family_codes or [])
     negative = set(negative)
     rng = np.random.default_rng(seed)
     impact_codes, feature_codes, cyp_codes = list(impact_codes), list(feature_codes), list(cyp_codes)
@@ -47,7 +52,7 @@ def make_round(impact_codes, feature_codes, cyp_codes, *, n_authorities=10, staf
             ref = f"{role}-{i:03d}"
             level = float(np.clip(np.round((1.5 + 2 * m + rng.normal(0, 0.9 - 0.6 * m)) * 2) / 2, 1, 4))
             staff_rows.append(StaffRecord(name, ref, role, level))
-            n_imp = rng.poisson(3 + 4 * m)
+            n_imp = rng.poisson(staff_impacts * (1 + m))
             for c in rng.choice(len(impact_codes), size=min(n_imp, len(impact_codes)), replace=False):
                 code = impact_codes[c]
                 codings.append(CodingRecord(name, ref, code, "negative" if code in negative else "positive"))
@@ -62,7 +67,8 @@ def make_round(impact_codes, feature_codes, cyp_codes, *, n_authorities=10, staf
             role = "parent" if j % 2 == 0 else "child"
             ref = f"{role}-{j:04d}"
             fam.append((name, ref, role))
-            for c in rng.choice(len(cyp_codes), size=min(rng.poisson(1.5) + 1, len(cyp_codes)),
+            pool = cyp_codes + (family_codes if role == "parent" else [])
+            for c in rng.choice(len(pool), size=min(rng.poisson(family_mentions) + 1, len(pool)),
                                 replace=False):
-                codings.append(CodingRecord(name, ref, cyp_codes[c], "positive"))
+                codings.append(CodingRecord(name, ref, pool[c], "positive"))
     return SyntheticRound(maturity, staff_rows, codings, fam)

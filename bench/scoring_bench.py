@@ -1,0 +1,200 @@
+"""Scoring at national scale: 150 authorities, 30 staff and 200 parents/children each.
+
+Run on demand (not part of the test suite):
+
+    .venv/bin/python bench/scoring_bench.py [--authorities 150] [--replicates 1000]
+
+Measures, in one run:
+1. the pure core (``score_round``: every score with bootstrap and rank intervals and the
+   weight sensitivity) on arrays;
+2. a reference: the naive per-authority loop, calling ``impactmodel.stats.bootstrap_ci``
+   with a Python statistic per resample, timed on a sample of authorities and scaled up;
+3. the full path from the database: ``impactmodel score`` work (load codings, score,
+   profiles, report tables, gaps, store) on a SQLite file;
+4. the continuum and profile pages answering from the stored results (server time).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from impactmodel import stats  # noqa: E402
+from impactmodel.scoring import core, synthetic  # noqa: E402
+from impactmodel.scoring.queries import code_columns  # noqa: E402
+
+
+def naive_reference(data: core.RoundInput, n_replicates: int, sample: int) -> float:
+    """Seconds per authority for a plain loop: per authority, per resample, Python code."""
+    n_imp, n_feat = len(data.impact_codes), len(data.feature_codes)
+
+    def statistic(rows: np.ndarray) -> float:
+        # rows: resampled staff of one authority (resampled as a whole, not within groups).
+        role = rows[:, 0].astype(int)
+        level = rows[:, 1]
+        X = rows[:, 2:]
+        comps = []
+        groups = [X[role == g] for g in range(3) if (role == g).any()]
+        means = [np.nanmean(level[role == g]) for g in range(3) if (role == g).any()]
+        comps.append((np.nanmean(means) - 1) / 3)
+        lv = level[~np.isnan(level)]
+        comps.append(stats.rwg(2 * lv - 1, options=7) if lv.size >= 2 else np.nan)
+        for cols in (slice(0, n_imp), slice(n_imp, n_imp + n_feat)):
+            sets = {g: set(np.flatnonzero(G[:, cols].any(axis=0))) for g, G in enumerate(groups)}
+            comps.append(stats.group_consensus(sets, codes=range(cols.stop - cols.start)).mean_jaccard
+                         if len(sets) >= 2 else np.nan)
+        shares = [G[:, n_imp:n_imp + n_feat].mean(axis=0) for G in groups]
+        comps.append(1 - 2.0 ** -np.min(shares, axis=0).sum())
+        a = sum(G[:, n_imp:n_imp + n_feat].mean(axis=0).sum() for G in groups)
+        b = sum(G[:, n_imp + n_feat:].mean(axis=0).sum() for G in groups)
+        comps.append(a / (a + b) if a + b else np.nan)
+        return float(core.combine(np.array([comps]))[0])
+
+    chosen = data.authorities[:sample]
+    t0 = time.perf_counter()
+    for a in chosen:
+        rows = np.column_stack([a.role, a.level, a.impacts, a.positive, a.develop]).astype(float)
+        stats.bootstrap_ci(rows, statistic, n_resamples=n_replicates, rng=0, max_degenerate=1.0)
+    return (time.perf_counter() - t0) / len(chosen)
+
+
+def load_database(url: str, rnd: synthetic.SyntheticRound, round_name: str) -> None:
+    """Bulk-load the synthetic round (the CSV import's work, without parsing text)."""
+    from impactmodel import codebook
+    from impactmodel.coding.models import Coding
+    from impactmodel.consortium import services
+    from impactmodel.consortium.models import Respondent
+    from impactmodel.db import make_engine
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        codebook.sync(s)
+        r = services.get_or_create_round(s, round_name)
+        auth = {name: services.get_or_create_authority(s, name) for name in rnd.maturity}
+        for a in auth.values():
+            services.ensure_participation(s, r, a)
+        people = [(x.authority, x.respondent, x.role, x.level) for x in rnd.staff]
+        people += [(a, ref, role, None) for a, ref, role in rnd.families]
+        s.execute(sa.insert(Respondent), [
+            {"round_id": r.id, "authority_id": auth[a].id, "reference": ref, "role": role, "impact_level": lv}
+            for a, ref, role, lv in people])
+        ids = {(a_id, ref): rid for rid, a_id, ref in s.execute(
+            sa.select(Respondent.id, Respondent.authority_id, Respondent.reference)
+            .where(Respondent.round_id == r.id))}
+        excerpt_every = 50
+        rows = []
+        for i, c in enumerate(rnd.codings):
+            text = (f"We have found that {c.code.split('.')[-1].replace('_', ' ')} really helps here."
+                    if c.code.startswith("F.") and i % excerpt_every == 0 else None)
+            rows.append({"round_id": r.id, "respondent_id": ids[(auth[c.authority].id, c.respondent)],
+                         "code_id": c.code, "valence": c.valence, "excerpt": text, "coder": "bench",
+                         "agreed": True})
+        s.execute(sa.insert(Coding), rows)
+        s.commit()
+    engine.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--authorities", type=int, default=150)
+    ap.add_argument("--staff", type=int, nargs=3, default=(1, 9, 20), metavar=("DCS", "SM", "PR"))
+    ap.add_argument("--families", type=int, default=200)
+    ap.add_argument("--replicates", type=int, default=core.DEFAULT_REPLICATES)
+    ap.add_argument("--naive-sample", type=int, default=5)
+    ap.add_argument("--page-requests", type=int, default=20)
+    args = ap.parse_args()
+
+    cols = code_columns()
+    t = time.perf_counter()
+    rnd = synthetic.make_round(cols.impact, cols.feature, cols.cyp, n_authorities=args.authorities,
+                               staff=tuple(args.staff), families=args.families, seed=2008,
+                               negative=cols.negative,
+                               family_codes=[c for c in cols.all if c.startswith(("L3.", "S."))
+                                             and c not in cols.cyp],
+                               staff_impacts=6.0, family_mentions=6.5)
+    print(f"Generated {args.authorities} authorities, {len(rnd.staff)} staff, {len(rnd.families)} parents "
+          f"and children, {len(rnd.codings):,} codings in {time.perf_counter() - t:.1f} s")
+
+    data = core.build_round_input(rnd.staff, rnd.codings, cols.impact, cols.feature)
+    t = time.perf_counter()
+    result = core.score_round(data, seed=1, n_replicates=args.replicates)
+    pure = time.perf_counter() - t
+    print(f"Pure core: {pure:.2f} s for {args.authorities} scores with {args.replicates} bootstrap "
+          f"replicates each, rank intervals and {result.sensitivity['n_draws']} weight draws")
+
+    per = naive_reference(data, args.replicates, args.naive_sample)
+    naive = per * args.authorities
+    print(f"Naive reference (per-authority loop over stats.bootstrap_ci, timed on {args.naive_sample} "
+          f"authorities): {per:.2f} s per authority, {naive:.0f} s for the round; "
+          f"the core is {naive / pure:.0f}x faster")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite"
+        from alembic import command
+
+        from impactmodel import create_app
+        from impactmodel.cli import alembic_config
+        command.upgrade(alembic_config(url), "head")
+        t = time.perf_counter()
+        load_database(url, rnd, "National")
+        print(f"Loaded the database in {time.perf_counter() - t:.1f} s (setup, not timed below)")
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                          "SESSION_COOKIE_SECURE": False, "TESTING": True})
+        from impactmodel.auth.models import Role
+        from impactmodel.auth.services import create_user
+        from impactmodel.consortium.models import Authority, Round
+        from impactmodel.db import db
+        from impactmodel.scoring import services
+        with app.app_context():
+            round_ = db.session.scalar(sa.select(Round).where(Round.name == "National"))
+            t = time.perf_counter()
+            phases = {}
+            last = [t, "start"]
+
+            def progress(pct, msg):
+                # Time since the previous message belongs to the phase that message opened.
+                now = time.perf_counter()
+                phase = "scoring" if last[1].startswith("Scor") else last[1].split(" ")[0].lower()
+                phases[phase] = phases.get(phase, 0) + now - last[0]
+                last[0], last[1] = now, msg
+            rows = services.compute_scores(db.session, "bench", round_, seed=1,
+                                           n_replicates=args.replicates, progress=progress)
+            full = time.perf_counter() - t
+            print(f"Full path from the database (load, score, profiles, tables, gaps, store): {full:.2f} s "
+                  f"for {len(rows)} authorities")
+            print("  phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items() if k != "start"))
+            create_user(db.session, "bench", email="bench@example.org", name="Bench", role=Role.ANALYST,
+                        password="correct horse battery", authority_id=None, assigned_authority_ids=[])
+            round_id = round_.id
+            authority_id = db.session.scalar(sa.select(Authority.id).order_by(Authority.id))
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.org", "password": "correct horse battery"})
+        for label, url in (("continuum", f"/rounds/{round_id}/scores"),
+                           ("profile", f"/rounds/{round_id}/scores/authorities/{authority_id}"),
+                           ("round report", f"/rounds/{round_id}/report"),
+                           ("JSON", f"/rounds/{round_id}/scores.json")):
+            client.get(url)  # warm templates
+            times = []
+            for _ in range(args.page_requests):
+                t = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - t) * 1000)
+                assert response.status_code == 200, (url, response.status_code)
+            print(f"{label:>12} page: median {statistics.median(times):.0f} ms, "
+                  f"max {max(times):.0f} ms over {args.page_requests} requests ({len(response.data) // 1024} KB)")
+        app.extensions["impactmodel.engine"].dispose()
+    verdict = "PASS" if full < 10 else "FAIL"
+    print(f"Budget: full recompute under 10 s: {verdict} ({full:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
