@@ -71,12 +71,18 @@ def queue():
     page_size = 50
     page = max(1, _int("page") or 1)
     rows = queries.answer_rows(db.session, ids[(page - 1) * page_size: page * page_size])
+    blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
+    for row in rows:
+        if row.id in blind:
+            row.n_codings = None     # even the count of the first coder's codes stays hidden
     choices = queries.filter_choices(db.session, current_user, flt.round_id)
     pending = db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None)))
     return render_template("coding/queue.html", rows=rows, total=len(ids), page=page,
                            pages=max(1, -(-len(ids) // page_size)), flt=flt, choices=choices,
-                           roles=list(RespondentRole), pending=pending)
+                           roles=list(RespondentRole), pending=pending,
+                           round=db.session.get(Round, flt.round_id) if flt.round_id else None)
 
 
 # --- One answer ----------------------------------------------------------------------

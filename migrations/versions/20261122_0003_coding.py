@@ -1,4 +1,5 @@
-"""Coding schema changes (reserved; fill in or remove when the feature lands).
+"""Coding schema changes: none. The coding workbench uses the foundation's tables as they are
+(code, codebook_version, coding, memo, double_coding); this revision keeps the chain.
 
 Revision ID: 0003
 Revises: 0002

@@ -13,7 +13,7 @@ from impactmodel.coding import queries, reliability, services
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.interchange import csvio
 from impactmodel.stats import cohen_kappa, krippendorff_alpha, multicode_agreement, percent_agreement
-from tests.conftest import PASSWORD
+from tests.conftest import ENGINES, PASSWORD
 
 # Answer-level codes of the fixture (first coder A, blind second coder B):
 #   u1: A {L1.tools}               B {L1.tools}
@@ -134,6 +134,8 @@ def test_blind_second_coder_never_sees_the_first_coding(app, client, session, ma
         assert "Clear case of co-location" not in html
         assert "<mark" not in html
     assert "Blind second coding" in page
+    queue = client.get("/coding/?status=all").get_data(as_text=True)
+    assert "Co-location helped" in queue and '<td class="num">1</td>' not in queue   # not even the count
     # Nor can the blind coder change the first coding, or open the disagreements.
     assert client.post(f"/coding/codings/{first.id}/delete", json={}).status_code == 403
     assert client.post(f"/coding/codings/{first.id}", json={"valence": "to_develop"}).status_code == 403
@@ -172,6 +174,7 @@ def test_the_draw_is_seeded_and_respects_assignments(app, session, make_round, m
             services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=42)
 
 
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_reconciliation_sets_the_agreed_codings_that_exports_use(app, client, auth, session, double_coded):
     rnd, a, b, answers = double_coded
     _, _, before = _report(app, session, rnd)

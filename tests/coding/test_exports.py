@@ -15,7 +15,7 @@ from impactmodel.auth.models import Role
 from impactmodel.coding import services
 from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import Authority
-from tests.conftest import config_for
+from tests.conftest import ENGINES, config_for
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "refi-qda"
 if not SCHEMAS.exists():
@@ -94,6 +94,7 @@ def test_coded_csv_round_trip_is_lossless(coded_round, runner, tmp_path, databas
     assert sorted(again.splitlines()) == sorted(first.splitlines())
 
 
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_qdpx_validates_and_keeps_spans_coders_and_cases(coded_round, runner, tmp_path, project_schema):
     rnd, a, b, answers = coded_round
     out = tmp_path / "round.qdpx"

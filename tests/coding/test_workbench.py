@@ -1,11 +1,13 @@
 """Span coding through the JSON calls, memos, the queue and its access rules."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import Role
 from impactmodel.coding.models import Coding, Memo
+from tests.conftest import ENGINES
 
 TEXT = "The CAF 😀 made us talk. Still no shared ICT system."
 
@@ -14,6 +16,7 @@ def utf16(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_coding_a_span_after_an_emoji_stores_python_offsets(client, auth, session, make_round,
                                                             make_authority, make_answer):
     rnd = make_round()
@@ -85,6 +88,7 @@ def test_edit_remove_and_memos_are_audited(client, auth, session, make_round, ma
     assert [a for a in actions if a.startswith(("coding.", "memo."))] == ["coding.add", "coding.update", "memo.add", "coding.delete"]
 
 
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_queue_filters_and_shows_no_identity(client, auth, make_round, make_authority, make_answer,
                                             make_respondent):
     rnd = make_round()
