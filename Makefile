@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 # apt-get needs root; use sudo when we are not root and it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: demo test install install-test system-deps serve clean
+.PHONY: demo test install install-test system-deps python-venv clean
 
-$(BIN)/python:
+$(BIN)/python: | python-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -16,6 +16,12 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+
+# Debian splits venv support (ensurepip) into its own package.
+python-venv:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 
 # The test suite starts its own PostgreSQL cluster and drives Debian's Chromium.
 system-deps:
@@ -34,7 +40,7 @@ demo: install
 	IMPACTMODEL_SESSION_COOKIE_SECURE=false IMPACTMODEL_REMEMBER_COOKIE_SECURE=false \
 		$(BIN)/impactmodel run --host 127.0.0.1 --port 5000
 
-test: install-test system-deps
+test: system-deps install-test
 	$(BIN)/python -m pytest -q
 
 clean:

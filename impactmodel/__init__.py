@@ -27,6 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
     from impactmodel.interchange import init_app as init_interchange
     from impactmodel.scoring import init_app as init_scoring
 
+    if app.config["PROXY_FIX_X_FOR"]:
+        # Behind a reverse proxy: trust that many X-Forwarded-* hops for client address and scheme.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     access.init_app(app)   # before CSRF, so a refused user hears "refused", not "bad token"
     web.init_app(app)

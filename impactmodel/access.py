@@ -66,6 +66,8 @@ def _check() -> None:
     if rule.allows(current_user):
         return None
     if not current_user.is_authenticated:
+        if request.method != "GET":  # a form posted after the session ended: start afresh
+            return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path if request.query_string
                                 else request.path))
     abort(403)

@@ -25,6 +25,8 @@ DEFAULTS = {
     # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,
+    # Number of reverse proxies in front of the app (0: none). Needed for per-client throttling.
+    "PROXY_FIX_X_FOR": 0,
 }
 
 
@@ -38,12 +40,17 @@ def finish(app) -> None:
 
 
 def _instance_secret(path: Path) -> str:
-    # O_EXCL: when several workers start at once, one writes and the others read.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        key = secrets.token_hex(32)
-        fh.write(key)
-    return key
+    # Written completely under a temporary name, then linked into place: when several
+    # workers start at once, exactly one link succeeds and every worker reads that key.
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,16 +1,14 @@
 """The database: declarative base, engine per app, and a session per app context.
 
 Plain SQLAlchemy 2. The engine lives in ``app.extensions``; ``db.session`` is
-created lazily for the current app context and closed when it ends. Tests bind
-it to an outer connection (``app.extensions["impactmodel.bind"]``) so that each
-test can be rolled back.
+created lazily for the current app context and closed when it ends.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
@@ -24,9 +22,27 @@ NAMING_CONVENTION = {
 }
 
 
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every engine (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        # Naive values are taken to be UTC already, as utcnow() and the database give them.
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map = {datetime: UTCDateTime()}
 
 
 def utcnow() -> datetime:
@@ -77,9 +93,7 @@ class Database:
     @property
     def session(self) -> Session:
         if "db_session" not in g:
-            bind = current_app.extensions.get("impactmodel.bind") or self.engine
-            g.db_session = Session(bind=bind, join_transaction_mode="create_savepoint",
-                                   expire_on_commit=False)
+            g.db_session = Session(bind=self.engine, expire_on_commit=False)
         return g.db_session
 
     @staticmethod

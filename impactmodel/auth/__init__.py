@@ -13,10 +13,13 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_id: str):
     from impactmodel.auth.models import User
+    user_id, _, key = session_id.partition(".")
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or key != user.session_key:
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

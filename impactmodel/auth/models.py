@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -66,8 +67,9 @@ class Role(enum.StrEnum):
 
     @property
     def sees_all_names(self) -> bool:
-        """Admins and researchers work with named authorities; others see labels."""
-        return self in (Role.ADMIN, Role.RESEARCHER)
+        """Only administrators see every authority by name; researchers see their
+        assigned authorities, contacts their own, and everyone else labels."""
+        return self is Role.ADMIN
 
 
 researcher_assignment = sa.Table(
@@ -109,8 +111,14 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    @property
+    def session_key(self) -> str:
+        """Changes whenever the password does, so that sessions signed in before a
+        password reset stop working."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_key}"
 
     def may_see_authority(self, authority_id: int) -> bool:
         """Whether this user may see an authority's own (non-anonymised) data."""
@@ -122,9 +130,19 @@ class User(Base):
             return self.authority_id == authority_id
         return False
 
+    def visible_authority_ids(self) -> set[int] | None:
+        """Ids of the authorities this user may see by name; None means all of them."""
+        if self.role.sees_all_names:
+            return None
+        if self.role is Role.RESEARCHER:
+            return {a.id for a in self.assigned_authorities}
+        if self.role is Role.AUTHORITY_CONTACT and self.authority_id is not None:
+            return {self.authority_id}
+        return set()
+
     def authority_display_name(self, authority) -> str:
         """The authority's name if this user may know it, its anonymised label otherwise."""
-        if self.role.sees_all_names or self.may_see_authority(authority.id):
+        if self.may_see_authority(authority.id):
             return authority.name
         return authority.label
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,7 +34,9 @@ def hash_password(password: str) -> str:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.strip().lower().encode()).hexdigest()
+    # Keyed, so the table cannot be reversed by hashing known addresses.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, text.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def throttled(session: Session, email: str, remote_addr: str) -> bool:
@@ -57,6 +60,9 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str) 
         ok = False
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(key=_digest(email), remote_addr=_digest(remote_addr), succeeded=ok))
+    # Attempts older than the throttling window serve no purpose: keep the table small.
+    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < utcnow() - window))
     if ok:
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
@@ -33,7 +33,8 @@ def login():
     if form.validate_on_submit():
         addr = request.remote_addr or "unknown"
         if services.throttled(db.session, form.email.data, addr):
-            return render_template("auth/login.html", form=form, throttled=True), 429
+            return render_template("auth/login.html", form=form, throttled=True,
+                                   minutes=current_app.config["LOGIN_WINDOW_MINUTES"]), 429
         user = services.authenticate(db.session, form.email.data, form.password.data, addr)
         if user is None:
             form.password.errors.append("That e-mail address and password do not match an "

@@ -5,6 +5,8 @@ authority always gets its anonymised label and a round its standard key groups.
 """
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -39,11 +41,12 @@ def get_or_create_authority(session: Session, name: str) -> Authority:
         raise ValueError("an authority needs a name")
     authority = session.scalar(sa.select(Authority).where(Authority.name == name))
     if authority is None:
+        # A random free label: labels in creation or name order could be mapped back to
+        # the (public) list of participating authorities.
         taken = set(session.scalars(sa.select(Authority.label)))
-        n = len(taken)
-        while anonymised_label(n) in taken:
-            n += 1
-        authority = Authority(name=name, label=anonymised_label(n))
+        pool = [anonymised_label(i) for i in range(max(26, 2 * len(taken) + 2))]
+        label = secrets.SystemRandom().choice([lbl for lbl in pool if lbl not in taken])
+        authority = Authority(name=name, label=label)
         session.add(authority)
         session.flush()
     return authority

@@ -52,8 +52,9 @@ def round_detail(round_id: int):
     for row in rows:
         row["name"] = current_user.authority_display_name(row["authority"])
         # Counts about an authority this user may not see by name are suppressed below 5.
-        row["open"] = current_user.role.sees_all_names or current_user.may_see_authority(row["authority"].id)
-    rows.sort(key=lambda r: r["name"])
+        row["open"] = current_user.may_see_authority(row["authority"].id)
+    # Named rows first, then labels in label order ("Authority B" before "Authority AA").
+    rows.sort(key=lambda r: (not r["open"], len(r["name"]) if not r["open"] else 0, r["name"]))
     return render_template("consortium/round.html", round=rnd, rows=rows, roles=list(RespondentRole),
                            threshold=threshold, form=ParticipationForm())
 

@@ -62,10 +62,16 @@ def _evidence(maturity: float) -> EvidenceCategory:
 
 def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
     session = db.session
-    if session.scalar(sa.select(Round.id).where(Round.name == generate.ROUNDS[0])) is not None:
+    loaded = session.scalar(sa.select(sa.func.count()).select_from(Round)
+                            .where(Round.name.in_(generate.ROUNDS)))
+    if loaded == len(generate.ROUNDS):
+        _create_users(session)  # in case an earlier load stopped before the accounts
         echo("The demo consortium is already loaded.")
         _print_logins(echo)
         return
+    if loaded:
+        raise RuntimeError("this database holds part of the demo consortium (an earlier load "
+                           "stopped half-way): load the demo into an empty database")
     plan = generate.consortium(seed)
     for round_name, authorities in plan.items():
         echo(f"Loading {round_name}: {len(authorities)} authorities...")

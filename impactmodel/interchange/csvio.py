@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import IO, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.coding.models import Coding
 from impactmodel.consortium import services
-from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
+from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import STAFF_ROLES, RespondentRole
 
 CODED_COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt", "coder"]
@@ -92,7 +93,8 @@ def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tupl
                 problems.append(Problem(line, None, f"has {len(values)} fields but the header has "
                                                     f"{len(header)}"))
                 continue
-            rows.append((line, {h: v.strip() for h, v in zip(header, values)}))
+            # Excerpts are kept exactly (spans may begin or end with spaces); identifiers are trimmed.
+            rows.append((line, {h: v if h == "excerpt" else v.strip() for h, v in zip(header, values)}))
     except csv.Error as exc:
         raise ImportRejected(problems + [Problem(reader.line_num, None, f"malformed CSV: {exc}")]) from None
     if problems:
@@ -116,131 +118,177 @@ def _role(value: str, line: int, problems: list[Problem], *, staff_only=False) -
     return role
 
 
-def _check_required(row: dict, line: int, names: Iterable[str], problems: list[Problem]) -> bool:
+# Column -> the database column whose length bounds it.
+LENGTHS = {"authority": Authority.__table__.c.name.type.length,
+           "respondent": Respondent.__table__.c.reference.type.length,
+           "coder": Coding.__table__.c.coder.type.length}
+
+
+def _check_row(row: dict, line: int, required: Iterable[str], problems: list[Problem]) -> bool:
     ok = True
-    for name in names:
+    for name in required:
         if not row.get(name):
             problems.append(Problem(line, name, "is empty"))
+            ok = False
+    for name, limit in LENGTHS.items():
+        if len(row.get(name) or "") > limit:
+            problems.append(Problem(line, name, f"is longer than {limit} characters"))
             ok = False
     return ok
 
 
-class _Respondents:
-    """Respondents of one round, found or made once per (authority, reference)."""
+def _normalise(name: str) -> str:
+    return " ".join(name.split())
 
-    def __init__(self, session: Session, rnd: Round | None):
-        self.session, self.round = session, rnd
-        self.authorities = {a.name: a for a in session.scalars(sa.select(Authority))}
-        self.known: dict[tuple[str, str], Respondent] = {}
-        self.roles: dict[tuple[str, str], tuple[RespondentRole, int]] = {}
-        if rnd is not None:
-            for r in session.scalars(sa.select(Respondent).where(Respondent.round_id == rnd.id)):
-                self.known[(r.authority.name, r.reference)] = r
-        self.created_authorities = 0
-        self.created_respondents = 0
 
-    def check_role(self, authority: str, reference: str, role: RespondentRole, line: int,
-                   problems: list[Problem]) -> None:
-        key = (" ".join(authority.split()), reference)
-        existing = self.known.get(key)
-        if existing is not None and existing.role is not role:
-            problems.append(Problem(line, "role", f"respondent {reference!r} of {authority} is already "
-                                                  f"recorded as {existing.role.value}"))
-            return
-        seen = self.roles.setdefault(key, (role, line))
-        if seen[0] is not role:
-            problems.append(Problem(line, "role", f"respondent {reference!r} of {authority} is "
-                                                  f"{seen[0].value} on line {seen[1]}"))
+class _Round:
+    """What one import needs to know about its round, looked up once.
 
-    def get(self, authority_name: str, reference: str, role: RespondentRole,
-            key_group_id: int | None) -> Respondent:
-        name = " ".join(authority_name.split())
+    Checking reads the database as it is; writing then creates what is missing.
+    Because every row was checked against the same state, writing cannot meet a
+    conflict unless another import changed the round meanwhile (then it rolls back).
+    """
+
+    def __init__(self, session: Session, round_name: str):
+        self.session = session
+        self.name = _normalise(round_name)
+        self.round = session.scalar(sa.select(Round).where(Round.name == self.name))
+        self.key_groups: dict[str, int | None] = {code: None for code in services.STANDARD_KEY_GROUPS}
+        self.people: dict[tuple[str, str], tuple[RespondentRole, str | None, int | None]] = {}
+        self.respondents: dict[tuple[str, str], Respondent] = {}
+        if self.round is not None:
+            self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
+            codes = {v: k for k, v in self.key_groups.items()}
+            for resp, authority_name in session.execute(
+                    sa.select(Respondent, Authority.name).join(Authority)
+                    .where(Respondent.round_id == self.round.id)):
+                key = (authority_name, resp.reference)
+                self.respondents[key] = resp
+                self.people[key] = (resp.role, codes.get(resp.key_group_id), None)
+        self.authorities: dict[str, Authority] = {}
+        self.created_authorities = self.created_respondents = 0
+
+    def check_round_name(self) -> list[Problem]:
+        limit = Round.__table__.c.name.type.length
+        if not self.name:
+            return [Problem(None, "--round", "the round needs a name")]
+        if len(self.name) > limit:
+            return [Problem(None, "--round", f"the round name is longer than {limit} characters")]
+        return []
+
+    def check_person(self, row: dict, role: RespondentRole, key_group: str | None, line: int,
+                     problems: list[Problem]) -> None:
+        """One respondent keeps one role and one key group, in the file and in the database."""
+        key = (_normalise(row["authority"]), row["respondent"])
+        seen_role, seen_group, seen_line = self.people.setdefault(key, (role, key_group, line))
+        where = f"on line {seen_line}" if seen_line else "already"
+        who = f"respondent {row['respondent']!r} of {key[0]}"
+        if seen_role is not role:
+            problems.append(Problem(line, "role", f"{who} is {seen_role.value} {where}"
+                                    if seen_line else f"{who} is already recorded as {seen_role.value}"))
+        elif key_group and seen_group and key_group != seen_group:
+            problems.append(Problem(line, "key_group", f"{who} is in key group {seen_group!r} {where}"))
+        elif key_group and not seen_group:
+            self.people[key] = (role, key_group, seen_line or line)
+
+    def begin_writing(self) -> None:
+        self.round = services.get_or_create_round(self.session, self.name)
+        self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
+        self.authorities = {a.name: a for a in self.session.scalars(sa.select(Authority))}
+        participating = set(self.session.scalars(sa.select(Participation.authority_id)
+                                                 .where(Participation.round_id == self.round.id)))
+        self._participating = participating
+
+    def respondent(self, row: dict, role: RespondentRole) -> Respondent:
+        name = _normalise(row["authority"])
         authority = self.authorities.get(name)
         if authority is None:
             authority = services.get_or_create_authority(self.session, name)
             self.authorities[name] = authority
             self.created_authorities += 1
-        services.ensure_participation(self.session, self.round, authority)
-        resp = self.known.get((name, reference))
+        if authority.id not in self._participating:
+            services.ensure_participation(self.session, self.round, authority)
+            self._participating.add(authority.id)
+        key = (name, row["respondent"])
+        resp = self.respondents.get(key)
+        group = self.people[key][1]
+        group_id = self.key_groups.get(group) if group else None
         if resp is None:
-            resp = services.get_or_create_respondent(self.session, self.round, authority, reference,
-                                                     role, key_group_id)
-            self.known[(name, reference)] = resp
+            resp = services.get_or_create_respondent(self.session, self.round, authority, row["respondent"],
+                                                     role, group_id)
+            self.respondents[key] = resp
             self.created_respondents += 1
-        elif key_group_id is not None and resp.key_group_id is None:
-            resp.key_group_id = key_group_id
+        elif resp.key_group_id is None and group_id is not None:
+            resp.key_group_id = group_id
         return resp
 
 
-def _key_groups(session: Session, round_name: str) -> dict[str, int | None]:
-    rnd = session.scalar(sa.select(Round).where(Round.name == round_name))
-    if rnd is None:
-        return {code: None for code in services.STANDARD_KEY_GROUPS}
-    return {kg.code: kg.id for kg in session.scalars(sa.select(KeyGroup).where(KeyGroup.round_id == rnd.id))}
+def _write(session: Session, write) -> ImportResult:
+    try:
+        result = write()
+        session.commit()
+        return result
+    except (SQLAlchemyError, services.RespondentConflict) as exc:
+        session.rollback()
+        raise ImportRejected([Problem(None, None, "the database refused the import (another change "
+                                                  f"may have happened at the same time: {type(exc).__name__}); "
+                                                  "try again")]) from exc
+    except Exception:
+        session.rollback()
+        raise
 
 
 def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli") -> ImportResult:
     """Import codings (one row per code applied) into ``round_name``; commit or change nothing."""
+    target = _Round(session, round_name)
+    problems = target.check_round_name()
     rows = _read(stream, CODED_COLUMNS, CODED_REQUIRED)
     cb = codebook_mod.load()
-    key_groups = _key_groups(session, round_name)
-    existing_round = session.scalar(sa.select(Round).where(Round.name == round_name))
-    checker = _Respondents(session, existing_round)
-    problems: list[Problem] = []
     parsed = []
     for line, row in rows:
-        if not _check_required(row, line, CODED_REQUIRED, problems):
+        if not _check_row(row, line, CODED_REQUIRED, problems):
             continue
         role = _role(row["role"], line, problems)
         try:
             valence = cb.check_coding(row["code"], row.get("valence"))
         except ValueError as exc:
-            column = "valence" if row["code"] in cb.codes else "code"
-            problems.append(Problem(line, column, str(exc)))
+            problems.append(Problem(line, "valence" if row["code"] in cb.codes else "code", str(exc)))
             continue
-        kg = row.get("key_group") or None
-        if kg is not None and kg not in key_groups:
-            problems.append(Problem(line, "key_group", f"unknown key group {kg!r}: the round has "
-                                                       f"{', '.join(sorted(key_groups))}"))
+        key_group = row.get("key_group") or None
+        if key_group is not None and key_group not in target.key_groups:
+            problems.append(Problem(line, "key_group", f"unknown key group {key_group!r}: the round has "
+                                                       f"{', '.join(sorted(target.key_groups))}"))
             continue
         if role is None:
             continue
-        checker.check_role(row["authority"], row["respondent"], role, line, problems)
-        parsed.append((row, role, valence, kg))
+        target.check_person(row, role, key_group, line, problems)
+        parsed.append((row, role, valence))
     if problems:
         raise ImportRejected(problems)
 
-    try:
+    def write() -> ImportResult:
         codebook_mod.sync(session, cb)
-        rnd = services.get_or_create_round(session, round_name)
-        key_groups = _key_groups(session, round_name)
-        respondents = _Respondents(session, rnd)
-        values = []
-        for row, role, valence, kg in parsed:
-            resp = respondents.get(row["authority"], row["respondent"], role, key_groups.get(kg) if kg else None)
-            values.append({"round_id": rnd.id, "respondent_id": resp.id, "code_id": row["code"],
-                           "valence": valence, "excerpt": row.get("excerpt") or None,
-                           "coder": row.get("coder") or "", "agreed": True})
+        target.begin_writing()
+        values = [{"round_id": target.round.id, "respondent_id": target.respondent(row, role).id,
+                   "code_id": row["code"], "valence": valence, "excerpt": row.get("excerpt") or None,
+                   "coder": row.get("coder") or "", "agreed": True}
+                  for row, role, valence in parsed]
         session.execute(sa.insert(Coding), values)
-        record(session, actor, "import.coded", "round", rnd.id, rows=len(values),
-               respondents_created=respondents.created_respondents)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return ImportResult(rnd, len(values), respondents.created_authorities, respondents.created_respondents)
+        record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
+               respondents_created=target.created_respondents)
+        return ImportResult(target.round, len(values), target.created_authorities, target.created_respondents)
+    return _write(session, write)
 
 
 def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli") -> ImportResult:
     """Import staff members' self-reported levels of impact; commit or change nothing."""
+    target = _Round(session, round_name)
+    problems = target.check_round_name()
     rows = _read(stream, LEVELS_COLUMNS, LEVELS_COLUMNS)
-    existing_round = session.scalar(sa.select(Round).where(Round.name == round_name))
-    checker = _Respondents(session, existing_round)
-    problems: list[Problem] = []
     parsed = []
-    seen: dict[tuple[str, str], tuple[float, int]] = {}
+    levels: dict[tuple[str, str], tuple[float, int]] = {}
     for line, row in rows:
-        if not _check_required(row, line, LEVELS_COLUMNS, problems):
+        if not _check_row(row, line, LEVELS_COLUMNS, problems):
             continue
         role = _role(row["role"], line, problems, staff_only=True)
         try:
@@ -255,27 +303,23 @@ def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli
             continue
         if role is None:
             continue
-        key = (" ".join(row["authority"].split()), row["respondent"])
-        first = seen.setdefault(key, (level, line))
+        first = levels.setdefault((_normalise(row["authority"]), row["respondent"]), (level, line))
         if first[0] != level:
             problems.append(Problem(line, "level", f"respondent {row['respondent']!r} already has level "
                                                    f"{first[0]:g} on line {first[1]}"))
             continue
-        checker.check_role(row["authority"], row["respondent"], role, line, problems)
+        target.check_person(row, role, None, line, problems)
         parsed.append((row, role, level))
     if problems:
         raise ImportRejected(problems)
-    try:
-        rnd = services.get_or_create_round(session, round_name)
-        respondents = _Respondents(session, rnd)
+
+    def write() -> ImportResult:
+        target.begin_writing()
         for row, role, level in parsed:
-            respondents.get(row["authority"], row["respondent"], role, None).impact_level = level
-        record(session, actor, "import.levels", "round", rnd.id, rows=len(parsed))
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return ImportResult(rnd, len(parsed), respondents.created_authorities, respondents.created_respondents)
+            target.respondent(row, role).impact_level = level
+        record(session, actor, "import.levels", "round", target.round.id, rows=len(parsed))
+        return ImportResult(target.round, len(parsed), target.created_authorities, target.created_respondents)
+    return _write(session, write)
 
 
 def coding_excerpt(coding: Coding) -> str:
@@ -286,9 +330,13 @@ def coding_excerpt(coding: Coding) -> str:
     return ""
 
 
-def export_coded(session: Session, round_name: str, out: IO[str]) -> int:
-    """Write the round's agreed codings in the import format. Returns the row count."""
-    rnd = session.scalar(sa.select(Round).where(Round.name == round_name))
+def export_coded(session: Session, round_name: str, out: IO[str],
+                 authority_ids: set[int] | None = None) -> int:
+    """Write the round's agreed codings in the import format. Returns the row count.
+
+    ``authority_ids`` limits the export to those authorities (None: all).
+    """
+    rnd = session.scalar(sa.select(Round).where(Round.name == _normalise(round_name)))
     if rnd is None:
         raise LookupError(f"no round called {round_name!r}")
     writer = csv.writer(out, lineterminator="\n")
@@ -296,7 +344,8 @@ def export_coded(session: Session, round_name: str, out: IO[str]) -> int:
     key_groups = {kg.id: kg.code for kg in rnd.key_groups}
     query = (sa.select(Coding).join(Respondent, Coding.respondent_id == Respondent.id)
              .join(Authority, Respondent.authority_id == Authority.id)
-             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True))
+             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True),
+                    sa.true() if authority_ids is None else Respondent.authority_id.in_(authority_ids))
              .order_by(Authority.name, Respondent.reference, Coding.id)
              .options(sa.orm.joinedload(Coding.respondent).joinedload(Respondent.authority),
                       sa.orm.joinedload(Coding.answer)))

@@ -60,6 +60,7 @@ def upload():
 def export_coded(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
     out = io.StringIO()
-    csvio.export_coded(db.session, rnd.name, out)
+    # A researcher downloads only the authorities assigned to them; the CLI exports all.
+    csvio.export_coded(db.session, rnd.name, out, authority_ids=current_user.visible_authority_ids())
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="coded-{rnd.id}.csv"'})

@@ -26,7 +26,7 @@ STAFF = frozenset({ADMIN, RESEARCHER})
 @dataclass(frozen=True)
 class Page:
     endpoint: str
-    url: str
+    url: object  # a path, or a callable(world) -> path for pages that destroy their target
     allowed: frozenset
     method: str = "GET"
     data: dict = field(default_factory=dict)

@@ -71,10 +71,12 @@ def test_environment_configures_the_app(tmp_path, monkeypatch):
     monkeypatch.setenv("IMPACTMODEL_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
     monkeypatch.setenv("IMPACTMODEL_SESSION_COOKIE_SECURE", "false")
     monkeypatch.setenv("IMPACTMODEL_BASE_URL", "https://larc.example.org")
+    monkeypatch.setenv("IMPACTMODEL_SECRET_KEY", "from-the-environment")
     app = create_app()
     assert app.config["DATABASE_URL"].endswith("env.sqlite")
     assert app.config["SESSION_COOKIE_SECURE"] is False
     assert app.config["BASE_URL"] == "https://larc.example.org"
+    assert app.config["SECRET_KEY"] == "from-the-environment"
 
 
 def test_security_headers(client):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -38,7 +39,9 @@ def test_import_coded_creates_round_authorities_respondents_and_codings(runner, 
     assert "Imported 4 rows" in result.output
     assert counts(session) == (4, 3, 2)
     labels = dict(session.execute(sa.select(Authority.name, Authority.label)).all())
-    assert labels == {"Northshire": "Authority A", "Southvale": "Authority B"}
+    assert set(labels) == {"Northshire", "Southvale"}
+    assert len(set(labels.values())) == 2
+    assert all(re.fullmatch(r"Authority [A-Z]{1,2}", label) for label in labels.values())
     workload = session.scalar(sa.select(Coding).where(Coding.code_id == "L2.workload"))
     assert workload.valence.value == "negative"  # the code's own default, not "positive"
     assert workload.respondent.key_group.code == "lac"
@@ -57,6 +60,10 @@ BAD_ROWS = [
     ("Northshire,m1,manager,L1.tools\n", "line 3: has 4 fields but the header has 8"),
     ("Northshire,dcs-1,manager,L1.tools,,,,\n", "respondent 'dcs-1' of Northshire is dcs on line 2"),
     ('Northshire,m1,manager,L1.tools,,,"unclosed,\n', "malformed CSV"),
+    ("Northshire," + "x" * 65 + ",manager,L1.tools,,,,\n",
+     "line 3, column 'respondent': is longer than 64 characters"),
+    ("Northshire,pr-1,practitioner,L1.tools,,asd,,\n",
+     "line 5, column 'key_group': respondent 'pr-1' of Northshire is in key group 'asd' on line 3"),
 ]
 
 
@@ -177,3 +184,50 @@ def test_web_upload_imports(client, auth, session):
                            content_type="multipart/form-data")
     assert response.status_code == 302
     assert counts(session) == (4, 3, 2)
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_round_name_is_normalised_so_checks_and_writes_agree(runner, session, tmp_path):
+    first = "authority,respondent,role,code\nNorthshire,m1,manager,L1.tools\n"
+    assert runner.invoke(args=["import", "coded", write(tmp_path, first), "--round", "R"]).exit_code == 0
+    clash = "authority,respondent,role,code\nNorthshire,m1,dcs,L1.tools\n"
+    result = runner.invoke(args=["import", "coded", write(tmp_path, clash, "b.csv"), "--round", " R  "])
+    assert result.exit_code != 0
+    assert "already recorded as manager" in result.output
+    assert counts(session) == (1, 1, 1)
+
+
+def test_overlong_round_name_is_refused(runner, session, tmp_path):
+    result = runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "R" * 81])
+    assert result.exit_code != 0 and "longer than 80 characters" in result.output
+    assert counts(session) == (0, 0, 0)
+
+
+def test_excerpt_whitespace_survives_the_round_trip(runner, tmp_path):
+    text = 'authority,respondent,role,code,excerpt\nNorthshire,m1,manager,L1.tools,"  two\nlines "\n'
+    assert runner.invoke(args=["import", "coded", write(tmp_path, text), "--round", "R"]).exit_code == 0
+    out = runner.invoke(args=["export", "coded", "--round", "R"]).output
+    assert '"  two\nlines "' in out
+
+
+def test_researcher_downloads_only_assigned_authorities(client, auth, runner, tmp_path, session):
+    from impactmodel.consortium.models import Round
+    assert runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "R"]).exit_code == 0
+    north = session.scalar(sa.select(Authority).where(Authority.name == "Northshire"))
+    auth.login(Role.RESEARCHER, assigned=[north])
+    rnd = session.scalar(sa.select(Round))
+    csv_text = client.get(f"/rounds/{rnd.id}/export/coded.csv").get_data(as_text=True)
+    assert "Northshire" in csv_text and "Southvale" not in csv_text
+    assert "more confident now" not in csv_text  # Southvale's excerpt
+
+
+def test_round_page_anonymises_and_suppresses_for_analysts(client, auth, runner, tmp_path, session):
+    from impactmodel.consortium.models import Round
+    assert runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "R"]).exit_code == 0
+    auth.login(Role.ANALYST)
+    rnd = session.scalar(sa.select(Round))
+    page = client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
+    assert "Northshire" not in page and "Southvale" not in page
+    for label in session.scalars(sa.select(Authority.label)):
+        assert label in page
+    assert "&lt;5" in page  # Northshire has 2 respondents and 3 codings
