@@ -136,3 +136,26 @@ def test_admin_creates_and_edits_accounts(client, auth, session, make_authority)
     assert "cannot remove your own administrator access" in self_demote.get_data(as_text=True)
     actions = session.scalars(sa.select(AuditEvent.action)).all()
     assert actions.count("user.create") == 2  # the admin (by the fixture) and the contact
+
+
+def test_password_change_ends_existing_sessions(app, client, auth, make_user):
+    user = make_user(Role.ANALYST)
+    auth.login(user)
+    assert client.get("/").status_code == 200
+    admin = make_user(Role.ADMIN)
+    admin_client = app.test_client()
+    assert login(admin_client, admin.email).status_code == 302
+    changed = admin_client.post(f"/admin/users/{user.id}", data={
+        "name": "x", "role": "analyst", "active": "y", "password": "a brand new password"})
+    assert changed.status_code == 302
+    assert client.get("/").status_code == 302  # the old session no longer signs them in
+
+
+def test_many_failures_from_one_address_are_throttled(app, client, make_user):
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    users = [make_user(Role.ANALYST) for _ in range(2)]
+    for user in users:
+        login(client, user.email, "wrong password!")
+    login(client, "nobody@example.org", "wrong password!")
+    other = make_user(Role.ANALYST)
+    assert login(client, other.email).status_code == 429  # a new account, but the same client
