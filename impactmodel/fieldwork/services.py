@@ -242,7 +242,7 @@ def _check_access(actor, authority_id: int) -> None:
 
 def _round(session: Session, value: Round | str | int) -> Round:
     if isinstance(value, Round):
-        return value
+        value = value.id   # the caller's object may belong to another session
     if isinstance(value, int):
         rnd = session.get(Round, value)
     else:
@@ -254,7 +254,7 @@ def _round(session: Session, value: Round | str | int) -> Round:
 
 def _authority(session: Session, value: Authority | str | int) -> Authority:
     if isinstance(value, Authority):
-        return value
+        value = value.id
     if isinstance(value, int):
         authority = session.get(Authority, value)
     else:
