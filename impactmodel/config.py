@@ -25,6 +25,9 @@ DEFAULTS = {
     # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,
+    # Argon2id cost; these are argon2-cffi's defaults (RFC 9106). Tests lower them for speed.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
     # Number of reverse proxies in front of the app (0: none). Needed for per-client throttling.
     "PROXY_FIX_X_FOR": 0,
 }

@@ -73,7 +73,9 @@ def database_url(request, tmp_path):
 def config_for(database_url: str, **extra) -> dict:
     return {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False, "BASE_URL": "http://localhost", **extra}
+            "REMEMBER_COOKIE_SECURE": False, "BASE_URL": "http://localhost",
+            # Real Argon2id, cheaper parameters: hashing is not what these tests measure.
+            "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, **extra}
 
 
 @pytest.fixture
@@ -136,14 +138,15 @@ def make_authority(session):
 
 
 @pytest.fixture
-def make_user(session):
+def make_user(app, session):
     def make(role: Role | str = Role.ADMIN, email: str | None = None, authority=None,
              assigned=(), password: str = PASSWORD):
         role = Role(role)
-        return create_user(session, "test", email=email or f"{role.value}{next(_seq)}@example.org",
-                           name=f"Test {role.label}", role=role, password=password,
-                           authority_id=authority.id if authority is not None else None,
-                           assigned_authority_ids=[a.id for a in assigned])
+        with app.app_context():  # the hashing cost comes from the app's configuration
+            return create_user(session, "test", email=email or f"{role.value}{next(_seq)}@example.org",
+                               name=f"Test {role.label}", role=role, password=password,
+                               authority_id=authority.id if authority is not None else None,
+                               assigned_authority_ids=[a.id for a in assigned])
     return make
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -15,10 +16,17 @@ from impactmodel.audit import record
 from impactmodel.auth.models import LoginAttempt, Role, User
 from impactmodel.db import utcnow
 
-# Argon2id with the library's defaults (RFC 9106 "second recommended" parameters).
-_hasher = PasswordHasher()
-# Verifying against this when the e-mail is unknown keeps the timing the same.
-_DUMMY_HASH = _hasher.hash("not a real password")
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_cost: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+    # Verifying against a dummy hash when the e-mail is unknown keeps the timing the same.
+    return hasher, hasher.hash("not a real password")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """Argon2id; production uses the library's defaults (RFC 9106's second recommendation)."""
+    cfg = current_app.config
+    return _hasher_for(cfg["ARGON2_TIME_COST"], cfg["ARGON2_MEMORY_COST"])
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -30,7 +38,7 @@ class AccountError(ValueError):
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def _digest(text: str) -> str:
@@ -54,8 +62,9 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str) 
     """Check a log-in, record the attempt and commit. Returns the user or None."""
     user = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
     ok = False
+    hasher, dummy = _hasher()
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None and user.active
@@ -64,8 +73,8 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str) 
     window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
     session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < utcnow() - window))
     if ok:
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
         user.last_login_at = utcnow()
         record(session, user, "auth.login", "user", user.id)
     session.commit()

@@ -159,3 +159,11 @@ def test_many_failures_from_one_address_are_throttled(app, client, make_user):
     login(client, "nobody@example.org", "wrong password!")
     other = make_user(Role.ANALYST)
     assert login(client, other.email).status_code == 429  # a new account, but the same client
+
+
+def test_production_hashing_cost_is_argon2_defaults(tmp_path):
+    from argon2 import PasswordHasher
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "SECRET_KEY": "k"})
+    defaults = PasswordHasher()
+    assert (app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"]) == \
+        (defaults.time_cost, defaults.memory_cost)
