@@ -2,8 +2,8 @@
 
 Rules (docs/METHODOLOGY.md "Who sees what"):
 
-* A viewer is *open* to an authority when their role sees all names (admins,
-  researchers) or the authority is their own (an authority contact's). Open
+* A viewer is *open* to an authority when their role sees all names (admins) or
+  they may see it (a researcher's assigned authorities, a contact's own). Open
   viewers see its name, locality, quotes and exact counts.
 * Everyone else sees the anonymised label; per-authority counts under the
   small-number threshold show as "<5", a group's levels are shown only when the

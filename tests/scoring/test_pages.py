@@ -100,9 +100,19 @@ def test_contact_sees_own_authority_named_others_anonymised(client, auth, scored
     assert client.get(f"/rounds/{rnd.id}/scores/tables/table2.csv").status_code == 403
 
 
-def test_researcher_sees_names_and_json_matches_cli_numbers(client, auth, scored, session):
+def test_researcher_sees_assigned_authorities_named(client, auth, scored):
     rnd, authorities = scored
-    auth.login(Role.RESEARCHER)
+    auth.login(Role.RESEARCHER, assigned=[authorities["Southby"]])
+    data = client.get(f"/rounds/{rnd.id}/scores.json").get_json()
+    assert sorted(d["authority"] for d in data) == sorted(
+        ["Southby", authorities["Northam"].label, authorities["Eastwick"].label])
+    page = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
+    assert "Southby" in page and "Northam" not in page
+
+
+def test_admin_sees_names_and_json_matches_cli_numbers(client, auth, scored, session):
+    rnd, authorities = scored
+    auth.login(Role.ADMIN)
     data = client.get(f"/rounds/{rnd.id}/scores.json").get_json()
     stored = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
                              .order_by(ConfidenceScore.rank)).all()
