@@ -4,18 +4,11 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from impactmodel.enums import STAFF_ROLES, RespondentRole
 from impactmodel.fieldwork.services import CASE_REF_RE, MAX_INVITATIONS
-from impactmodel.consortium.services import STANDARD_KEY_GROUPS
 
-CASE_HINT = "A pseudonym such as LAC-03, never a child's name."
-
-
-def _key_group_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "None (the authority as a whole)")] + [
-        SelectChoice(code, label) for code, label in STANDARD_KEY_GROUPS.items()]
 
 
 class _Where(FlaskForm):
@@ -50,5 +43,5 @@ class InvitationForm(_Where):
         SelectChoice(RespondentRole.CHILD.value, RespondentRole.CHILD.label)] + [
         SelectChoice(r.value, f"{r.label} (self-completion)") for r in STAFF_ROLES])
     count = IntegerField("Number of links", default=10, validators=[
-        DataRequired("Say how many links to make."),
+        InputRequired("Say how many links to make."),
         NumberRange(1, MAX_INVITATIONS, f"Make from 1 to {MAX_INVITATIONS} links at a time.")])
