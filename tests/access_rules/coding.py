@@ -19,19 +19,34 @@ def _answer(world):
     response.answers.append(answer)
     s.add_all([inst, version, response])
     s.flush()
-    codings = [Coding(round_id=world.round.id, respondent_id=world.respondent.id, answer_id=answer.id,
-                      code_id="L1.tools", start=0, end=5, coder="matrix") for _ in range(2)]
-    s.add_all(codings)
-    s.flush()
-    memo = Memo(answer_id=answer.id, text="A memo", author_id=world.users[ADMIN].id)
-    s.add(memo)
+    coding = _coding(world, answer.id)
     s.commit()
-    return answer, codings, memo
+    return answer, coding
+
+
+def _coding(world, answer_id):
+    coding = Coding(round_id=world.round.id, respondent_id=world.respondent.id, answer_id=answer_id,
+                    code_id="L1.tools", start=0, end=5, coder="matrix")
+    world.session.add(coding)
+    world.session.commit()
+    return coding
 
 
 def pages(world):
-    answer, (keep, remove), memo = _answer(world)
+    answer, keep = _answer(world)
     a, r = answer.id, world.round.id
+
+    def fresh_coding(w):
+        return f"/coding/codings/{_coding(w, a).id}/delete"
+
+    def fresh_memo(w):
+        # The researcher's own memo: only its author (or an administrator) may remove one.
+        author = w.users[RESEARCHER]
+        memo = Memo(answer_id=a, text="A memo", author_id=author.id)
+        w.session.add(memo)
+        w.session.commit()
+        return f"/coding/memos/{memo.id}/delete"
+
     return [
         Page("coding.queue", "/coding/", STAFF),
         Page("coding.answer", f"/coding/answers/{a}", STAFF),
@@ -39,9 +54,9 @@ def pages(world):
         Page("coding.list_codings", f"/coding/answers/{a}/codings", STAFF),
         Page("coding.add_coding", f"/coding/answers/{a}/codings", STAFF, "POST"),
         Page("coding.update_coding", f"/coding/codings/{keep.id}", STAFF, "POST"),
-        Page("coding.delete_coding", f"/coding/codings/{remove.id}/delete", STAFF, "POST"),
+        Page("coding.delete_coding", fresh_coding, STAFF, "POST"),
         Page("coding.add_memo", f"/coding/answers/{a}/memos", STAFF, "POST", {"text": "Noted"}),
-        Page("coding.delete_memo", f"/coding/memos/{memo.id}/delete", STAFF, "POST"),
+        Page("coding.delete_memo", fresh_memo, STAFF, "POST"),
         Page("coding.finish_second", f"/coding/answers/{a}/done", STAFF, "POST"),
         Page("coding.reconcile", f"/coding/answers/{a}/reconcile", STAFF, "POST"),
         Page("coding.codebook", "/coding/codebook", SIGNED_IN),
