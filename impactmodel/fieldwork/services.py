@@ -412,6 +412,9 @@ def _write(session: Session, response: Response, item: dict, report: SaveReport)
     existing = session.scalar(sa.select(Answer).where(Answer.response_id == response.id,
                                                       Answer.question_key == key))
     if existing is None:
+        if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
+            report.saved[key] = seq   # nothing to keep: a skipped question makes no row
+            return
         session.add(Answer(response_id=response.id, question_key=key, text=item["text"],
                            value=item["value"], note=item["note"], client_seq=seq))
         session.flush()   # an IntegrityError here means another request inserted it: retried
