@@ -11,7 +11,9 @@ def init_app(app: Flask) -> None:
     # A broken codebook stops the app here, with the reason, not halfway through an import.
     with app.app_context():
         codebook.load()
+    # Bootstrap resamples for the reliability report: pooled figures, and each code.
     app.config.setdefault("CODING_BOOTSTRAP_RESAMPLES", 1000)
+    app.config.setdefault("CODING_BOOTSTRAP_RESAMPLES_PER_CODE", 400)
     app.register_blueprint(views.bp)
     add_nav_link(app, "coding.queue", "Coding", 30)
     add_nav_link(app, "coding.codebook", "Codebook", 35)

@@ -7,6 +7,9 @@ the blind second coding(s) of each answer. Bootstrap intervals resample answers.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +80,7 @@ def _valence_agreement(data: DoubleCoded, code: str | None) -> float:
 
 
 def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int = 1000,
-                       seed: int = 20081) -> ReliabilityReport:
+                       per_code_resamples: int | None = None, seed: int = 20081) -> ReliabilityReport:
     """Per-code and pooled agreement on the double-coded answers.
 
     Parameters
@@ -87,8 +90,9 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
     codes
         The full codebook (ids): codes nobody applied are decisions too and count
         in the pooled figures (see ``multicode_agreement``).
-    n_resamples, seed
-        Bootstrap resamples of answers, and the generator seed (same seed, same interval).
+    n_resamples, per_code_resamples, seed
+        Bootstrap resamples of answers for the pooled figures and for each code
+        (default: the same), and the generator seed (same seed, same interval).
 
     Returns
     -------
@@ -113,6 +117,7 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
         cohen_kappa=_ci(arr, _pooled(_kappa), n_resamples=n_resamples, seed=seed) if two else nan,
         krippendorff_alpha=_ci(arr, _pooled(krippendorff_alpha), n_resamples=n_resamples, seed=seed),
         valence_agreement=_valence_agreement(data, None))
+    per_n = per_code_resamples or n_resamples
     rows = []
     unused = 0
     for j, ca in enumerate(result.per_code):
@@ -123,12 +128,36 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
             continue
         rows.append(CodeRow(
             code=ca.code, n_units=ca.n_units, applied=applied, prevalence=ca.prevalence,
-            percent_agreement=_ci(m, percent_agreement, n_resamples=n_resamples, seed=seed),
-            cohen_kappa=_ci(m, _kappa, n_resamples=n_resamples, seed=seed) if two else nan,
-            krippendorff_alpha=_ci(m, krippendorff_alpha, n_resamples=n_resamples, seed=seed),
+            percent_agreement=_ci(m, percent_agreement, n_resamples=per_n, seed=seed),
+            cohen_kappa=_ci(m, _kappa, n_resamples=per_n, seed=seed) if two else nan,
+            krippendorff_alpha=_ci(m, krippendorff_alpha, n_resamples=per_n, seed=seed),
             valence_agreement=_valence_agreement(data, ca.code)))
     rows.sort(key=lambda r: (-r.applied, r.code))
     return ReliabilityReport(len(data.units), slots, overall, rows, unused, two)
+
+
+_CACHE: OrderedDict[str, ReliabilityReport] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def cached_report(data: DoubleCoded, codes: list[str], **options) -> ReliabilityReport:
+    """:func:`reliability_report`, remembered until the codings (or the codebook) change.
+
+    Bootstrapping every code takes seconds; the page is opened far more often than the
+    double coding changes.
+    """
+    canonical = json.dumps([data.units, data.slots,
+                            {s: {str(u): sorted(p) for u, p in data.pairs[s].items()} for s in data.slots},
+                            codes, sorted(options.items())], sort_keys=True)
+    key = hashlib.sha256(canonical.encode()).hexdigest()
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    report = reliability_report(data, codes, **options)
+    _CACHE[key] = report
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return report
 
 
 def disagreements(data: DoubleCoded) -> list[int]:

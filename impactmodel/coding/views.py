@@ -444,8 +444,10 @@ def reliability_report():
     if rnd is not None:
         data = _reliability_input(rnd)
         cb = codebook_mod.load()
-        report = reliability.reliability_report(
-            data, list(cb.codes), n_resamples=current_app.config.get("CODING_BOOTSTRAP_RESAMPLES", 1000))
+        cfg = current_app.config
+        report = reliability.cached_report(
+            data, list(cb.codes), n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
+            per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"])
     return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
                            cb=codebook_mod.load())
 

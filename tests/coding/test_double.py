@@ -97,6 +97,9 @@ def test_reliability_matches_the_statistics_engine_and_a_hand_calculation(app, s
     assert per["L1.tools"].cohen_kappa.estimate == pytest.approx(cohen_kappa(m[:, 0], m[:, 1]))
     assert per["L1.tools"].krippendorff_alpha.estimate == pytest.approx(krippendorff_alpha(m))
     assert per["L1.tools"].percent_agreement.estimate == pytest.approx(percent_agreement(m))
+    # The page's cache gives the same report until the codings change.
+    assert reliability.cached_report(data, codes, n_resamples=50) is reliability.cached_report(
+        data, codes, n_resamples=50)
     # Intervals come from resampling answers and bracket the estimate.
     ci = per["L1.tools"].percent_agreement
     assert ci.low <= ci.estimate <= ci.high and ci.low < ci.high
@@ -104,7 +107,7 @@ def test_reliability_matches_the_statistics_engine_and_a_hand_calculation(app, s
 
 def test_reliability_page_shows_raw_agreement_beside_kappa(app, client, auth, session, double_coded):
     rnd, *_ = double_coded
-    app.config["CODING_BOOTSTRAP_RESAMPLES"] = 100
+    app.config["CODING_BOOTSTRAP_RESAMPLES"] = app.config["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"] = 100
     auth.login(Role.ANALYST)
     page = client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
     assert "Percent agreement" in page and "Cohen's κ" in page and "Krippendorff's α" in page
