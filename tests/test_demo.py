@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from impactmodel.coding.models import Coding
+from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.fieldwork.models import Answer, Invitation, Response
+from impactmodel.scoring.models import ConfidenceScore
 from impactmodel.demo.generate import consortium
 from impactmodel.demo.loader import DEMO_USERS
 
@@ -25,6 +27,21 @@ def test_demo_data_loads_and_log_ins_work(runner, app, session):
     assert session.scalar(sa.select(sa.func.count()).select_from(Coding)) > 1000
     assert session.scalar(sa.select(sa.func.count()).select_from(Participation)
                           .where(Participation.locality_id.is_not(None))) == 16
+    # The current round went through fieldwork: interviews, survey links, span coding.
+    count = lambda model, *where: session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+    assert count(Response, Response.mode == "interview") == 8 * 9
+    assert count(Response, Response.mode == "self") == 8 * 14
+    assert count(Invitation, Invitation.submitted_at.is_(None)) == 8 * 4  # links not yet answered
+    assert count(Coding, Coding.start.is_not(None)) > 300
+    uncoded = session.scalar(sa.select(sa.func.count(sa.distinct(Answer.id)))
+                             .outerjoin(Coding, Coding.answer_id == Answer.id)
+                             .where(Answer.text.is_not(None), Coding.id.is_(None)))
+    assert uncoded > 0  # work waiting in the coding queue
+    assert count(DoubleCoding) > 0 and count(DoubleCoding, DoubleCoding.reconciled_at.is_(None)) > 0
+    assert count(ConfidenceScore) == 16
+    best = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.rank == 1)).all()
+    # The most mature authority by construction leads in both rounds.
+    assert {s.authority.name for s in best} == {"Northshire County Council"} and len(best) == 2
     for email, _name, _role, password in DEMO_USERS:
         client = app.test_client()
         assert client.post("/login", data={"email": email, "password": password}).status_code == 302

@@ -5,6 +5,7 @@ import csv
 import io
 from typing import Callable
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
@@ -13,9 +14,11 @@ from impactmodel.auth.services import create_user
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Locality, Participation, Round
 from impactmodel.db import db
+from impactmodel.demo import fieldwork as demo_fieldwork
 from impactmodel.demo import generate
 from impactmodel.enums import EvidenceCategory
 from impactmodel.interchange import csvio
+from impactmodel.scoring.services import compute_scores
 
 # Demo accounts only: printed by `make demo`, never used outside the demo database.
 DEMO_USERS = [
@@ -73,11 +76,30 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
         raise RuntimeError("this database holds part of the demo consortium (an earlier load "
                            "stopped half-way): load the demo into an empty database")
     plan = generate.consortium(seed)
-    for round_name, authorities in plan.items():
-        echo(f"Loading {round_name}: {len(authorities)} authorities...")
-        csvio.import_coded(session, io.StringIO(_coded_csv(authorities)), round_name, actor="demo")
-        csvio.import_levels(session, io.StringIO(_levels_csv(authorities)), round_name, actor="demo")
+    users = _create_users(session)
+    rng = np.random.default_rng(seed)
+    for index, (round_name, authorities) in enumerate(plan.items()):
+        if index == 0:
+            # The earlier round arrives as researchers' coded spreadsheets.
+            echo(f"Importing {round_name} from coded CSV: {len(authorities)} authorities...")
+            csvio.import_coded(session, io.StringIO(_coded_csv(authorities)), round_name, actor="demo")
+            csvio.import_levels(session, io.StringIO(_levels_csv(authorities)), round_name, actor="demo")
+        else:
+            # The current round is collected and coded in the app itself.
+            rnd = consortium.get_or_create_round(session, round_name)
+            for ar in authorities:
+                consortium.ensure_participation(session, rnd, consortium.get_or_create_authority(session, ar.name))
+            session.commit()
+            for n, ar in enumerate(authorities, 1):
+                echo(f"{round_name}: interviews, surveys and coding in {ar.name} ({n}/{len(authorities)})...")
+                demo_fieldwork.load_interviews(session, users["researcher"], round_name, ar,
+                                               _evidence(ar.maturity).value, rng)
+                demo_fieldwork.load_surveys(session, users["researcher"], round_name, ar)
         rnd = session.scalar(sa.select(Round).where(Round.name == round_name))
+        if index > 0:
+            echo(f"{round_name}: double coding a fifth of the coded answers...")
+            demo_fieldwork.double_code(session, users["admin"], users["researcher"], users["coder2"],
+                                       rnd.id, seed)
         for ar in authorities:
             authority = consortium.get_or_create_authority(session, ar.name)
             part = session.scalar(sa.select(Participation).where(Participation.round_id == rnd.id,
@@ -87,15 +109,20 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
             part.locality = locality or Locality(authority_id=authority.id, name=ar.locality)
             part.evidence = _evidence(ar.maturity)
         session.commit()
-    _create_users(session)
+        echo(f"{round_name}: scoring integration confidence...")
+        compute_scores(session, "demo", rnd, seed=seed)
     echo("Demo consortium loaded.")
     _print_logins(echo)
 
 
-def _create_users(session) -> None:
+def _create_users(session) -> dict[str, User]:
+    """The demo accounts, by the part of their e-mail before the @."""
     names = [a[0] for a in generate.AUTHORITIES]
+    users = {}
     for email, name, role, password in DEMO_USERS:
-        if session.scalar(sa.select(User.id).where(User.email == email)):
+        existing = session.scalar(sa.select(User).where(User.email == email))
+        if existing is not None:
+            users[email.split("@")[0]] = existing
             continue
         authority_id = None
         assigned = []
@@ -103,8 +130,10 @@ def _create_users(session) -> None:
             authority_id = consortium.get_or_create_authority(session, names[2]).id
         if role is Role.RESEARCHER:
             assigned = [consortium.get_or_create_authority(session, n).id for n in names]
-        create_user(session, "demo", email=email, name=name, role=role, password=password,
-                    authority_id=authority_id, assigned_authority_ids=assigned)
+        users[email.split("@")[0]] = create_user(
+            session, "demo", email=email, name=name, role=role, password=password,
+            authority_id=authority_id, assigned_authority_ids=assigned)
+    return users
 
 
 def _print_logins(echo) -> None:
