@@ -24,7 +24,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import User
 from impactmodel.coding.codebook_io import (_code_elements, code_guid, guid, has_valence_children,
                                             xml_bytes)
-from impactmodel.coding.models import Code, Coding, Memo
+from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response
@@ -90,7 +90,12 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     kept_answers = set(answer_ids)
     respondents = {r.id: r for r in session.scalars(
         sa.select(Respondent).where(Respondent.round_id == rnd.id))}
+    # A blind second coder's download must not show what others decided on their answers.
+    pending = set() if viewer is None else set(session.scalars(sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.second_coder_id == viewer.id, DoubleCoding.second_done_at.is_(None))))
     for c in codings:
+        if c.answer_id in pending and c.coder_id != viewer.id:
+            continue
         if c.answer_id in kept_answers:
             by_answer[c.answer_id].append(c)
         elif c.answer_id is None and c.excerpt and (
@@ -98,6 +103,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             loose[c.respondent_id].append(c)
     memos = defaultdict(list)
     for m in session.scalars(sa.select(Memo).where(Memo.answer_id.in_(answer_ids)).order_by(Memo.id)):
+        if m.answer_id in pending and m.author_id != viewer.id:
+            continue
         memos[m.answer_id].append(m)
 
     # Users: every coder and memo author.

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
-from impactmodel.coding.models import Coding
+from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import STAFF_ROLES, RespondentRole
@@ -331,10 +331,12 @@ def coding_excerpt(coding: Coding) -> str:
 
 
 def export_coded(session: Session, round_name: str, out: IO[str],
-                 authority_ids: set[int] | None = None) -> int:
+                 authority_ids: set[int] | None = None, blind_coder_id: int | None = None) -> int:
     """Write the round's agreed codings in the import format. Returns the row count.
 
     ``authority_ids`` limits the export to those authorities (None: all).
+    ``blind_coder_id`` leaves out the answers that user still has to code blind, so a
+    download cannot show a second coder what the first coder decided.
     """
     rnd = session.scalar(sa.select(Round).where(Round.name == _normalise(round_name)))
     if rnd is None:
@@ -349,6 +351,11 @@ def export_coded(session: Session, round_name: str, out: IO[str],
              .order_by(Authority.name, Respondent.reference, Coding.id)
              .options(sa.orm.joinedload(Coding.respondent).joinedload(Respondent.authority),
                       sa.orm.joinedload(Coding.answer)))
+    if blind_coder_id is not None:
+        pending = (sa.select(DoubleCoding.answer_id)
+                   .where(DoubleCoding.second_coder_id == blind_coder_id,
+                          DoubleCoding.second_done_at.is_(None)))
+        query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
     n = 0
     for coding in session.scalars(query):
         r = coding.respondent

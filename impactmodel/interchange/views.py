@@ -61,6 +61,7 @@ def export_coded(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
     out = io.StringIO()
     # A researcher downloads only the authorities assigned to them; the CLI exports all.
-    csvio.export_coded(db.session, rnd.name, out, authority_ids=current_user.visible_authority_ids())
+    csvio.export_coded(db.session, rnd.name, out, authority_ids=current_user.visible_authority_ids(),
+                       blind_coder_id=current_user.id)
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="coded-{rnd.id}.csv"'})

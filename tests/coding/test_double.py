@@ -137,6 +137,17 @@ def test_blind_second_coder_never_sees_the_first_coding(app, client, session, ma
         assert "Clear case of co-location" not in html
         assert "<mark" not in html
     assert "Blind second coding" in page
+    # Nor through the round's downloads.
+    csv_text = client.get(f"/rounds/{rnd.id}/export/coded.csv").get_data(as_text=True)
+    assert csv_text.startswith("authority,") and "F.co_location" not in csv_text
+    qdpx = client.get(f"/coding/rounds/{rnd.id}/export.qdpx")
+    if qdpx.status_code == 200:
+        import io
+        import zipfile
+        project = zipfile.ZipFile(io.BytesIO(qdpx.data)).read("project.qde").decode()
+        assert "first.coder@example.org" not in project and "<PlainTextSelection" not in project
+    else:
+        assert qdpx.status_code == 403
     queue = client.get("/coding/?status=all").get_data(as_text=True)
     assert "Co-location helped" in queue and '<td class="num">1</td>' not in queue   # not even the count
     # Nor can the blind coder change the first coding, or open the disagreements.
