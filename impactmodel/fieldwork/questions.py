@@ -7,7 +7,7 @@ types by ``type:``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from impactmodel.enums import EvidenceCategory, Valence
 
@@ -374,7 +374,3 @@ class Evidence(QuestionType):
     @classmethod
     def from_form(cls, q, form, name):
         return form.get(f"{name}-other"), form.get(name)
-
-
-CHOICE_TYPES = {"single_choice", "multi_choice", "scale", "faces"}
-Cleaner = Callable[[dict, Any, Any], tuple[str | None, Any]]

@@ -31,8 +31,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.coding.models import Coding
 from impactmodel.consortium import services as consortium
-from impactmodel.consortium.models import (Authority, Case, KeyGroup, Participation, Respondent,
-                                           Round)
+from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.db import utcnow
 from impactmodel.enums import EvidenceCategory, RespondentRole
 from impactmodel.fieldwork import instruments as instruments_mod

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import Participation, Respondent
 from impactmodel.db import db, utcnow
-from impactmodel.enums import EvidenceCategory, Valence
+from impactmodel.enums import EvidenceCategory
 from impactmodel.fieldwork import services
 from impactmodel.fieldwork.models import (Answer, Invitation, Response, ResponseMode,
                                           ResponseStatus)

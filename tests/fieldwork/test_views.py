@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from impactmodel.coding.models import Coding
