@@ -1,7 +1,7 @@
 """Cross-cutting web concerns: CSRF, security headers, error pages, template helpers."""
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -27,14 +27,18 @@ def add_nav_link(app: Flask, endpoint: str, label: str, order: int) -> None:
     app.extensions.setdefault("impactmodel.nav", []).append((order, endpoint, label))
 
 
-def add_round_link(app: Flask, endpoint: str, label: str, description: str, order: int) -> None:
-    """Put a page about one round (an endpoint taking ``round_id``) on the round's page."""
-    app.extensions.setdefault("impactmodel.round_links", []).append((order, endpoint, label, description))
+def add_round_link(app: Flask, endpoint: str, label: str, description: str, order: int,
+                   param: str = "round_id") -> None:
+    """Put a page about one round on the round's page; ``param`` names the argument
+    (a path or query parameter) that takes the round's id."""
+    app.extensions.setdefault("impactmodel.round_links", []).append(
+        (order, endpoint, label, description, param))
 
 
-def _round_links() -> list[tuple[str, str, str]]:
+def _round_links(round_id: int) -> list[tuple[str, str, str]]:
     links = sorted(current_app.extensions.get("impactmodel.round_links", []))
-    return [(endpoint, label, description) for _o, endpoint, label, description in links
+    return [(url_for(endpoint, **{param: round_id}), label, description)
+            for _o, endpoint, label, description, param in links
             if (rule := rule_for(endpoint)) is not None and rule.allows(current_user)]
 
 

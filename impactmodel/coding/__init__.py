@@ -6,7 +6,7 @@ def init_app(app: Flask) -> None:
     from impactmodel import codebook
     from impactmodel.coding import cli, views
     from impactmodel.interchange.cli import export_group
-    from impactmodel.web import add_nav_link
+    from impactmodel.web import add_nav_link, add_round_link
 
     # A broken codebook stops the app here, with the reason, not halfway through an import.
     with app.app_context():
@@ -18,5 +18,10 @@ def init_app(app: Flask) -> None:
     add_nav_link(app, "coding.queue", "Coding", 30)
     add_nav_link(app, "coding.codebook", "Codebook", 35)
     add_nav_link(app, "coding.reliability_report", "Reliability", 40)
+    add_round_link(app, "coding.queue", "Coding queue",
+                   "Open answers waiting to be coded to the impact model.", 20, param="round")
+    add_round_link(app, "coding.reliability_report", "Inter-coder reliability",
+                   "Agreement between first and blind second coders, per code and overall.", 30,
+                   param="round")
     export_group.add_command(cli.export_qdpx)
     app.cli.add_command(cli.codebook_group)
