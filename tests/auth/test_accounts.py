@@ -167,3 +167,20 @@ def test_production_hashing_cost_is_argon2_defaults(tmp_path):
     defaults = PasswordHasher()
     assert (app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"]) == \
         (defaults.time_cost, defaults.memory_cost)
+
+
+def test_internal_and_test_domains_are_accepted(client, auth, session):
+    auth.login(Role.ADMIN)
+    response = client.post("/admin/users/new", data={"email": "New.Researcher@demo.larc.test",
+                                                      "role": "analyst", "password": "long enough pw"})
+    assert response.status_code == 302
+    assert session.scalar(sa.select(User.id).where(User.email == "New.Researcher@demo.larc.test"))
+
+
+def test_fields_render_no_empty_aria_attributes(client, auth):
+    auth.login(Role.ADMIN)
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    assert 'aria-describedby=""' not in page and '"None"' not in page
+    assert 'aria-describedby="role-hint"' in page
+    bad = client.post("/admin/users/new", data={"email": "nope", "role": "analyst"}).get_data(as_text=True)
+    assert 'aria-invalid="true"' in bad and 'aria-describedby="email-err"' in bad
