@@ -16,9 +16,28 @@ def _x(value: float, x0: float, x1: float, lo: float = 0.0, hi: float = 1.0) -> 
     return round(x0 + (value - lo) / (hi - lo) * (x1 - x0), 1)
 
 
+# Label gutter of the continuum chart: wide enough for the longest "12. Name" at 12px
+# (about 6.6px a character), within these bounds; longer names end with an ellipsis.
+LABEL_CHAR_W = 6.6
+GUTTER_MIN, GUTTER_MAX = 120, 330
+
+
+def _label(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+
+
 def continuum(rows: list[dict]) -> dict:
-    """Authorities ordered by confidence, each with its interval bar."""
-    row_h, top, left, right = 22, 34, 190, WIDTH - 24
+    """Authorities ordered by confidence, each with its interval bar.
+
+    The left gutter grows with the longest label so no name is clipped; names too
+    long for the widest gutter are shortened with an ellipsis (the row's <title>
+    keeps the full name).
+    """
+    labels = [f"{r['score'].rank}. {r['name']}" for r in rows if r["score"].confidence is not None]
+    longest = max((len(t) for t in labels), default=0)
+    gutter = min(GUTTER_MAX, max(GUTTER_MIN, math.ceil(longest * LABEL_CHAR_W) + 16))
+    max_chars = int((gutter - 16) / LABEL_CHAR_W)
+    row_h, top, left, right = 22, 34, gutter, WIDTH - 24
     items = []
     for i, r in enumerate(rows):
         s = r["score"]
@@ -26,7 +45,7 @@ def continuum(rows: list[dict]) -> dict:
             continue
         y = top + len(items) * row_h + row_h / 2
         items.append({
-            "y": y, "name": r["name"], "rank": s.rank,
+            "y": y, "name": r["name"], "rank": s.rank, "label": _label(f"{s.rank}. {r['name']}", max_chars),
             "x": _x(s.confidence, left, right),
             "x_low": _x(s.ci_low if s.ci_low is not None else s.confidence, left, right),
             "x_high": _x(s.ci_high if s.ci_high is not None else s.confidence, left, right),
@@ -48,9 +67,10 @@ def components(comps: list[dict]) -> dict:
     for i, c in enumerate(comps):
         v = c["value"]
         y = top + i * row_h
+        hidden = c.get("hidden", False)
         bars.append({"y": y, "label": c["label"], "value": v, "missing": v is None,
                      "w": 0 if v is None else round(max(v, 0) * (right - left), 1),
-                     "text": "not available" if v is None else f"{v:.2f}",
+                     "text": "hidden" if hidden else "not available" if v is None else f"{v:.2f}",
                      "weight": c["weight"]})
     return {"width": WIDTH, "height": top + len(comps) * row_h + 10, "left": left, "right": right,
             "bars": bars, "bar_h": row_h - 8}

@@ -9,7 +9,11 @@ Rules (docs/METHODOLOGY.md "Who sees what"):
   small-number threshold show as "<5", a group's levels are shown only when the
   group has at least that many people, and quotes are not shown.
 * Consortium tables (Tables 1 and 2, impacts by level, consortium gaps) are
-  consortium outputs: counts under the threshold are suppressed for every viewer.
+  consortium outputs: counts of people under the threshold are suppressed for
+  every viewer. Counts of authorities are not about people and are shown.
+* Complementary suppression (docs/METHODOLOGY.md "Disclosure control"): what
+  would let a hidden count or a hidden group's levels be worked back out is
+  hidden too (:func:`disclosure`).
 """
 from __future__ import annotations
 
@@ -57,6 +61,70 @@ class Suppressed:
     __hash__ = None
 
 
+class Withheld:
+    """A value hidden so that a suppressed one cannot be worked out from it; prints as "hidden"."""
+
+    def __str__(self) -> str:
+        return "hidden"
+
+    def __eq__(self, other):
+        return isinstance(other, Withheld)
+
+    __hash__ = None
+
+
+WITHHELD = Withheld()
+
+
+def is_hidden(value) -> bool:
+    return isinstance(value, (Suppressed, Withheld))
+
+
+class Shown:
+    """A number with the text readers see; downloads keep the number.
+
+    ``digits`` set: a decimal shown (and written to CSV) with that many places.
+    ``digits`` None: a p-value, shown as "< 0.001" or with 3 significant digits,
+    written to downloads unrounded.
+    """
+
+    def __init__(self, value: float, text: str, digits: int | None):
+        self.value, self.text, self.digits = value, text, digits
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other):
+        return isinstance(other, Shown) and (self.value, self.text) == (other.value, other.text)
+
+    __hash__ = None
+
+
+def dec(x, digits: int = 2):
+    """A score, share or mean, always with ``digits`` decimal places."""
+    if x is None or is_hidden(x):
+        return x
+    return Shown(float(x), f"{float(x):.{digits}f}", digits)
+
+
+def pval(p):
+    """A p- or q-value: "< 0.001", else three significant digits (0.0349, 0.500, 1.00)."""
+    if p is None:
+        return None
+    p = float(p)
+    return Shown(p, "< 0.001" if p < 0.001 else f"{p:#.3g}", None)
+
+
+VALENCE_LABELS = {"any": "impact", "positive": "positive", "to_develop": "to develop",
+                  "negative": "negative"}
+# The components that combine every staff group's self-reported levels.
+LEVEL_COMPONENTS = ("level_centre", "level_agreement")
+# Hidden with them when one group's levels are hidden: otherwise index minus the
+# shown components gives the level components back. Its weight (0.25) is more than
+# the levels of one small group can move the index (at most 0.2/3 + 0.1).
+COMPLEMENTARY_COMPONENT = "impact_agreement"
+
+
 class Viewer:
     """The person looking, reduced to what presentation needs."""
 
@@ -95,24 +163,68 @@ def score_json(score, viewer: Viewer | None) -> dict:
         "label": a.label,
         "confidence": score.confidence, "ci_low": score.ci_low, "ci_high": score.ci_high,
         "rank": score.rank, "rank_low": score.rank_low, "rank_high": score.rank_high,
-        "components": dict(score.components),
+        "components": dict(score.components) if viewer is None else
+        {k: (None if k in disclosure(score, viewer)["hidden_components"] else v)
+         for k, v in score.components.items()},
         "flags": {k: v for k, v in score.flags.items() if k != "weight_rank_range"},
         "weight_rank_range": score.flags.get("weight_rank_range"),
         "method_version": score.method_version,
     }
 
 
+def disclosure(score, viewer: Viewer) -> dict:
+    """What of one authority's staff counts, levels and components this viewer may see.
+
+    The rule (docs/METHODOLOGY.md "Disclosure control"), for a viewer not open
+    to the authority:
+
+    1. a staff group's count shows when it is 0 or at least the threshold, else "<5";
+    2. the staff total is hidden when any group count is suppressed (total minus
+       the shown groups would give the hidden ones);
+    3. a group's levels (mean, range, distribution) show only when the group has at
+       least the threshold of people;
+    4. when exactly one group with members has its levels hidden, the two level
+       components and the complementary component are hidden (the level components
+       average the groups, so with the other groups' levels they would give the
+       hidden group's; and the index minus the shown components would give them
+       back). With two or more groups hidden only their combination could be
+       derived, so the components show.
+
+    Returns
+    -------
+    dict
+        ``open``, ``counts`` (group -> shown count), ``total`` (staff total or a
+        hidden marker), ``visible`` (group -> levels shown), ``hidden_components``.
+    """
+    open_ = viewer.is_open(score.authority)
+    ns = {g: int(score.profile.get("groups", {}).get(g, {}).get("n",
+                 score.profile.get("respondents", {}).get(g, 0))) for g in GROUPS}
+    counts = {g: viewer.count(n, open_) for g, n in ns.items()}
+    total = sum(ns.values())
+    if any(is_hidden(c) for c in counts.values()):
+        total = WITHHELD
+    visible = {g: open_ or n >= viewer.threshold for g, n in ns.items()}
+    hidden_groups = [g for g, n in ns.items() if n > 0 and not visible[g]]
+    hidden_components = (set(LEVEL_COMPONENTS) | {COMPLEMENTARY_COMPONENT}
+                         if len(hidden_groups) == 1 else set())
+    return {"open": open_, "counts": counts, "total": total, "visible": visible,
+            "hidden_groups": hidden_groups, "hidden_components": hidden_components}
+
+
+def shown_components(score, hidden: set[str]) -> dict:
+    return {k: (WITHHELD if k in hidden else v) for k, v in score.components.items()}
+
+
 def continuum_rows(stored, viewer: Viewer) -> list[dict]:
     rows = []
     for s in stored.scores:
-        open_ = viewer.is_open(s.authority)
-        resp = s.profile.get("respondents", {})
-        staff = sum(resp.get(g, 0) for g in GROUPS)
+        d = disclosure(s, viewer)
+        open_ = d["open"]
         rows.append({"score": s, "name": viewer.name(s.authority), "open": open_,
-                     "staff": viewer.count(staff, open_),
+                     "staff": d["total"], "hidden_components": d["hidden_components"],
                      "missing_groups": [ROLE_LABELS[g] for g in s.flags.get("missing_groups", [])],
                      "evidence": EVIDENCE_LABELS.get(s.profile.get("evidence")),
-                     "components": s.components})
+                     "components": shown_components(s, d["hidden_components"])})
     return rows
 
 
@@ -122,16 +234,16 @@ def continuum_table(stored, viewer: Viewer) -> Table:
                "Rank interval low", "Rank interval high", "Staff interviewed", "Missing groups"]
               + [COMPONENT_LABELS[c[0]] for c in COMPONENTS] + ["Box 6 evidence"],
               note="Ranked from most confident (1). Intervals from a bootstrap over respondents.")
-    for r in continuum_rows(stored, viewer):
+    rows = continuum_rows(stored, viewer)
+    for r in rows:
         s = r["score"]
-        t.rows.append([s.rank, r["name"], _round(s.confidence), _round(s.ci_low), _round(s.ci_high),
+        t.rows.append([s.rank, r["name"], dec(s.confidence), dec(s.ci_low), dec(s.ci_high),
                        s.rank_low, s.rank_high, r["staff"], "; ".join(r["missing_groups"])]
-                      + [_round(s.components.get(c[0])) for c in COMPONENTS] + [r["evidence"]])
+                      + [dec(r["components"].get(c[0])) for c in COMPONENTS] + [r["evidence"]])
+    if any(r["hidden_components"] for r in rows):
+        t.note += (" 'hidden': not shown so that a group with fewer than "
+                   f"{viewer.threshold} people cannot be worked out.")
     return t
-
-
-def _round(x, digits=3):
-    return None if x is None else round(float(x), digits)
 
 
 # --------------------------------------------------------------------------- profile
@@ -139,7 +251,8 @@ def _round(x, digits=3):
 def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
     """The profile of one authority as this viewer may see it."""
     a = score.authority
-    open_ = viewer.is_open(a)
+    d = disclosure(score, viewer)
+    open_ = d["open"]
     p = score.profile
 
     def feature_rows(rows):
@@ -151,9 +264,9 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
     for g in GROUPS:
         info = p.get("groups", {}).get(g, {})
         n = info.get("n", 0)
-        visible = open_ or n >= viewer.threshold
+        visible = d["visible"][g]
         groups.append({"id": g, "label": ROLE_LABELS[g], "short": GROUP_SHORT[g],
-                       "n": viewer.count(n, open_), "present": n > 0, "visible": visible and n > 0,
+                       "n": d["counts"][g], "present": n > 0, "visible": visible and n > 0,
                        "mean": info.get("mean") if visible else None,
                        "min": info.get("min") if visible else None,
                        "max": info.get("max") if visible else None,
@@ -164,7 +277,8 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
     gaps = p.get("gaps", {"rows": [], "tested": 0})
     gap_rows = []
     for r in gaps.get("rows", []):
-        row = {"code": r["code"], "label": labels.get(r["code"], r["code"]), "valence": r["valence"],
+        row = {"code": r["code"], "label": labels.get(r["code"], r["code"]),
+               "valence": VALENCE_LABELS.get(r["valence"], r["valence"]),
                "p": r["p"], "q": r["q"], "direction": "managers" if r["difference"] > 0 else "practitioners"}
         if open_:
             row.update(manager=f'{r["manager_mentions"]} of {r["manager_n"]}',
@@ -181,10 +295,14 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
         "gaps": gap_rows, "gaps_tested": gaps.get("tested", 0),
         "evidence": EVIDENCE_LABELS.get(p.get("evidence")),
         "respondents": {k: viewer.count(v, open_) for k, v in p.get("respondents", {}).items()},
+        "staff_total": d["total"],
         "missing_groups": [ROLE_LABELS[g] for g in score.flags.get("missing_groups", [])],
         "no_levels": [ROLE_LABELS[g] for g in score.flags.get("no_levels", [])],
         "components": [{"id": c[0], "label": COMPONENT_LABELS[c[0]], "weight": c[1], "about": c[2],
-                        "value": score.components.get(c[0])} for c in COMPONENTS],
+                        "hidden": c[0] in d["hidden_components"],
+                        "value": None if c[0] in d["hidden_components"] else score.components.get(c[0])}
+                       for c in COMPONENTS],
+        "components_hidden": bool(d["hidden_components"]),
     }
 
 
@@ -196,16 +314,19 @@ def profile_tables(view: dict) -> dict[str, Table]:
                 [[r["label"], ", ".join(r["groups"]), r["respondents"]] for r in view["to_develop"]])
     lv = Table("levels", "Self-reported level of impact by group",
                ["Group", "People", "Mean level", "Lowest", "Highest"],
-               [[g["label"], g["n"], _round(g["mean"], 2), g["min"], g["max"]] for g in view["groups"]],
+               [[g["label"], g["n"], dec(g["mean"]), dec(g["min"], 1), dec(g["max"], 1)] for g in view["groups"]],
                note="Levels of a group with fewer people than the threshold are not shown to viewers "
                     "outside the authority.")
     gaps = Table("gaps", "Where managers and practitioners differ",
                  ["Code", "Valence", "Mentioned more by", "p (Fisher exact)", "q (BH)"]
                  + (["Managers", "Practitioners"] if view["open"] else []),
-                 [[r["label"], r["valence"], r["direction"], _round(r["p"], 4), _round(r["q"], 4)]
+                 [[r["label"], r["valence"], r["direction"], pval(r["p"]), pval(r["q"])]
                   + ([r["manager"], r["practitioner"]] if view["open"] else []) for r in view["gaps"]])
     comps = Table("components", "Components of the confidence index", ["Component", "Weight", "Value"],
-                  [[c["label"], c["weight"], _round(c["value"])] for c in view["components"]])
+                  [[c["label"], dec(c["weight"]), WITHHELD if c["hidden"] else dec(c["value"])]
+                   for c in view["components"]],
+                  note=("'hidden': not shown so that the levels of a group with fewer people than the "
+                        "threshold cannot be worked out from the index." if view["components_hidden"] else ""))
     return {t.name: t for t in (pos, dev, lv, gaps, comps)}
 
 
@@ -222,12 +343,13 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
     roles = [r.value for r in RespondentRole]
     imp = Table("impacts", "Impacts at each level, by group",
                 ["Level", "Impact"] + [ROLE_LABELS[r] for r in roles] + ["Authorities"],
-                note="Respondents naming each impact; counts under the threshold are shown as <5.")
+                note="Respondents naming each impact, and authorities where anyone named it; counts of people "
+                     "under the threshold are shown as <5.")
     for row in summary.get("impacts_by_level", []):
         if not any(row["respondents"].values()):
             continue
         imp.rows.append([row["level"], labels.get(row["code"], row["code"])]
-                        + [count(row["respondents"][r]) for r in roles] + [count(row["authorities"])])
+                        + [count(row["respondents"][r]) for r in roles] + [row["authorities"]])
     out["impacts"] = imp
 
     t1 = summary.get("table1", {})
@@ -253,7 +375,7 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
     for g in GROUPS:
         for i, r in enumerate(t2.get("groups", {}).get(g, []), 1):
             table2.rows.append([ROLE_LABELS[g], i, labels.get(r["code"], r["code"]) + ("*" if r["code"] in steering else ""),
-                                count(r["authorities"]), count(r["respondents"])])
+                                r["authorities"], count(r["respondents"])])
     out["table2"] = table2
 
     gaps = summary.get("gaps", {})
@@ -262,13 +384,37 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
                 "Practitioners", "Mentioned more by", "p (Fisher exact)", "q (BH)"],
                note=f"{gaps.get('tested', 0)} codes tested; q is the Benjamini-Hochberg adjusted p-value.")
     for r in gaps.get("rows", []):
-        gt.rows.append([labels.get(r["code"], r["code"]), r["valence"], count(r["manager_mentions"]),
-                        count(r["manager_n"]), count(r["practitioner_mentions"]), count(r["practitioner_n"]),
-                        "managers" if r["difference"] > 0 else "practitioners", _round(r["p"], 4),
-                        _round(r["q"], 4)])
+        gt.rows.append([labels.get(r["code"], r["code"]), VALENCE_LABELS.get(r["valence"], r["valence"]),
+                        count(r["manager_mentions"]), count(r["manager_n"]), count(r["practitioner_mentions"]),
+                        count(r["practitioner_n"]), "managers" if r["difference"] > 0 else "practitioners",
+                        pval(r["p"]), pval(r["q"])])
     out["gaps"] = gt
+    out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
     out["continuum"] = continuum_table(stored, viewer)
     return out
+
+
+GAPS_Q_SHOWN = 0.1
+GAPS_TOP = 10
+
+
+def gaps_shown(full: Table, rows: list[dict]) -> Table:
+    """The consortium gaps the printed report shows: q < 0.1, or else the 10 smallest p.
+
+    ``rows`` are the stored gap rows in the order of ``full.rows`` (smallest p first).
+    The full table stays a download.
+    """
+    keep = [i for i, r in enumerate(rows) if r["q"] < GAPS_Q_SHOWN]
+    if keep:
+        why = f"codes with q < {GAPS_Q_SHOWN:g}"
+    else:
+        keep = list(range(min(GAPS_TOP, len(rows))))
+        why = f"no code had q < {GAPS_Q_SHOWN:g}; the {len(keep)} smallest p-values"
+    others = len(rows) - len(keep)
+    note = f"Shown: {why}. {full.note}"
+    if others:
+        note += f" {others} other code{'s' if others != 1 else ''} tested are in the full table (download)."
+    return Table("gaps_shown", full.title, full.columns, [full.rows[i] for i in keep], note=note)
 
 
 def change_rows(stored, earlier: dict, viewer: Viewer) -> list[dict]:
@@ -293,6 +439,6 @@ def change_rows(stored, earlier: dict, viewer: Viewer) -> list[dict]:
 def change_table(rows: list[dict]) -> Table:
     return Table("change", "Change since the authority's previous round",
                  ["Authority", "Previous round", "Before", "Now", "Change", "Intervals separate"],
-                 [[r["name"], r["round"], _round(r["before"]), _round(r["after"]), _round(r["change"]),
+                 [[r["name"], r["round"], dec(r["before"]), dec(r["after"]), dec(r["change"]),
                    "yes" if r["clear"] else "no"] for r in rows],
                  note="'Intervals separate' means the two 95% intervals do not overlap.")

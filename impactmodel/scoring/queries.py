@@ -178,3 +178,40 @@ def _quote_candidates(session: Session, rnd: Round, cols: CodeColumns, a_index) 
         if excerpt and len(excerpt) <= QUOTE_MAX_SOURCE and aid in a_index:
             out.setdefault(aid, []).append({"role": _value(role), "code": code, "text": excerpt})
     return out
+
+
+def _ordinal(column, members) -> sa.ColumnElement:
+    """1, 2, ... for each enum member (0 for NULL), so in-place changes move the signature."""
+    return sa.case(*[(column == m, i) for i, m in enumerate(members, 1)], else_=0)
+
+
+def input_signature(session: Session, round_id: int) -> list[int]:
+    """A cheap signature of everything scoring reads for a round, computed in the database.
+
+    Counts and id-weighted sums over the round's agreed codings (respondent, code,
+    valence), respondents (authority, role, level) and participations (Box 6
+    evidence). Adding, deleting, agreeing or editing any of them changes it in
+    practice; it is compared with the signature stored at compute time to warn that
+    stored scores are stale. Aggregates keep it fast on a national-scale round.
+    """
+    from impactmodel.enums import EvidenceCategory, RespondentRole, Valence
+
+    c = Coding
+    coding = session.execute(sa.select(
+        sa.func.count(), sa.func.sum(c.id), sa.func.sum(c.respondent_id),
+        sa.func.sum(c.id * sa.func.length(c.code_id)), sa.func.sum(sa.func.length(c.code_id)),
+        sa.func.sum(c.id * _ordinal(c.valence, list(Valence))))
+        .where(c.round_id == round_id, c.agreed.is_(True))).one()
+    r = Respondent
+    level2 = sa.func.coalesce(r.impact_level * 2, 0)     # half steps: whole numbers
+    respondent = session.execute(sa.select(
+        sa.func.count(), sa.func.sum(r.id), sa.func.sum(r.authority_id),
+        sa.func.sum(r.id * _ordinal(r.role, list(RespondentRole))), sa.func.sum(level2),
+        sa.func.sum(r.id * level2), sa.func.count(r.impact_level))
+        .where(r.round_id == round_id)).one()
+    p = Participation
+    participation = session.execute(sa.select(
+        sa.func.count(), sa.func.sum(p.authority_id), sa.func.sum(p.locality_id),
+        sa.func.sum(p.authority_id * _ordinal(p.evidence, list(EvidenceCategory))))
+        .where(p.round_id == round_id)).one()
+    return [int(round(float(v or 0))) for v in (*coding, *respondent, *participation)]

@@ -51,6 +51,7 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
             progress(pct, msg)
 
     say(5, "Reading codings and levels")
+    signature = queries.input_signature(session, rnd.id)
     data = queries.load_round(session, rnd)
     say(20, "Scoring authorities")
     result = core.score_round(
@@ -75,6 +76,7 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
             components=s.components, flags=s.flags, profile=prof,
             method_version=core.METHOD_VERSION, computed_at=now))
     summary = report.round_summary(data, result)
+    summary["input_signature"] = signature
     say(92, "Saving")
     session.execute(sa.delete(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id))
     session.execute(sa.delete(RoundScoring).where(RoundScoring.round_id == rnd.id))
@@ -99,14 +101,29 @@ class StoredRound:
         return self.scoring is None
 
 
-def stored_results(session: Session, rnd: Round) -> StoredRound:
-    """The round's stored scores (with their authorities), without recomputing."""
+def stored_results(session: Session, rnd: Round, *, scores: bool = True) -> StoredRound:
+    """The round's stored scores (with their authorities), without recomputing.
+
+    ``scores`` False reads only the round-level row (``StoredRound.scores`` empty).
+    """
     scoring = session.scalar(sa.select(RoundScoring).where(RoundScoring.round_id == rnd.id))
-    scores = session.scalars(
+    if not scores:
+        return StoredRound(rnd, scoring, [])
+    rows = session.scalars(
         sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
         .options(sa.orm.joinedload(ConfidenceScore.authority))
         .order_by(ConfidenceScore.rank.is_(None), ConfidenceScore.rank, ConfidenceScore.authority_id)).all()
-    return StoredRound(rnd, scoring, list(scores))
+    return StoredRound(rnd, scoring, list(rows))
+
+
+def is_stale(session: Session, stored: StoredRound) -> bool:
+    """Whether the round's codings, levels or evidence changed since its scores were computed.
+
+    Results stored before signatures were kept are not judged (False).
+    """
+    if stored.scoring is None or "input_signature" not in stored.scoring.summary:
+        return False
+    return queries.input_signature(session, stored.round.id) != stored.scoring.summary["input_signature"]
 
 
 def stored_score(session: Session, rnd: Round, authority_id: int) -> ConfidenceScore | None:

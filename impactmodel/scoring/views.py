@@ -24,7 +24,8 @@ from impactmodel.scoring.models import RoundScoring, ScoringRun
 
 bp = Blueprint("scoring", __name__)
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
+# Flask adds "; charset=utf-8" to text types itself.
+FORMATS = {"csv": "text/csv",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -57,6 +58,7 @@ def continuum(round_id: int):
     viewer = _viewer()
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/continuum.html", round=rnd, stored=stored, rows=rows,
+                           stale=services.is_stale(db.session, stored),
                            chart=charts.continuum(rows), form=ComputeForm(),
                            sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
                            labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
@@ -71,10 +73,15 @@ def profile(round_id: int, authority_id: int):
     score = services.stored_score(db.session, rnd, authority_id)
     viewer = _viewer()
     view = None
+    stale = False
     if score is not None:
         labels = _labels(rnd)
         view = present.profile_view(score, viewer, labels)
-    return render_template("scoring/profile.html", round=rnd, authority=authority,
+        stored = services.stored_results(db.session, rnd, scores=False)
+        stale = services.is_stale(db.session, stored)
+        computed_at = stored.scoring.computed_at if stored.scoring else score.computed_at
+    return render_template("scoring/profile.html", round=rnd, authority=authority, stale=stale,
+                           computed_at=computed_at if score is not None else None,
                            name=viewer.name(authority), view=view,
                            components_chart=charts.components(view["components"]) if view else None,
                            levels_chart=charts.levels(view["groups"]) if view else None,
@@ -103,6 +110,7 @@ def report(round_id: int):
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
+                           stale=services.is_stale(db.session, stored),
                            changes=changes, change_table=present.change_table(changes),
                            reach=reach, chart=charts.continuum(rows), rows=rows,
                            level_names=present.LEVEL_NAMES, threshold=viewer.threshold,
@@ -131,6 +139,7 @@ def download_table(round_id: int, name: str, fmt: str):
     tables = present.report_tables(stored, viewer)
     tables["change"] = present.change_table(
         present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer))
+    tables.pop("gaps_shown", None)      # the report's excerpt; "gaps" is the full table
     table = tables.get(name) or abort(404)
     return _send(table, fmt, f"round-{rnd.id}-{name}")
 
@@ -144,8 +153,9 @@ def download_profile_table(round_id: int, authority_id: int, name: str, fmt: str
     score = services.stored_score(db.session, rnd, authority_id) or abort(404)
     view = present.profile_view(score, _viewer(), _labels(rnd))
     table = present.profile_tables(view).get(name) or abort(404)
-    # Named files only for viewers who see the name; others get the label.
-    return _send(table, fmt, f"round-{rnd.id}-{score.authority.label.replace(' ', '-').lower()}-{name}")
+    # The authority's id, never its label: a viewer who sees the name must not find
+    # the anonymised letter beside it in the file name.
+    return _send(table, fmt, f"round-{rnd.id}-authority-{authority_id}-{name}")
 
 
 def _send(table: present.Table, fmt: str, stem: str) -> Response:

@@ -1,0 +1,250 @@
+"""Disclosure control and presentation fixes: complementary suppression, authority counts,
+stale-score notice, download names and headers, number formats, the report's gaps excerpt."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from impactmodel.auth.models import Role
+from impactmodel.coding.models import Coding
+from impactmodel.consortium.models import Authority, Respondent
+from impactmodel.scoring import charts, present, services
+from impactmodel.scoring.present import Table, Viewer, disclosure, pval
+from tests.scoring.helpers import FIGURE2, _coded_rows, figure_csvs, import_round, to_csv
+
+LONG = "Kingsmead Metropolitan Borough"
+# One director (hidden) beside five managers and six practitioners (shown): the case where
+# a total or the level components would give the director away.
+ONE_HIDDEN = dict(FIGURE2, levels={"dcs": [4], "manager": [2.5, 3, 3, 2, 2],
+                                   "practitioner": [2.5, 2.5, 3, 3, 2, 1]})
+
+
+@pytest.fixture
+def scored(session):
+    coded, levels = figure_csvs(("Northam", "Southby"))
+    coded += to_csv(["h"], _coded_rows(LONG, ONE_HIDDEN, per_member=False)).split("\n", 1)[1]
+    levels += "".join(f"{LONG},{role}-{i + 1},{role},{v:g}\n"
+                      for role, vs in ONE_HIDDEN["levels"].items() for i, v in enumerate(vs))
+    rnd = import_round(session, "Round 1", coded, levels)
+    services.compute_scores(session, "test", rnd, seed=1, n_replicates=60)
+    return rnd, {a.name: a for a in session.scalars(sa.select(Authority))}
+
+
+def _csv(client, url):
+    return list(csv.reader(io.StringIO(client.get(url).get_data(as_text=True))))
+
+
+def _row(rows, first_cells):
+    return next(r for r in rows if any(c in first_cells for c in r[:2]))
+
+
+# ------------------------------------------------------------- 1. complementary suppression
+
+def test_staff_total_and_level_components_hidden_when_one_group_is_hidden(client, auth, scored):
+    rnd, authorities = scored
+    king = authorities[LONG]
+    auth.login(Role.ANALYST)
+    rows = _csv(client, f"/rounds/{rnd.id}/scores/tables/continuum.csv")
+    head = rows[0]
+    k = _row(rows, {king.label})
+    # 12 staff with a director under the threshold: the total would give the director away.
+    assert k[head.index("Staff interviewed")] == "hidden"
+    for col in ("Level of impact", "Agreement on level", "Agreement on types of impact"):
+        assert k[head.index(col)] == "hidden", col
+    for col in ("Agreement on features", "Features named by all groups", "Positive vs to develop"):
+        assert re.fullmatch(r"\d\.\d\d", k[head.index(col)]), col
+    # Every group under the threshold (Southby): no single group can be separated, components show,
+    # but the total is still hidden since its groups' counts are.
+    s = _row(rows, {authorities["Southby"].label})
+    assert s[head.index("Staff interviewed")] == "hidden"
+    assert re.fullmatch(r"\d\.\d\d", s[head.index("Level of impact")])
+    page = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
+    assert ">12<" not in page.replace(" ", "")
+    data = {d["label"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
+    assert data[king.label]["components"]["level_centre"] is None
+    assert data[king.label]["components"]["feature_agreement"] is not None
+    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.id}/tables/components.csv")
+    comps = {r[0]: r[2] for r in csv.reader(io.StringIO(profile.get_data(as_text=True)))}
+    assert comps["Level of impact"] == comps["Agreement on types of impact"] == "hidden"
+    levels = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{king.id}/tables/levels.csv")
+    assert levels[1][:3] == ["Director of Children's Services", "<5", ""]
+    assert levels[2][:3] == ["Service manager", "5", "2.50"]
+
+
+def test_open_viewers_see_exact_totals_and_components(client, auth, scored):
+    rnd, authorities = scored
+    king = authorities[LONG]
+    auth.login(Role.ADMIN)
+    rows = _csv(client, f"/rounds/{rnd.id}/scores/tables/continuum.csv")
+    k = _row(rows, {LONG})
+    assert k[rows[0].index("Staff interviewed")] == "12"
+    assert "hidden" not in k
+    data = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
+    assert data[LONG]["components"]["level_centre"] is not None
+    auth.logout()
+    auth.login(Role.AUTHORITY_CONTACT, authority=king)
+    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.id}").get_data(as_text=True)
+    assert "Parts of the index" not in html and ">hidden<" not in html
+
+
+class _Score:
+    def __init__(self, ns):
+        self.authority = type("A", (), {"id": 1})()
+        self.profile = {"groups": {g: {"n": n} for g, n in ns.items()}}
+        self.components = {"level_centre": 0.5, "level_agreement": 0.5, "impact_agreement": 0.5,
+                           "feature_agreement": 0.5}
+
+
+class _User:
+    class role:
+        sees_all_names = False
+
+    @staticmethod
+    def may_see_authority(_id):
+        return False
+
+
+@pytest.mark.parametrize("ns, total_hidden, components_hidden", [
+    ({"dcs": 5, "manager": 6, "practitioner": 9}, False, False),   # nothing small
+    ({"dcs": 1, "manager": 6, "practitioner": 9}, True, True),     # one group alone: derivable
+    ({"dcs": 1, "manager": 3, "practitioner": 9}, True, False),    # two hidden: only their sum
+    ({"dcs": 0, "manager": 3, "practitioner": 9}, True, True),     # a missing group is not hidden
+    ({"dcs": 0, "manager": 6, "practitioner": 9}, False, False),
+])
+def test_disclosure_rule(ns, total_hidden, components_hidden):
+    d = disclosure(_Score(ns), Viewer(_User(), 5))
+    assert present.is_hidden(d["total"]) is total_hidden
+    if not total_hidden:
+        assert d["total"] == sum(ns.values())
+    assert bool(d["hidden_components"]) is components_hidden
+    assert d["visible"] == {g: n >= 5 for g, n in ns.items()}
+
+
+# ------------------------------------------------------------- 2. counts of authorities
+
+def test_counts_of_authorities_are_not_suppressed(client, auth, scored):
+    rnd, _ = scored
+    auth.login(Role.ANALYST)
+    impacts = _csv(client, f"/rounds/{rnd.id}/scores/tables/impacts.csv")
+    col = impacts[0].index("Authorities")
+    assert {r[col] for r in impacts[1:]} <= {"1", "2", "3"}
+    assert any(r[impacts[0].index("Practitioner")] == "<5" for r in impacts[1:])
+    table2 = _csv(client, f"/rounds/{rnd.id}/scores/tables/table2.csv")
+    assert all(r[3].isdigit() for r in table2[1:]) and table2[1:]
+
+
+# ------------------------------------------------------------- 5. stale scores
+
+def test_notice_when_data_changed_after_scores_were_computed(client, auth, scored, session):
+    rnd, authorities = scored
+    king = authorities[LONG]
+    urls = [f"/rounds/{rnd.id}/scores", f"/rounds/{rnd.id}/report",
+            f"/rounds/{rnd.id}/scores/authorities/{king.id}"]
+    auth.login(Role.RESEARCHER)
+    for url in urls:
+        assert "The data have changed" not in client.get(url).get_data(as_text=True), url
+    # A level edited in place.
+    r = session.scalar(sa.select(Respondent).where(Respondent.authority_id == king.id,
+                                                   Respondent.reference == "manager-1"))
+    r.impact_level = 4
+    session.commit()
+    for url in urls:
+        assert "The data have changed since these scores were computed" in \
+            client.get(url).get_data(as_text=True), url
+    services.compute_scores(session, "test", rnd, seed=1, n_replicates=20)
+    assert "The data have changed" not in client.get(urls[0]).get_data(as_text=True)
+    # A coding no longer agreed (a reconciliation) is a change too.
+    c = session.scalar(sa.select(Coding).where(Coding.round_id == rnd.id).limit(1))
+    c.agreed = False
+    session.commit()
+    assert "The data have changed" in client.get(urls[0]).get_data(as_text=True)
+
+
+# ------------------------------------------------------------- 6, 7. downloads
+
+def test_download_names_carry_the_id_not_the_label_and_one_charset(client, auth, scored):
+    rnd, authorities = scored
+    north = authorities["Northam"]
+    auth.login(Role.RESEARCHER, assigned=[north])
+    response = client.get(f"/rounds/{rnd.id}/scores/authorities/{north.id}/tables/levels.csv")
+    disposition = response.headers["Content-Disposition"]
+    assert f"authority-{north.id}-levels.csv" in disposition
+    assert north.label.lower().replace(" ", "-") not in disposition.lower()
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert client.get(f"/rounds/{rnd.id}/scores/tables/table2.csv").headers["Content-Type"] == \
+        "text/csv; charset=utf-8"
+
+
+# ------------------------------------------------------------- 8. words and numbers
+
+@pytest.mark.parametrize("p, text", [(0.0, "< 0.001"), (0.0004, "< 0.001"), (0.001, "0.00100"),
+                                     (0.034965, "0.0350"), (0.5, "0.500"), (1.0, "1.00")])
+def test_p_values_are_formatted(p, text):
+    assert str(pval(p)) == text
+
+
+def test_readers_see_words_and_two_decimals(client, auth, scored):
+    rnd, authorities = scored
+    auth.login(Role.ADMIN)
+    report = client.get(f"/rounds/{rnd.id}/report").get_data(as_text=True)
+    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].id}").get_data(as_text=True)
+    for html in (report, profile):
+        assert "to_develop" not in re.sub(r'href="[^"]*"', "", html)
+        assert "<td>0.0</td>" not in html and "<td>1.0</td>" not in html
+    cells = re.findall(r"<td[^>]*>(\d+\.\d+)</td>", report.split("Integration confidence by authority")[1]
+                       .split("</table>")[0])
+    assert cells and all(re.fullmatch(r"\d\.\d\d", c) for c in cells)
+    comps = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].id}/tables/components.csv")
+    assert all(re.fullmatch(r"\d\.\d\d", r[1]) and re.fullmatch(r"\d\.\d\d", r[2]) for r in comps[1:])
+
+
+# ------------------------------------------------------------- 9. the report's gaps
+
+def test_report_shows_the_telling_gaps_and_keeps_the_full_table_as_a_download(client, auth, scored):
+    rnd, _ = scored
+    auth.login(Role.ADMIN)
+    html = client.get(f"/rounds/{rnd.id}/report").get_data(as_text=True)
+    section = html.split("5. Perspectives")[1].split("</section>")[0]
+    full = _csv(client, f"/rounds/{rnd.id}/scores/tables/gaps.csv")
+    tested = len(full) - 1
+    assert tested > 10
+    shown = section.count("<tr>") - 1
+    assert 0 < shown <= 10
+    assert f"{tested - shown} other codes tested" in section
+    assert "gaps.csv" in section
+
+
+def test_gaps_excerpt_keeps_q_below_a_tenth_else_the_ten_smallest_p():
+    full = Table("gaps", "Gaps", ["Code"], [[f"c{i}"] for i in range(30)], note="30 codes tested.")
+    rows = [{"q": 0.05 if i < 3 else 0.8} for i in range(30)]
+    t = present.gaps_shown(full, rows)
+    assert t.rows == [["c0"], ["c1"], ["c2"]] and "27 other codes" in t.note
+    t = present.gaps_shown(full, [{"q": 1.0}] * 30)
+    assert len(t.rows) == 10 and "no code had q < 0.1" in t.note
+
+
+# ------------------------------------------------------------- 4. continuum labels
+
+def _rows(names):
+    class S:
+        def __init__(self, i):
+            self.rank, self.rank_low, self.rank_high = i, i, i
+            self.confidence, self.ci_low, self.ci_high = 0.5, 0.4, 0.6
+    return [{"score": S(i + 1), "name": n, "missing_groups": []} for i, n in enumerate(names)]
+
+
+def test_continuum_gutter_fits_the_longest_name():
+    c = charts.continuum(_rows(["Authority A", LONG]))
+    item = c["items"][1]
+    assert item["label"] == f"2. {LONG}"
+    assert c["left"] >= len(item["label"]) * charts.LABEL_CHAR_W
+    short = charts.continuum(_rows(["Authority A"]))
+    assert short["left"] < c["left"]
+    very = "The Royal Borough of " + "Very " * 20 + "Long Name"
+    v = charts.continuum(_rows([very]))
+    assert v["left"] <= charts.GUTTER_MAX and v["items"][0]["label"].endswith("…")
+    assert very in v["items"][0]["title"]
