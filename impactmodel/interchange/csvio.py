@@ -56,10 +56,19 @@ class ImportRejected(ValueError):
 
 @dataclass
 class ImportResult:
-    round: Round
+    """What an import did, or with ``dry_run`` what it would do (``round`` is then None
+    when the round does not exist yet)."""
+
+    round: Round | None
+    round_name: str
     rows: int
-    authorities_created: int
+    new_round: bool
+    new_authorities: list[str]
     respondents_created: int
+
+    @property
+    def authorities_created(self) -> int:
+        return len(self.new_authorities)
 
 
 def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tuple[int, dict]]:
@@ -166,7 +175,9 @@ class _Round:
                 self.respondents[key] = resp
                 self.people[key] = (resp.role, codes.get(resp.key_group_id), None)
         self.authorities: dict[str, Authority] = {}
-        self.created_authorities = self.created_respondents = 0
+        self._new_names: set[str] = set()
+        self._new_round = False
+        self.created_respondents = 0
 
     def check_round_name(self) -> list[Problem]:
         limit = Round.__table__.c.name.type.length
@@ -191,7 +202,20 @@ class _Round:
         elif key_group and not seen_group:
             self.people[key] = (role, key_group, seen_line or line)
 
+    def plan(self, rows: int, rowdicts: Iterable[dict]) -> ImportResult:
+        """What writing would create, without writing."""
+        rowdicts = list(rowdicts)
+        existing = set(self.session.scalars(sa.select(Authority.name)))
+        names = sorted({_normalise(r["authority"]) for r in rowdicts} - existing)
+        new_people = {(_normalise(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
+        return ImportResult(self.round, self.name, rows, self.round is None, names, len(new_people))
+
+    def result(self, rows: int) -> ImportResult:
+        return ImportResult(self.round, self.name, rows, self._new_round, sorted(self._new_names),
+                            self.created_respondents)
+
     def begin_writing(self) -> None:
+        self._new_round = self.round is None
         self.round = services.get_or_create_round(self.session, self.name)
         self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
         self.authorities = {a.name: a for a in self.session.scalars(sa.select(Authority))}
@@ -205,7 +229,7 @@ class _Round:
         if authority is None:
             authority = services.get_or_create_authority(self.session, name)
             self.authorities[name] = authority
-            self.created_authorities += 1
+            self._new_names.add(name)
         if authority.id not in self._participating:
             services.ensure_participation(self.session, self.round, authority)
             self._participating.add(authority.id)
@@ -238,8 +262,12 @@ def _write(session: Session, write) -> ImportResult:
         raise
 
 
-def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli") -> ImportResult:
-    """Import codings (one row per code applied) into ``round_name``; commit or change nothing."""
+def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli",
+                 dry_run: bool = False) -> ImportResult:
+    """Import codings (one row per code applied) into ``round_name``; commit or change nothing.
+
+    ``dry_run`` checks every row and says what would be created, writing nothing.
+    """
     target = _Round(session, round_name)
     problems = target.check_round_name()
     rows = _read(stream, CODED_COLUMNS, CODED_REQUIRED)
@@ -265,6 +293,8 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
         parsed.append((row, role, valence))
     if problems:
         raise ImportRejected(problems)
+    if dry_run:
+        return target.plan(len(parsed), (row for row, *_ in parsed))
 
     def write() -> ImportResult:
         codebook_mod.sync(session, cb)
@@ -276,12 +306,16 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
         session.execute(sa.insert(Coding), values)
         record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
                respondents_created=target.created_respondents)
-        return ImportResult(target.round, len(values), target.created_authorities, target.created_respondents)
+        return target.result(len(values))
     return _write(session, write)
 
 
-def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli") -> ImportResult:
-    """Import staff members' self-reported levels of impact; commit or change nothing."""
+def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli",
+                  dry_run: bool = False) -> ImportResult:
+    """Import staff members' self-reported levels of impact; commit or change nothing.
+
+    ``dry_run`` checks every row and says what would be created, writing nothing.
+    """
     target = _Round(session, round_name)
     problems = target.check_round_name()
     rows = _read(stream, LEVELS_COLUMNS, LEVELS_COLUMNS)
@@ -312,14 +346,32 @@ def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli
         parsed.append((row, role, level))
     if problems:
         raise ImportRejected(problems)
+    if dry_run:
+        return target.plan(len(parsed), (row for row, *_ in parsed))
 
     def write() -> ImportResult:
         target.begin_writing()
         for row, role, level in parsed:
             target.respondent(row, role).impact_level = level
         record(session, actor, "import.levels", "round", target.round.id, rows=len(parsed))
-        return ImportResult(target.round, len(parsed), target.created_authorities, target.created_respondents)
+        return target.result(len(parsed))
     return _write(session, write)
+
+
+def describe(result: ImportResult, *, checked_only: bool = False) -> str:
+    """One sentence for people: what was (or, checked only, would be) imported and created."""
+    verb = "would import" if checked_only else "imported"
+    created = []
+    if result.new_round:
+        created.append(f"the new round {result.round_name!r}")
+    if result.new_authorities:
+        created.append(f"{len(result.new_authorities)} new authorit{'y' if len(result.new_authorities) == 1 else 'ies'} "
+                       f"({', '.join(result.new_authorities)})")
+    created.append(f"{result.respondents_created} new respondent{'' if result.respondents_created == 1 else 's'}")
+    head = "All rows are valid: " if checked_only else ""
+    return (f"{head}{verb.capitalize() if not head else verb} {result.rows} row{'' if result.rows == 1 else 's'} "
+            f"into {result.round_name!r}, with {', '.join(created[:-1]) + ' and ' if len(created) > 1 else ''}"
+            f"{created[-1]}.")
 
 
 def coding_excerpt(coding: Coding) -> str:

@@ -3,13 +3,13 @@ from __future__ import annotations
 import io
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import Length, ValidationError
 
 from impactmodel.access import requires
 from impactmodel.consortium.models import Round
@@ -19,21 +19,36 @@ from impactmodel.interchange import csvio
 bp = Blueprint("interchange", __name__)
 
 
+NEW_ROUND = "__new__"
+
+
 class ImportForm(FlaskForm):
     kind = SelectField("What the file holds", choices=[
         SelectChoice("coded", "Codings (authority, respondent, role, code, ...)"),
         SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
-    round_name = StringField("Round", validators=[DataRequired("Name the round (it is created if "
-                                                               "new)."), Length(max=80)])
+    round_choice = SelectField("Round")
+    new_round = StringField("Name of the new round", validators=[Length(max=80)])
     file = FileField("CSV file (UTF-8, header row)", validators=[FileRequired("Choose a CSV file.")])
+
+    def validate_new_round(self, field):
+        if self.round_choice.data == NEW_ROUND and not (field.data or "").strip():
+            raise ValidationError("Name the new round, such as 'Round 3 (2009-10)'.")
+
+    @property
+    def round_name(self) -> str:
+        return (self.new_round.data or "").strip() if self.round_choice.data == NEW_ROUND \
+            else self.round_choice.data
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @requires("can_import")
 def upload():
     form = ImportForm()
-    problems = None
+    rounds = db.session.scalars(sa.select(Round.name).order_by(Round.created_at.desc(), Round.id.desc())).all()
+    form.round_choice.choices = [SelectChoice(r, r) for r in rounds] + [SelectChoice(NEW_ROUND, "A new round…")]
+    problems = plan = None
     if form.validate_on_submit():
+        check_only = request.form.get("action") == "check"
         raw = form.file.data.read()
         try:
             stream = io.StringIO(raw.decode("utf-8"), newline="")
@@ -43,14 +58,16 @@ def upload():
         else:
             func = csvio.import_coded if form.kind.data == "coded" else csvio.import_levels
             try:
-                result = func(db.session, stream, form.round_name.data.strip(), actor=current_user)
+                result = func(db.session, stream, form.round_name, actor=current_user, dry_run=check_only)
             except csvio.ImportRejected as exc:
                 problems = exc.problems
             else:
-                flash(f"Imported {result.rows} rows into {result.round.name}.")
-                return redirect(url_for("consortium.round_detail", round_id=result.round.id))
-    rounds = db.session.scalars(sa.select(Round.name).order_by(Round.name)).all()
-    return render_template("interchange/import.html", form=form, problems=problems, rounds=rounds,
+                if check_only:
+                    plan = csvio.describe(result, checked_only=True)
+                else:
+                    flash(csvio.describe(result))
+                    return redirect(url_for("consortium.round_detail", round_id=result.round.id))
+    return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
                            columns=csvio.CODED_COLUMNS, level_columns=csvio.LEVELS_COLUMNS), \
         (422 if problems else 200)
 

@@ -36,7 +36,8 @@ def counts(session):
 def test_import_coded_creates_round_authorities_respondents_and_codings(runner, session, tmp_path):
     result = runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "Round 1"])
     assert result.exit_code == 0, result.output
-    assert "Imported 4 rows" in result.output
+    assert "Imported 4 rows into 'Round 1', with the new round 'Round 1', 2 new authorities " \
+           "(Northshire, Southvale) and 3 new respondents." in result.output
     assert counts(session) == (4, 3, 2)
     labels = dict(session.execute(sa.select(Authority.name, Authority.label)).all())
     assert set(labels) == {"Northshire", "Southvale"}
@@ -167,7 +168,7 @@ def test_export_unknown_round(runner):
 def test_web_upload_shows_every_problem_and_imports_nothing(client, auth, session):
     auth.login(Role.RESEARCHER)
     bad = GOOD + "Northshire,m1,manager,L9.x,,,,\nNorthshire,m2,boss,L1.tools,,,,\n"
-    response = client.post("/import", data={"kind": "coded", "round_name": "R",
+    response = client.post("/import", data={"kind": "coded", "round_choice": "__new__", "new_round": "R",
                                             "file": (io.BytesIO(bad.encode()), "c.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
@@ -179,11 +180,39 @@ def test_web_upload_shows_every_problem_and_imports_nothing(client, auth, sessio
 
 def test_web_upload_imports(client, auth, session):
     auth.login(Role.ADMIN)
-    response = client.post("/import", data={"kind": "coded", "round_name": "Web round",
+    check = client.post("/import", data={"kind": "coded", "round_choice": "__new__", "new_round": "Web round",
+                                         "action": "check",
+                                         "file": (io.BytesIO(GOOD.encode("utf-8-sig")), "c.csv")},
+                        content_type="multipart/form-data")
+    assert check.status_code == 200
+    text = check.get_data(as_text=True)
+    assert "would import 4 rows into &#39;Web round&#39;" in text
+    assert "the new round &#39;Web round&#39;, 2 new authorities (Northshire, Southvale) and 3 new respondents" in text
+    assert counts(session) == (0, 0, 0)  # checking imports nothing
+    response = client.post("/import", data={"kind": "coded", "round_choice": "__new__", "new_round": "Web round",
+                                            "action": "import",
                                             "file": (io.BytesIO(GOOD.encode("utf-8-sig")), "c.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
     assert counts(session) == (4, 3, 2)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Imported 4 rows into &#39;Web round&#39;" in page
+
+
+def test_web_upload_needs_a_name_for_a_new_round(client, auth, session):
+    auth.login(Role.ADMIN)
+    response = client.post("/import", data={"kind": "coded", "round_choice": "__new__", "new_round": " ",
+                                            "file": (io.BytesIO(GOOD.encode()), "c.csv")},
+                           content_type="multipart/form-data")
+    assert "Name the new round" in response.get_data(as_text=True)
+    assert counts(session) == (0, 0, 0)
+
+
+def test_cli_check_imports_nothing(runner, session, tmp_path):
+    result = runner.invoke(args=["import", "coded", write(tmp_path, GOOD), "--round", "R", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "All rows are valid: would import 4 rows into 'R'" in result.output
+    assert counts(session) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
