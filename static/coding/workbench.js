@@ -70,18 +70,34 @@
   }
 
   // --- Codebook search -------------------------------------------------------------
+  // A combobox: the listbox opens while the search box has focus and closes on Escape or
+  // when focus leaves; aria-expanded and aria-activedescendant say so to screen readers.
   function visible() { return options.filter(function (o) { return !o.hidden; }); }
+  function isOpen() { return !list.hidden; }
 
   function setActive(index) {
     var shown = visible();
-    options.forEach(function (o) { o.classList.remove("active"); o.removeAttribute("aria-selected"); });
-    if (!shown.length) { active = -1; search.removeAttribute("aria-activedescendant"); return; }
+    options.forEach(function (o) { o.classList.remove("active"); o.setAttribute("aria-selected", "false"); });
+    if (!shown.length || !isOpen()) { active = shown.length ? 0 : -1; search.removeAttribute("aria-activedescendant"); return; }
     active = Math.max(0, Math.min(index, shown.length - 1));
     var o = shown[active];
     o.classList.add("active");
     o.setAttribute("aria-selected", "true");
     search.setAttribute("aria-activedescendant", o.id);
     o.scrollIntoView({ block: "nearest" });
+  }
+
+  function open() {
+    if (isOpen()) { return; }
+    list.hidden = false;
+    search.setAttribute("aria-expanded", "true");
+    setActive(Math.max(active, 0));
+  }
+
+  function close() {
+    list.hidden = true;
+    search.setAttribute("aria-expanded", "false");
+    setActive(active);
   }
 
   function filter() {
@@ -92,18 +108,27 @@
     });
     setActive(0);
   }
-  search.addEventListener("input", filter);
+  search.addEventListener("focus", open);
+  search.addEventListener("blur", close);
+  search.addEventListener("input", function () { open(); filter(); });
   search.addEventListener("keydown", function (e) {
-    if (e.key === "ArrowDown") { e.preventDefault(); setActive(active + 1); }
-    else if (e.key === "ArrowUp") { e.preventDefault(); setActive(active - 1); }
+    if (e.key === "ArrowDown") { e.preventDefault(); if (isOpen()) { setActive(active + 1); } else { open(); } }
+    else if (e.key === "ArrowUp") { e.preventDefault(); if (isOpen()) { setActive(active - 1); } else { open(); } }
     else if (e.key === "Enter") {
       e.preventDefault();
-      var o = visible()[active];
+      var o = isOpen() ? visible()[active] : null;
       if (o) {
         apply(o.dataset.code, o.dataset.valence).then(function () { search.value = ""; filter(); });
       }
-    } else if (e.key === "Escape") { e.preventDefault(); search.value = ""; filter(); text.focus(); }
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      if (isOpen() && search.value) { search.value = ""; filter(); }
+      close();
+      text.focus();
+    }
   });
+  // Clicking an option must not take focus from the search box (that would close the list).
+  list.addEventListener("mousedown", function (e) { e.preventDefault(); });
   list.addEventListener("click", function (e) {
     var o = e.target.closest("[role=option]");
     if (o) { apply(o.dataset.code, o.dataset.valence); }

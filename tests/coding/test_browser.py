@@ -50,9 +50,17 @@ def test_code_an_answer_by_keyboard_alone(live_server, page, session, make_round
     assert page.evaluate("(() => { const t = document.getElementById('answer-text');"
                          " return t.value.slice(t.selectionStart, t.selectionEnd); })()") == "share one plan"
 
-    # Search the codebook by typing, apply with Enter.
+    # Search the codebook by typing, apply with Enter. The combobox says when its list is open
+    # and which option is highlighted.
+    search, listbox = page.locator("#code-search"), page.locator("#code-options")
+    expect(search).to_have_attribute("aria-expanded", "false")
+    expect(listbox).to_be_hidden()
     page.keyboard.press("/")
+    expect(search).to_have_attribute("aria-expanded", "true")
+    expect(listbox).to_be_visible()
     page.keyboard.type("dialogue")
+    expect(search).to_have_attribute("aria-activedescendant", "opt-L2-dialogue-positive")
+    expect(page.locator("#opt-L2-dialogue-positive")).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Enter")
     expect(page.locator("li.coding")).to_have_count(1)
     # A second code on the same span, choosing its valence with the arrow keys.
@@ -72,11 +80,20 @@ def test_code_an_answer_by_keyboard_alone(live_server, page, session, make_round
 
     # Remove the second coding from the keyboard: Escape, c to the list, arrow down, Delete.
     page.keyboard.press("Escape")
+    expect(search).to_have_attribute("aria-expanded", "false")
+    expect(listbox).to_be_hidden()
+    assert search.get_attribute("aria-activedescendant") is None
     page.keyboard.press("c")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Delete")
     expect(page.locator("li.coding")).to_have_count(1)
     assert session.scalar(sa.select(sa.func.count()).select_from(Coding)) == 1
+    # With the mouse: clicking the search box opens the list, clicking an option applies it.
+    page.click("#code-search")
+    expect(search).to_have_attribute("aria-expanded", "true")
+    page.click("#opt-L1-tools-positive")
+    expect(page.locator("li.coding")).to_have_count(2)
+    expect(search).to_have_attribute("aria-expanded", "true")     # focus stayed in the search box
     # Typing in the answer changes nothing: it is read-only.
     page.focus("#answer-text")
     page.keyboard.type("xyz")
