@@ -14,7 +14,7 @@ from impactmodel.auth.models import Role, User
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response
+from impactmodel.fieldwork.models import Answer, Instrument, InstrumentVersion, Response
 
 INSTRUMENT_CODER = "instrument"   # closed answers, coded on arrival
 
@@ -115,6 +115,7 @@ class AnswerRow:
     respondent_id: int
     coded: bool = False
     n_codings: int = 0
+    key_group_label: str | None = None     # what readers see ("Looked-after children")
 
 
 def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
@@ -122,7 +123,7 @@ def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
     if not ids:
         return []
     rows = session.execute(
-        sa.select(Answer, Respondent, InstrumentVersion.definition, KeyGroup.code)
+        sa.select(Answer, Respondent, InstrumentVersion.definition, KeyGroup.code, KeyGroup.label)
         .join(Response, Answer.response_id == Response.id)
         .join(Respondent, Response.respondent_id == Respondent.id)
         .join(InstrumentVersion, Response.instrument_version_id == InstrumentVersion.id)
@@ -134,12 +135,13 @@ def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
         .group_by(Coding.answer_id)).all())
     coded = set(session.scalars(_coded_by_people().where(Coding.answer_id.in_(ids))))
     by_id = {}
-    for answer, resp, definition, kg in rows:
+    for answer, resp, definition, kg, kg_label in rows:
         by_id[answer.id] = AnswerRow(
             id=answer.id, text=answer.text or "", question_key=answer.question_key,
             question=question_text(definition, answer.question_key), role=resp.role,
             authority=resp.authority, round=resp.round, key_group=kg, respondent_id=resp.id,
-            coded=answer.id in coded, n_codings=counts.get(answer.id, 0))
+            coded=answer.id in coded, n_codings=counts.get(answer.id, 0),
+            key_group_label=kg_label or kg)
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -173,14 +175,50 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     if visible is not None:
         qq = qq.where(Respondent.authority_id.in_(visible))
     pairs = session.execute(qq).all()
-    definitions = dict(session.execute(
-        sa.select(InstrumentVersion.id, InstrumentVersion.definition)
-        .where(InstrumentVersion.id.in_({v for _k, v in pairs}))).all()) if pairs else {}
-    questions: dict[str, str] = {}
+    versions = {vid: (definition, title) for vid, definition, title in session.execute(
+        sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title)
+        .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
+        .where(InstrumentVersion.id.in_({v for _k, v in pairs})))} if pairs else {}
+    texts: dict[str, str] = {}
+    instruments: dict[str, set[str]] = {}
     for key, version_id in pairs:
-        questions.setdefault(key, question_text(definitions.get(version_id), key))
+        definition, title = versions.get(version_id, (None, ""))
+        texts.setdefault(key, question_text(definition, key))
+        if title:
+            instruments.setdefault(key, set()).add(title)
     return {"rounds": rounds, "authorities": authorities, "key_groups": key_groups,
-            "questions": sorted(questions.items(), key=lambda kv: kv[1].lower())}
+            "questions": question_choices(texts, instruments)}
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to about ``limit`` characters in the middle, keeping its end.
+
+    Questions often differ only in their last words ("...made to your child?",
+    "...made to you and your family?"), so cutting the end would make them look alike.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: int(limit * 0.55)].rsplit(" ", 1)[0]
+    tail = text[-int(limit * 0.4):]
+    tail = tail.split(" ", 1)[1] if " " in tail else tail
+    return f"{head} … {tail}"
+
+
+def question_choices(texts: dict[str, str], instruments: dict[str, set[str]]) -> list[tuple[str, str, str]]:
+    """``(key, label, full text)`` for the queue's question filter, every label distinct.
+
+    The label names the instrument(s) asking the question, then the question shortened;
+    labels that would still read the same get the question key added.
+    """
+    labels = {}
+    for key, text in texts.items():
+        where = "; ".join(sorted(instruments.get(key, ())))
+        labels[key] = f"{where}: {shorten(text)}" if where else shorten(text)
+    seen: dict[str, int] = {}
+    for label in labels.values():
+        seen[label] = seen.get(label, 0) + 1
+    out = [(key, f"{label} [{key}]" if seen[label] > 1 else label, texts[key]) for key, label in labels.items()]
+    return sorted(out, key=lambda t: t[1].lower())
 
 
 @dataclass
@@ -250,3 +288,67 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
             prev = out.coders["first"].get(answer_id)
             out.coders["first"][answer_id] = who if prev in (None, who) else f"{prev}, {who}"
     return out
+
+
+@dataclass
+class DoubleCodingProgress:
+    """Where the answers drawn for one second coder in a round stand.
+
+    Every drawn answer is either ``waiting`` (not yet coded blind) or coded blind;
+    those coded blind are either ``awaiting`` reconciliation or ``reconciled``. So
+    ``drawn == waiting + awaiting + reconciled``, the sum the double-coding page shows.
+    """
+
+    coder_id: int
+    coder: str
+    drawn: int = 0
+    waiting: int = 0
+    awaiting: int = 0
+    reconciled: int = 0
+
+    @property
+    def coded_blind(self) -> int:
+        return self.awaiting + self.reconciled
+
+
+def double_coding_progress(session: Session, round_id: int) -> list[DoubleCodingProgress]:
+    """One row per second coder with answers drawn in the round, by name."""
+    names = dict(session.execute(sa.select(User.id, User.name)).all())
+    out: dict[int, DoubleCodingProgress] = {}
+    for dc in session.scalars(sa.select(DoubleCoding).where(DoubleCoding.round_id == round_id)):
+        p = out.setdefault(dc.second_coder_id, DoubleCodingProgress(dc.second_coder_id,
+                                                                    names.get(dc.second_coder_id, "?")))
+        p.drawn += 1
+        if dc.second_done_at is None:
+            p.waiting += 1
+        elif dc.reconciled_at is None:
+            p.awaiting += 1
+        else:
+            p.reconciled += 1
+    return sorted(out.values(), key=lambda p: (p.coder.lower(), p.coder_id))
+
+
+def my_double_coding(session: Session, user: User, round_id: int | None) -> dict:
+    """The answers drawn for ``user`` in the round, split into waiting and coded blind.
+
+    Returns ``waiting`` and ``awaiting`` (answers coded blind, not yet reconciled) as
+    ``(DoubleCoding, AnswerRow)`` pairs, and ``elsewhere``: ``{round: n}`` answers still
+    waiting for ``user`` in other rounds.
+    """
+    rows = list(session.scalars(sa.select(DoubleCoding).where(DoubleCoding.second_coder_id == user.id)
+                                .order_by(DoubleCoding.answer_id)))
+    here = [dc for dc in rows if dc.round_id == round_id]
+    waiting = [dc for dc in here if dc.second_done_at is None]
+    awaiting = [dc for dc in here if dc.second_done_at is not None and dc.reconciled_at is None]
+    answers = {r.id: r for r in answer_rows(session, [dc.answer_id for dc in waiting + awaiting])}
+    elsewhere: dict[int, int] = {}
+    for dc in rows:
+        if dc.round_id != round_id and dc.second_done_at is None:
+            elsewhere[dc.round_id] = elsewhere.get(dc.round_id, 0) + 1
+    rounds = {r.id: r for r in session.scalars(sa.select(Round).where(Round.id.in_(elsewhere)))} if elsewhere else {}
+    return {"waiting": [(dc, answers[dc.answer_id]) for dc in waiting if dc.answer_id in answers],
+            "awaiting": [(dc, answers[dc.answer_id]) for dc in awaiting if dc.answer_id in answers],
+            "reconciled": sum(1 for dc in here if dc.reconciled_at is not None),
+            "drawn": len(here),
+            "elsewhere": sorted(((rounds[rid], n) for rid, n in elsewhere.items() if rid in rounds),
+                                key=lambda t: t[0].name)}

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import random
-from collections import Counter
 
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
@@ -39,6 +38,11 @@ def _filter() -> queries.QueueFilter:
         round_id=_int("round"), authority_id=_int("authority"), role=role,
         key_group=request.args.get("key_group") or None, question=request.args.get("question") or None,
         status=status if status in ("uncoded", "coded", "all") else "uncoded")
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 answer``, ``2 answers``: the count with the word that fits it."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _wants_json() -> bool:
@@ -139,8 +143,25 @@ def _panel_data(ctx: services.AnswerContext) -> dict:
         covering = [i["coding"].code_id for i in items if i["coding"].start is not None
                     and i["coding"].start <= a and b <= i["coding"].end]
         segments.append((text[a:b], covering))
-    authors = dict(db.session.execute(sa.select(User.id, User.name)).all()) if memos else {}
-    return {"items": items, "segments": segments, "memos": memos, "authors": authors, "ctx": ctx}
+    # Coders and memo authors by name; their e-mail only as a tooltip for administrators.
+    ids = {i["coding"].coder_id for i in items} | {m.author_id for m in memos}
+    people = {uid: (name, email) for uid, name, email in db.session.execute(
+        sa.select(User.id, User.name, User.email).where(User.id.in_(ids - {None})))} if ids - {None} else {}
+    for i in items:
+        name, email = people.get(i["coding"].coder_id, (None, None))
+        i["coder_name"] = name or _coder_label(i["coding"].coder)
+        i["coder_email"] = email
+    authors = {uid: name for uid, (name, _e) in people.items()}
+    return {"items": items, "segments": segments, "memos": memos, "authors": authors,
+            "author_emails": {uid: e for uid, (_n, e) in people.items()}, "ctx": ctx,
+            "coding_labels": {i["coding"].id: f'{i["coding"].code_id} {i["label"]}' for i in items}}
+
+
+def _coder_label(coder: str) -> str:
+    """A coding with no known user (imported): its coder as recorded, but never an e-mail."""
+    if "@" in (coder or ""):
+        return "another coder"
+    return coder or "unknown coder"
 
 
 @bp.get("/answers/<int:answer_id>")
@@ -388,22 +409,12 @@ def _round_or_first(round_id: int | None) -> Round | None:
 def double():
     rnd = _round_or_first(_int("round"))
     form = DrawForm(round_id=rnd.id if rnd else None, share=20, seed=random.randrange(1, 10**6))
-    form.set_choices(db.session.scalars(sa.select(Round).order_by(Round.name)).all(), _coders())
-    mine = list(db.session.scalars(sa.select(DoubleCoding).where(
-        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))
-        .order_by(DoubleCoding.second_done_at.is_not(None), DoubleCoding.answer_id)))
-    progress = []
-    if rnd is not None:
-        names = dict(db.session.execute(sa.select(User.id, User.name)).all())
-        stats = Counter()
-        for dc in db.session.scalars(sa.select(DoubleCoding).where(DoubleCoding.round_id == rnd.id)):
-            stats[(dc.second_coder_id, "drawn")] += 1
-            stats[(dc.second_coder_id, "done")] += dc.second_done_at is not None
-            stats[(dc.second_coder_id, "reconciled")] += dc.reconciled_at is not None
-        for uid in sorted({k[0] for k in stats}, key=lambda u: names.get(u, "")):
-            progress.append({"coder": names.get(uid, "?"), "drawn": stats[(uid, "drawn")],
-                             "done": stats[(uid, "done")], "reconciled": stats[(uid, "reconciled")]})
-    return render_template("coding/double.html", form=form, rnd=rnd, mine=mine, progress=progress)
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
+    form.set_choices(rounds, _coders())
+    mine = queries.my_double_coding(db.session, current_user, rnd.id if rnd else None)
+    progress = queries.double_coding_progress(db.session, rnd.id) if rnd is not None else []
+    return render_template("coding/double.html", form=form, rnd=rnd, rounds=rounds, mine=mine,
+                           progress=progress, plural=plural)
 
 
 @bp.post("/double/draw")
@@ -420,7 +431,7 @@ def draw():
             flash(f"Nothing was drawn: {exc}.", "error")
         else:
             coder = db.session.get(User, form.second_coder_id.data)
-            flash(f"Drew {len(rows)} answers for {coder.name} to code blind (seed {form.seed.data}).")
+            flash(f"Drew {plural(len(rows), 'answer')} for {coder.name} to code blind (seed {form.seed.data}).")
     else:
         for field_name, errors in form.errors.items():
             for e in errors:
@@ -498,7 +509,7 @@ def reconcile(answer_id: int):
     except services.NotAllowed as exc:
         abort(403, str(exc))
     else:
-        flash(f"Answer {answer_id} reconciled: {result['kept']} code(s) kept, {result['dropped']} dropped.")
+        flash(f"Answer reconciled: {plural(result['kept'], 'code')} kept, {result['dropped']} dropped.")
     return redirect(request.referrer or url_for("coding.disagreements"))
 
 
@@ -519,7 +530,7 @@ def reconcile_agreed(round_id: int):
             n += 1
         except (services.CodingError, services.NotAllowed):
             db.session.rollback()
-    flash(f"{n} answer(s) on which the coders agreed were settled.")
+    flash(f"{plural(n, 'answer')} on which the coders agreed {'was' if n == 1 else 'were'} settled.")
     return redirect(url_for("coding.disagreements", round=rnd.id))
 
 

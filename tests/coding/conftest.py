@@ -46,3 +46,22 @@ def make_answer(session, make_respondent):
         session.commit()
         return answer
     return make
+
+
+@pytest.fixture
+def double_coded_pair(app, session, make_round, make_authority, make_user, make_answer):
+    """One answer coded alike by a first and a blind second coder: ``(round, first coder)``."""
+    from impactmodel.auth.models import Role
+    from impactmodel.coding import services
+
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    a = make_user(Role.RESEARCHER, assigned=[borough])
+    b = make_user(Role.RESEARCHER, assigned=[borough])
+    answer = make_answer(rnd, borough, "The panel meets weekly.")
+    with app.app_context():
+        services.add_coding(session, a, answer.id, "L1.tools", None, 0, 3)
+        services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=1)
+        services.add_coding(session, b, answer.id, "L1.tools", None, 0, 3)
+        services.finish_second_coding(session, b, answer.id)
+    return rnd, a
