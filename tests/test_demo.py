@@ -38,6 +38,7 @@ def test_demo_data_loads_and_log_ins_work(runner, app, session):
                              .where(Answer.text.is_not(None), Coding.id.is_(None)))
     assert uncoded > 0  # work waiting in the coding queue
     assert count(DoubleCoding) > 0 and count(DoubleCoding, DoubleCoding.reconciled_at.is_(None)) > 0
+    assert count(DoubleCoding, DoubleCoding.second_done_at.is_(None)) > 0  # blind work waiting
     assert count(ConfidenceScore) == 16
     best = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.rank == 1)).all()
     # The most mature authority by construction leads in both rounds.
