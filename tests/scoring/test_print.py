@@ -34,15 +34,20 @@ def test_round_report_prints_every_column(live_server, page, session, make_user)
     box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert box and float(box.group(1)) > float(box.group(2)), "the report prints landscape"
 
-    # Laid out for print on that page, the wide table is no wider than the text column.
-    page.emulate_media(media="print")
-    page.set_viewport_size({"width": 1010, "height": 700})     # A4 landscape less 12 mm margins, in CSS px
-    widths = page.evaluate("""() => {
+    measure = """() => {
         const t = [...document.querySelectorAll('table.data')].find(
             t => t.caption && t.caption.textContent.includes('Integration confidence by authority'));
         return [t.scrollWidth, t.parentElement.clientWidth, document.documentElement.scrollWidth,
                 t.querySelectorAll('thead th').length];
-    }""")
+    }"""
+    # On a laptop screen the table fits its column without scrolling sideways.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    table_w, column_w, _, _ = page.evaluate(measure)
+    assert table_w <= column_w, (table_w, column_w)
+    # Laid out for print on that page, the wide table is no wider than the text column.
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 1010, "height": 700})     # A4 landscape less 12 mm margins, in CSS px
+    widths = page.evaluate(measure)
     table_w, column_w, page_w, columns = widths
     assert columns == 16
     assert table_w <= column_w and page_w <= 1010, widths
