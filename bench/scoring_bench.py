@@ -175,6 +175,14 @@ def main() -> None:
             create_user(db.session, "bench", email="bench@example.org", name="Bench", role=Role.ANALYST,
                         password="correct horse battery", authority_id=None, assigned_authority_ids=[])
             round_id = round_.id
+            from impactmodel.scoring import queries
+            sig = []
+            for _ in range(args.page_requests):
+                t = time.perf_counter()
+                queries.input_signature(db.session, round_id)
+                sig.append((time.perf_counter() - t) * 1000)
+            print(f"  stale check (input signature, part of every page below): median "
+                  f"{statistics.median(sig):.0f} ms, max {max(sig):.0f} ms")
             authority_id = db.session.scalar(sa.select(Authority.id).order_by(Authority.id))
         client = app.test_client()
         client.post("/login", data={"email": "bench@example.org", "password": "correct horse battery"})
