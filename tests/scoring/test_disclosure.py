@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from impactmodel.auth.models import Role
 from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import Authority, Respondent
-from impactmodel.scoring import charts, present, services
+from impactmodel.scoring import charts, present, queries, services
 from impactmodel.scoring.present import Table, Viewer, disclosure, pval
+from tests.conftest import ENGINES
 from tests.scoring.helpers import FIGURE2, _coded_rows, figure_csvs, import_round, to_csv
 
 LONG = "Kingsmead Metropolitan Borough"
@@ -248,3 +249,21 @@ def test_continuum_gutter_fits_the_longest_name():
     v = charts.continuum(_rows([very]))
     assert v["left"] <= charts.GUTTER_MAX and v["items"][0]["label"].endswith("…")
     assert very in v["items"][0]["title"]
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_input_signature_moves_with_in_place_edits(session, database_url):
+    coded, levels = figure_csvs(("Northam", "Southby"))
+    rnd = import_round(session, "Round 1", coded, levels)
+    before = queries.input_signature(session, rnd.id)
+    assert before == queries.input_signature(session, rnd.id)
+    c = session.scalar(sa.select(Coding).where(Coding.round_id == rnd.id, Coding.valence == "positive").limit(1))
+    c.valence = "negative"
+    session.commit()
+    after_valence = queries.input_signature(session, rnd.id)
+    assert after_valence != before
+    r = session.scalar(sa.select(Respondent).where(Respondent.round_id == rnd.id,
+                                                   Respondent.impact_level.is_not(None)).limit(1))
+    r.impact_level = 1 if r.impact_level != 1 else 1.5
+    session.commit()
+    assert queries.input_signature(session, rnd.id) != after_valence
