@@ -36,7 +36,10 @@ QUESTION_FIELDS = {"key", "type", "label", "child_label", "hint", "prompt", "pro
                    "options", "options_from", "features_from", "other", "other_label", "max",
                    "features", "ratings", "explain", "required_message"}
 SECTION_FIELDS = {"key", "title", "intro", "prompt", "questions"}
-TOP_FIELDS = {"key", "title", "role", "mode", "audience", "intro", "consent", "sections", "about"}
+# ``parent_info``: a child survey's information for the parent or carer who consents, in
+# adult words (``intro`` and ``about`` speak to the child).
+TOP_FIELDS = {"key", "title", "role", "mode", "audience", "intro", "consent", "sections", "about",
+              "parent_info"}
 
 
 class InstrumentError(ValueError):
@@ -194,6 +197,9 @@ def parse_instrument(text: str, source: str = "<instrument>", codebook=None) -> 
         raise InstrumentError(f"{source}: mode must be one of {', '.join(MODES)}")
     if data.get("audience") not in (None, "staff", "parent", "child"):
         raise InstrumentError(f"{source}: audience must be staff, parent or child")
+    for name in ("intro", "about", "parent_info"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise InstrumentError(f"{source}: '{name}' must be text")
     if not isinstance(data["sections"], list):
         raise InstrumentError(f"{source}: sections must be a list")
     seen: set[str] = set()

@@ -62,6 +62,9 @@ class Invitation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # A short code for typing by hand (printed on the card beside the QR code): 8 characters
+    # from an alphabet without look-alikes. Also a credential, so as random as the token allows.
+    code: Mapped[str | None] = mapped_column(sa.String(8), unique=True, index=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
     authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
     role: Mapped[RespondentRole] = mapped_column(enum_type(RespondentRole, "invitation_role"))

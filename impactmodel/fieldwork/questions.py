@@ -151,8 +151,14 @@ class SingleChoice(QuestionType):
         if value == "other" and not q.get("other"):
             raise AnswerInvalid("Please choose one of the answers shown.")
         text = _text(text, LONG_TEXT_MAX) if q.get("other") else cls._no_text(text)
+        # Words typed in the "something else" box choose it, as if its button were pressed.
         if text and value is None and q.get("other"):
             value = "other"
+        if text and value not in ("other", None) and q.get("other"):
+            raise AnswerInvalid(f"You chose '{_option_map(q)[value]['label']}' and also wrote "
+                                f"something in '{q.get('other_label') or 'Something else'}'. "
+                                f"Please keep one: choose '{q.get('other_label') or 'Something else'}', "
+                                f"or clear the words.")
         if value == "other" and not text:
             raise AnswerInvalid("You chose 'something else': please say what it is, or choose "
                                 "another answer.")
@@ -194,17 +200,22 @@ class MultiChoice(SingleChoice):
         if not set(value) <= allowed:
             raise AnswerInvalid("Please tick only the answers shown.")
         # Keep the instrument's order, once each, so equal answers compare equal.
+        text = _text(text, LONG_TEXT_MAX) if q.get("other") else cls._no_text(text)
+        # Words typed in the "something else" box tick it (before the checks below, so
+        # that "nothing has changed" plus words for something else is refused too).
+        if text and "other" not in value:
+            value.append("other")
         order = [o["id"] for o in q["options"]] + ["other"]
         value = [v for v in order if v in value]
         exclusive = [v for v in value if options.get(v, {}).get("exclusive")]
         if exclusive and len(value) > 1:
-            raise AnswerInvalid(f"'{options[exclusive[0]]['label']}' cannot be ticked with other "
-                                f"answers. Please untick one.")
+            label = options[exclusive[0]]["label"]
+            raise AnswerInvalid(f"You ticked '{label}' and other answers too. '{label}' goes on its "
+                                f"own: untick it, or untick the others"
+                                + (" and clear the words you wrote" if "other" in value and text else "")
+                                + ".")
         if q.get("max") and len(value) > q["max"]:
             raise AnswerInvalid(f"Please tick up to {q['max']} answers.")
-        text = _text(text, LONG_TEXT_MAX) if q.get("other") else cls._no_text(text)
-        if text and "other" not in value:
-            value.append("other")
         if "other" in value and not text:
             raise AnswerInvalid("You ticked 'something else': please say what it is, or untick it.")
         return text, (value or None)

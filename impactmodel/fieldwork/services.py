@@ -45,6 +45,9 @@ CODER = "instrument"          # Coding.coder for closed answers coded on arrival
 MAX_INVITATIONS = 500
 CASE_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./-]{0,39}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# Short codes for typing: no 0/O, 1/I/L, 5/S, 2/Z or 8/B to confuse on a printed card.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 8
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -79,6 +82,13 @@ class SurveyIncomplete(FieldworkError):
     def __init__(self, missing: list[str]):
         super().__init__(f"unanswered required questions: {', '.join(missing)}")
         self.missing = missing
+
+
+class SurveyEmpty(SurveyIncomplete):
+    """Nothing is answered: a survey may skip any question, but not all of them."""
+
+    def __init__(self):
+        super().__init__([])
 
 
 class InvitationNotFound(LookupError):
@@ -300,6 +310,28 @@ def _case(session: Session, rnd: Round, authority: Authority, value: Case | str 
 
 # --- Interviews ---------------------------------------------------------------------------
 
+REFERENCE_WIDTH = 3
+
+
+def next_reference(session: Session, rnd: Round, authority: Authority, role: RespondentRole) -> str:
+    """A fresh reference ``<role>-<n>`` that fits the ones already in the authority and round.
+
+    The number follows the highest existing ``<role>-<n>`` and is padded to the width
+    those references use (the widest, if they differ), or to three digits when there are
+    none: after ``manager-01`` ... ``manager-03`` comes ``manager-04``, not ``manager-004``.
+    """
+    role = RespondentRole(role)
+    pattern = re.compile(rf"^{re.escape(role.value)}-(\d+)$")
+    taken = set(session.scalars(sa.select(Respondent.reference).where(
+        Respondent.round_id == rnd.id, Respondent.authority_id == authority.id)))
+    numbered = [m.group(1) for m in map(pattern.match, taken) if m]
+    width = max((len(d) for d in numbered), default=REFERENCE_WIDTH)
+    n = max((int(d) for d in numbered), default=0) + 1
+    while f"{role.value}-{n:0{width}d}" in taken:
+        n += 1
+    return f"{role.value}-{n:0{width}d}"
+
+
 def start_interview(session: Session, actor, *, round: Round | str | int,
                     authority: Authority | str | int, role: RespondentRole | str,
                     key_group: KeyGroup | str | int | None = None, case: Case | str | None = None,
@@ -314,7 +346,9 @@ def start_interview(session: Session, actor, *, round: Round | str | int,
     key_group : optional key-group code (``lac``...) or KeyGroup of the round.
     case : optional case pseudonym (``LAC-03``) or Case; created if new.
     reference : the respondent's reference, unique in the authority and round; a fresh
-        one such as ``manager-004`` when omitted. The same reference resumes the interview.
+        one from ``next_reference`` when omitted (``manager-004``, or ``manager-04`` where
+        the authority's references for the round have two digits). The same reference
+        resumes the interview.
 
     Returns the Response (mode ``interview``, consent recorded by the researcher).
     Raises PermissionError if ``actor`` may not see the authority, FieldworkError for
@@ -334,7 +368,7 @@ def start_interview(session: Session, actor, *, round: Round | str | int,
 
     def work() -> Response:
         consortium.ensure_participation(session, rnd, auth)
-        ref = (reference or "").strip() or consortium.next_reference(session, rnd, auth, role)
+        ref = (reference or "").strip() or next_reference(session, rnd, auth, role)
         try:
             respondent = consortium.get_or_create_respondent(
                 session, rnd, auth, ref, role, kg.id if kg else None, case_row.id if case_row else None)
@@ -491,6 +525,17 @@ def answers_of(session: Session, response: Response) -> dict[str, Answer]:
         sa.select(Answer).where(Answer.response_id == response.id))}
 
 
+def unanswered(session: Session, response: Response) -> list[str]:
+    """Every question (required or not) still without an answer, in instrument order."""
+    answers = answers_of(session, response)
+    return [key for key, q in definition_of(response).questions.items()
+            if (a := answers.get(key)) is None or question_type(q["type"]).is_empty(a.text, a.value)]
+
+
+def answered_count(session: Session, response: Response) -> int:
+    return len(definition_of(response).questions) - len(unanswered(session, response))
+
+
 def missing_required(session: Session, response: Response) -> list[str]:
     """Required questions still unanswered, in instrument order."""
     answers = answers_of(session, response)
@@ -585,10 +630,44 @@ def complete_response(session: Session, actor, response: Response) -> Response:
 
 # --- Survey invitations -------------------------------------------------------------------
 
+def _base(base_url: str | None) -> str:
+    return (base_url or (current_app.config["BASE_URL"] if has_app_context()
+                         else "http://127.0.0.1:5000")).rstrip("/")
+
+
 def invitation_url(token: str, base_url: str | None = None) -> str:
     """The absolute link a respondent opens (base: ``BASE_URL``)."""
-    base = base_url or (current_app.config["BASE_URL"] if has_app_context() else "http://127.0.0.1:5000")
-    return f"{base.rstrip('/')}/s/{token}"
+    return f"{_base(base_url)}/s/{token}"
+
+
+def code_entry_url(base_url: str | None = None) -> str:
+    """The short address where a respondent types the code from their card."""
+    return f"{_base(base_url)}/s"
+
+
+def format_code(code: str | None) -> str:
+    """A code as printed: two groups of four (``ACDE-FG34``), easier to copy."""
+    return f"{code[:4]}-{code[4:]}" if code else ""
+
+
+def clean_code(typed: str | None) -> str | None:
+    """A typed code in stored form (capitals, no spaces or dashes), or None if it cannot be one."""
+    code = re.sub(r"[\s\-–—]", "", typed or "").upper()
+    if len(code) != CODE_LENGTH or not all(c in CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def _new_codes(session: Session, count: int) -> list[str]:
+    """``count`` fresh codes, unique among themselves and in the database."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        wanted = count - len(codes)
+        fresh = {"".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                 for _ in range(wanted)} - codes
+        taken = set(session.scalars(sa.select(Invitation.code).where(Invitation.code.in_(fresh))))
+        codes |= fresh - taken
+    return list(codes)
 
 
 def create_invitations(session: Session, actor, *, round: Round | str | int,
@@ -613,21 +692,26 @@ def create_invitations(session: Session, actor, *, round: Round | str | int,
         kg = session.get(KeyGroup, case_row.key_group_id)
     if days is None:
         days = current_app.config.get("INVITATION_DAYS", 90) if has_app_context() else 90
-    consortium.ensure_participation(session, rnd, auth)
-    now = utcnow()
-    batch = secrets.token_hex(8)
-    invitations = [Invitation(token=secrets.token_urlsafe(32), round_id=rnd.id, authority_id=auth.id,
-                              role=role, key_group_id=kg.id if kg else None,
-                              case_id=case_row.id if case_row else None,
-                              created_by_id=getattr(actor, "id", None), created_at=now, batch=batch,
-                              expires_at=now + timedelta(days=int(days)) if days else None)
-                   for _ in range(count)]
-    session.add_all(invitations)
-    session.flush()
-    record(session, actor, "invitation.create", "invitation_batch", batch, round_id=rnd.id,
-           authority_id=auth.id, role=role.value, count=count)
-    session.commit()
-    return invitations
+    ids = dict(round_id=rnd.id, authority_id=auth.id, role=role, key_group_id=kg.id if kg else None,
+               case_id=case_row.id if case_row else None, created_by_id=getattr(actor, "id", None))
+
+    def work() -> list[Invitation]:
+        # A code drawn at the same moment by another request loses on the unique index: retried.
+        consortium.ensure_participation(session, session.get(Round, ids["round_id"]),
+                                        session.get(Authority, ids["authority_id"]))
+        now = utcnow()
+        batch = secrets.token_hex(8)
+        invitations = [Invitation(token=secrets.token_urlsafe(32), code=code, created_at=now,
+                                  batch=batch, expires_at=now + timedelta(days=int(days)) if days else None,
+                                  **ids)
+                       for code in _new_codes(session, count)]
+        session.add_all(invitations)
+        session.flush()
+        record(session, actor, "invitation.create", "invitation_batch", batch, round_id=ids["round_id"],
+               authority_id=ids["authority_id"], role=role.value, count=count)
+        session.commit()
+        return invitations
+    return _retrying(session, work)
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -648,6 +732,19 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
             raise InvitationEnded(invitation, "submitted")
     elif invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():
         raise InvitationEnded(invitation, "expired")
+    return invitation
+
+
+def find_invitation_by_code(session: Session, typed: str) -> Invitation:
+    """The invitation whose short code was typed (any case, spaces and dashes ignored).
+
+    Raises InvitationNotFound. Whether it can still be used is for ``find_invitation``
+    (the survey's own pages) to say, with its kind pages for ended links.
+    """
+    code = clean_code(typed)
+    invitation = code and session.scalar(sa.select(Invitation).where(Invitation.code == code))
+    if not invitation:
+        raise InvitationNotFound(typed)
     return invitation
 
 
@@ -726,8 +823,9 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
         demo-data generator fills a whole survey in one call). Begins the survey if need be,
         with ``consent_by`` (default ``"parent"`` for a child, ``"self"`` otherwise).
 
-    Raises SurveyIncomplete (required questions unanswered; nothing submitted),
-    AnswersInvalid, InvitationEnded (expired).
+    Raises SurveyIncomplete (required questions unanswered; nothing submitted), its
+    subclass SurveyEmpty (no question answered at all), AnswersInvalid, InvitationEnded
+    (expired).
     """
     session.refresh(invitation)
     if invitation.submitted_at is not None:
@@ -735,7 +833,8 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
     response = survey_response(session, invitation)
     if response is None:
         if answers is None:
-            raise SurveyIncomplete(missing_required_keys(invitation.role))
+            missing = missing_required_keys(invitation.role)
+            raise SurveyIncomplete(missing) if missing else SurveyEmpty()
         response = begin_survey(session, invitation,
                                 consent_by=consent_by or ("parent" if invitation.role is RespondentRole.CHILD
                                                           else "self"),
@@ -744,9 +843,12 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
         if response.status is ResponseStatus.IN_PROGRESS:
             save_answers(session, "respondent", response,
                          [{"key": k, **v} for k, v in answers.items()])
-    missing = missing_required(session, response)
-    if missing and response.status is ResponseStatus.IN_PROGRESS:
-        raise SurveyIncomplete(missing)
+    if response.status is ResponseStatus.IN_PROGRESS:
+        missing = missing_required(session, response)
+        if missing:
+            raise SurveyIncomplete(missing)
+        if not answered_count(session, response):
+            raise SurveyEmpty()
     invitation_id = invitation.id
 
     def work() -> Response:

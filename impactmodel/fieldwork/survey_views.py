@@ -22,7 +22,40 @@ bp = Blueprint("survey", __name__, url_prefix="/s")
 def _ended(reason: str, audience: str | None = None):
     code = 404 if reason == "unknown" else 410
     return render_template("fieldwork/survey/ended.html", reason=reason, audience=audience,
-                           sections=None), code
+                           child=audience == "child", sections=None, state=reason), code
+
+
+@bp.get("")
+@public
+def enter_code():
+    """Where a respondent types the short code printed on their card (``/s``).
+
+    A GET form: the code is a credential just as the link is, and asks for nothing else.
+    """
+    typed = (request.args.get("code") or "").strip()[:40]
+    error = None
+    if "code" in request.args:
+        try:
+            invitation = services.find_invitation_by_code(db.session, typed)
+        except services.InvitationNotFound:
+            error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
+                     if not typed else
+                     "We could not find that code. Please check it against your card and try again.")
+        else:
+            return redirect(url_for("survey.start", token=invitation.token))
+    return render_template("fieldwork/survey/code.html", idef=None, typed=typed, error=error,
+                           state="code"), (422 if error else 200)
+
+
+@bp.get("/c/<code>")
+@public
+def by_code(code: str):
+    """A short address for the card: ``/s/c/ACDE-FG34`` opens the survey."""
+    try:
+        invitation = services.find_invitation_by_code(db.session, code)
+    except services.InvitationNotFound:
+        return _ended("unknown")
+    return redirect(url_for("survey.start", token=invitation.token))
 
 
 def _load(token: str, *, allow_submitted: bool = False):
@@ -42,7 +75,8 @@ def _load(token: str, *, allow_submitted: bool = False):
 
 def _common(invitation, idef, **extra):
     return {"token": invitation.token, "idef": idef, "audience": idef.audience,
-            "child": idef.audience == "child", "sections": idef.sections, **extra}
+            "child": idef.audience == "child", "sections": idef.sections, "state": "answering",
+            **extra}
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -54,6 +88,7 @@ def start(token: str):
         return error
     invitation, idef, response = loaded
     if response is not None and request.method == "GET":
+        # Someone coming back to the link (not Back from page 1: that button is not shown).
         return render_template("fieldwork/survey/welcome_back.html",
                                **_common(invitation, idef, response=response, step=1))
     errors: dict[str, str] = {}
@@ -110,14 +145,18 @@ def step(token: str, step: int):
                 for item, q in zip(cleaned, section["questions"]):
                     if q.get("required") and question_type(q["type"]).is_empty(item["text"], item["value"]):
                         errors[q["key"]] = q.get("required_message") or "Please answer this question."
+            # Show what was kept: words in "something else" tick its box.
+            items = [{**item, "text": c["text"], "value": c["value"]} for item, c in zip(items, cleaned)]
         if not errors:
             try:
                 services.save_answers(db.session, "respondent", response, items)
             except services.ResponseLocked:
                 return _ended("submitted", idef.audience)
-            if going_back:
-                target = url_for("survey.step", token=token, step=step - 1) if step > 1 else \
-                    url_for("survey.start", token=token)
+            if going_back and step > 1:
+                target = url_for("survey.step", token=token, step=step - 1)
+            elif going_back:
+                # Page 1 shows no Back button; an old form asking for it returns to page 1.
+                target = url_for("survey.step", token=token, step=1)
             elif step < len(idef.sections):
                 target = url_for("survey.step", token=token, step=step + 1)
             else:
@@ -142,9 +181,12 @@ def check(token: str):
     if response is None:
         return redirect(url_for("survey.start", token=token))
     missing: list[str] = []
+    empty = False
     if request.method == "POST":
         try:
             services.submit_survey(db.session, invitation)
+        except services.SurveyEmpty:
+            empty = True
         except services.SurveyIncomplete as exc:
             missing = exc.missing
         except services.InvitationEnded as exc:
@@ -154,8 +196,8 @@ def check(token: str):
     answers = services.answers_of(db.session, response)
     values = display_values(idef, answers)
     return render_template("fieldwork/survey/check.html", **_common(
-        invitation, idef, values=values, missing=missing, step=len(idef.sections) + 1,
-        response=response)), (422 if missing else 200)
+        invitation, idef, values=values, missing=missing, empty=empty, step=len(idef.sections) + 1,
+        response=response)), (422 if missing or empty else 200)
 
 
 @bp.get("/<token>/thanks")
@@ -167,4 +209,5 @@ def thanks(token: str):
     invitation, idef, response = loaded
     if invitation.submitted_at is None or response is None or response.status is not ResponseStatus.COMPLETE:
         return redirect(url_for("survey.start", token=token))
-    return render_template("fieldwork/survey/thanks.html", **_common(invitation, idef, step=None))
+    return render_template("fieldwork/survey/thanks.html", **{
+        **_common(invitation, idef, step=None), "state": "sent"})
