@@ -12,7 +12,7 @@ from impactmodel.access import own_authority_or_403, requires
 from impactmodel.auth.models import Role
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
 from impactmodel.db import db
-from impactmodel.enums import RespondentRole
+from impactmodel.enums import STAFF_ROLES, RespondentRole
 from impactmodel.fieldwork import services
 from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
 from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
@@ -66,18 +66,62 @@ def _interview_or_404(response_id: int) -> Response:
     return response
 
 
+PER_PAGE = 50
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
 @bp.get("/")
 @requires("can_run_fieldwork")
 def index():
-    allowed = [a.id for a in _authorities()]
-    rows = db.session.execute(
-        sa.select(Response, Respondent).join(Respondent, Response.respondent_id == Respondent.id)
-        .where(Response.mode == ResponseMode.INTERVIEW, Respondent.authority_id.in_(allowed))
-        .order_by(Response.updated_at.desc()).limit(200)).all()
-    mine = [(r, p) for r, p in rows if r.status is ResponseStatus.IN_PROGRESS
-            and r.interviewer_id == current_user.id]
-    others = [(r, p) for r, p in rows if (r, p) not in mine]
-    return render_template("fieldwork/index.html", mine=mine, others=others,
+    """Interviews in the user's authorities, filtered by round, authority, role and status,
+    50 a page, the user's own interviews in progress first."""
+    authorities = _authorities()
+    allowed = [a.id for a in authorities]
+    rounds = _rounds()
+    f = {"round": _int_arg("round"), "authority": _int_arg("authority"),
+         "role": request.args.get("role") or None, "status": request.args.get("status") or None}
+    if f["round"] not in {r.id for r in rounds}:
+        f["round"] = None
+    if f["authority"] not in allowed:
+        f["authority"] = None
+    if f["role"] not in {r.value for r in STAFF_ROLES}:
+        f["role"] = None
+    if f["status"] not in {s.value for s in ResponseStatus}:
+        f["status"] = None
+    where = [Response.mode == ResponseMode.INTERVIEW, Respondent.authority_id.in_(allowed)]
+    if f["round"]:
+        where.append(Respondent.round_id == f["round"])
+    if f["authority"]:
+        where.append(Respondent.authority_id == f["authority"])
+    if f["role"]:
+        where.append(Respondent.role == RespondentRole(f["role"]))
+    if f["status"]:
+        where.append(Response.status == ResponseStatus(f["status"]))
+    mine_first = sa.case((sa.and_(Response.status == ResponseStatus.IN_PROGRESS,
+                                  Response.interviewer_id == current_user.id), 0), else_=1)
+    base = sa.select(Response, Respondent).join(Respondent, Response.respondent_id == Respondent.id) \
+        .where(*where)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(_int_arg("page") or 1, 1), pages)
+    rows = db.session.execute(base.order_by(mine_first, Response.updated_at.desc(), Response.id.desc())
+                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    mine_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Response).join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Response.mode == ResponseMode.INTERVIEW, Respondent.authority_id.in_(allowed),
+               Response.status == ResponseStatus.IN_PROGRESS, Response.interviewer_id == current_user.id))
+    filters = {k: v for k, v in f.items() if v}
+
+    def page_url(n: int) -> str:
+        return url_for("fieldwork.index", **filters, **({"page": n} if n > 1 else {}))
+    return render_template("fieldwork/index.html", rows=rows, total=total, page=page, pages=pages,
+                           first=(page - 1) * PER_PAGE + 1, page_url=page_url, filters=f,
+                           filtered=bool(filters), rounds=rounds, authorities=authorities,
+                           roles=STAFF_ROLES, statuses=list(ResponseStatus), mine_count=mine_count,
                            has_authorities=bool(allowed))
 
 
@@ -135,7 +179,6 @@ def interview(response_id: int):
     respondent = response.respondent
     return render_template("fieldwork/interview.html", response=response, idef=idef,
                            respondent=respondent, values=values, errors=errors, levels=LEVELS,
-                           missing=services.missing_required(db.session, response),
                            locked=response.status is ResponseStatus.COMPLETE), (422 if errors else 200)
 
 
@@ -161,14 +204,29 @@ def autosave(response_id: int):
     return jsonify(saved=report.saved, stale=report.stale)
 
 
-@bp.post("/interviews/<int:response_id>/complete")
+@bp.route("/interviews/<int:response_id>/complete", methods=["GET", "POST"])
 @requires("can_run_fieldwork")
 def complete(response_id: int):
+    """A confirmation step: how many questions are unanswered, then a box to tick, as
+    completing locks the answers."""
     response = _interview_or_404(response_id)
-    services.complete_response(db.session, current_user, response)
-    flash(f"Interview {response.respondent.reference} marked complete. Its closed answers are coded; "
-          f"open answers wait in the coding queue.")
-    return redirect(url_for("fieldwork.index"))
+    if response.status is ResponseStatus.COMPLETE:
+        flash("This interview is already complete: its answers are locked.")
+        return redirect(url_for("fieldwork.interview", response_id=response.id))
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm") == "yes":
+            services.complete_response(db.session, current_user, response)
+            flash(f"Interview {response.respondent.reference} marked complete. Its closed answers are "
+                  f"coded; open answers wait in the coding queue.")
+            return redirect(url_for("fieldwork.index"))
+        error = "Tick the box to confirm: completing locks the answers."
+    idef = services.definition_of(response)
+    return render_template("fieldwork/complete.html", response=response, respondent=response.respondent,
+                           idef=idef, total=len(idef.questions),
+                           unanswered=services.unanswered(db.session, response),
+                           missing=services.missing_required(db.session, response),
+                           error=error), (422 if error else 200)
 
 
 @bp.route("/invitations", methods=["GET", "POST"])
@@ -224,8 +282,10 @@ def invitation_sheet(batch: str):
     base = current_app.config["BASE_URL"]
     cards = [{"invitation": inv, "url": services.invitation_url(inv.token, base),
               "qr": qr_svg(services.invitation_url(inv.token, base)),
+              "code": services.format_code(inv.code),
               "status": services.invitation_status(inv)} for inv in rows]
-    return render_template("fieldwork/sheet.html", cards=cards, first=rows[0],
+    entry = services.code_entry_url(base).split("://", 1)[-1]   # what people type: no https://
+    return render_template("fieldwork/sheet.html", cards=cards, first=rows[0], entry=entry,
                            role=RespondentRole(rows[0].role))
 
 

@@ -19,7 +19,9 @@ def pages(world):
         Page("fieldwork.start", "/fieldwork/interviews/new", STAFF),
         Page("fieldwork.interview", f"/fieldwork/interviews/{interview.id}", STAFF),
         Page("fieldwork.autosave", f"/fieldwork/interviews/{interview.id}/answers", STAFF, "POST"),
-        Page("fieldwork.complete", f"/fieldwork/interviews/{done.id}/complete", STAFF, "POST"),
+        Page("fieldwork.complete", f"/fieldwork/interviews/{interview.id}/complete", STAFF),
+        Page("fieldwork.complete", f"/fieldwork/interviews/{done.id}/complete", STAFF, "POST",
+             {"confirm": "yes"}),
         Page("fieldwork.invitations", "/fieldwork/invitations", STAFF),
         Page("fieldwork.invitation_sheet", f"/fieldwork/invitations/{started.batch}", STAFF),
         Page("fieldwork.instruments", "/fieldwork/instruments", STAFF),
@@ -29,4 +31,6 @@ def pages(world):
         Page("survey.check", f"/s/{started.token}/check", EVERYONE),
         Page("survey.thanks", f"/s/{sent.token}/thanks", EVERYONE),
         Page("survey.start", f"/s/{child.token}", EVERYONE),
+        Page("survey.enter_code", "/s", EVERYONE),
+        Page("survey.by_code", f"/s/c/{fresh.code}", EVERYONE),
     ]

@@ -83,7 +83,7 @@ def test_autosave_accepts_known_keys_and_refuses_stale_writes(client, auth, sess
     assert wrong.status_code == 422
     assert "Typed and kept" in wrong.get_data(as_text=True) and "half steps" in wrong.get_data(as_text=True)
     # Complete: coded, then locked.
-    done = client.post(f"/fieldwork/interviews/{response.id}/complete")
+    done = client.post(f"/fieldwork/interviews/{response.id}/complete", data={"confirm": "yes"})
     assert done.status_code == 302
     session.expire_all()
     assert session.get(Response, response.id).status is ResponseStatus.COMPLETE
@@ -124,7 +124,7 @@ def test_invitation_page_makes_links_and_a_printable_qr_sheet(client, auth, sess
     sheet = client.get(made.headers["Location"])
     html = sheet.get_data(as_text=True)
     for invitation in links:
-        assert f"http://localhost/s/{invitation.token}" in html
+        assert services.format_code(invitation.code) in html   # typed at localhost/s
     assert html.count('<svg class="qr"') == 3 or html.count('class="qr"') == 3
     assert "style=" not in html and "<script>" not in html
     listing = client.get("/fieldwork/invitations").get_data(as_text=True)
@@ -165,10 +165,11 @@ def test_parent_survey_errors_lose_nothing(client, session, fw):
     assert session.scalar(sa.select(sa.func.count()).select_from(Respondent)) == 0
     assert client.post(base, data={"consent": "yes", "mode": "self"}).status_code == 302
     missing = client.post(f"{base}/1", data={"go": "next", "support_received": ["school", "other"],
-                                             "support_received-other": "Grandma's friend"})
+                                             "support_received-other": "Grandma's friend",
+                                             "support_helpful": "extremely"})
     html = missing.get_data(as_text=True)
     assert missing.status_code == 422
-    assert "Please choose an answer" in html and 'class="error-summary"' in html
+    assert "Please choose one of the answers shown" in html and 'class="error-summary"' in html
     assert "Grandma&#39;s friend" in html and re.search(r'value="school"\s+checked', html)
     session.expire_all()
     assert services.answers_of(session, services.survey_response(session, invitation)) == {}
@@ -188,7 +189,7 @@ def test_double_submit_and_used_links(client, session, fw):
     base = f"/s/{invitation.token}"
     client.post(base, data={"consent": "yes", "mode": "assisted"})
     early = client.post(f"{base}/check")
-    assert early.status_code == 422 and "How helpful has this help been?" in early.get_data(as_text=True)
+    assert early.status_code == 422 and "at least one question" in early.get_data(as_text=True)
     client.post(f"{base}/1", data={"go": "next", "support_helpful": "very"})
     first = client.post(f"{base}/check")
     second = client.post(f"{base}/check")              # a double click, or resubmit after Back

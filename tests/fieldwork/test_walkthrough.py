@@ -1,0 +1,227 @@
+"""Problems found walking through the demo: each test would have caught one of them."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from impactmodel.consortium.models import Respondent
+from impactmodel.fieldwork import services
+from impactmodel.fieldwork.models import Invitation, Response, ResponseStatus
+from impactmodel.fieldwork.questions import question_type
+
+
+@pytest.fixture
+def ctx(app):
+    from impactmodel.db import db
+    with app.app_context():
+        yield db.session
+
+
+def _begin(client, session, fw, role="parent"):
+    invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                             role=role, count=1)[0]
+    base = f"/s/{invitation.token}"
+    data = {"consent": "yes", "mode": "self"} | ({"assent": "yes"} if role == "child" else {})
+    assert client.post(base, data=data).status_code == 302
+    return invitation, base
+
+
+# 3. Fresh references fit the authority's existing ones.
+
+def test_fresh_references_use_the_width_already_in_use(ctx, fw, make_respondent):
+    for n in (1, 2, 3):
+        make_respondent(fw.round, fw.authority, "manager", reference=f"manager-0{n}")
+    make_respondent(fw.round, fw.authority, "dcs", reference="dcs-lead")   # not numbered: ignored
+    r = services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority, role="manager")
+    assert r.respondent.reference == "manager-04"
+    # None of that role yet (here, or in this authority): three digits.
+    assert services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority,
+                                    role="dcs").respondent.reference == "dcs-001"
+    assert services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.other,
+                                    role="manager").respondent.reference == "manager-001"
+    # Gaps are not refilled (a reference once used stays that person's), and 99 grows to 100.
+    make_respondent(fw.round, fw.authority, "manager", reference="manager-99")
+    assert services.next_reference(ctx, fw.round, fw.authority, "manager") == "manager-100"
+
+
+# 7. Exclusive answers and "something else" words, on surveys as in interviews.
+
+def test_exclusive_options_refuse_other_answers_and_words(client, session, fw):
+    invitation, base = _begin(client, session, fw, "child")
+    both = client.post(f"{base}/2", data={"go": "next", "child_difference": ["no_change", "L3.cyp.happier"]})
+    assert both.status_code == 422
+    assert "&#39;Nothing has changed yet&#39; goes on its own" in both.get_data(as_text=True)
+    words = client.post(f"{base}/2", data={"go": "next", "child_difference": ["no_change"],
+                                           "child_difference-other": "I got a dog"})
+    assert words.status_code == 422 and "clear the words you wrote" in words.get_data(as_text=True)
+    session.expire_all()
+    assert services.answers_of(session, services.survey_response(session, invitation)) == {}
+
+
+def test_words_for_something_else_tick_its_box(client, session, fw):
+    invitation, base = _begin(client, session, fw, "child")
+    ok = client.post(f"{base}/2", data={"go": "next", "child_difference": ["L3.cyp.happier"],
+                                        "child_difference-other": "I like my new club"})
+    assert ok.status_code == 302
+    session.expire_all()
+    answer = services.answers_of(session, services.survey_response(session, invitation))["child_difference"]
+    assert answer.value == ["L3.cyp.happier", "other"] and answer.text == "I like my new club"
+    page = client.get(f"{base}/2").get_data(as_text=True)
+    assert re.search(r'id="q-child_difference-other-choice"[^>]*value="other"\s+checked', page)
+    # A page that comes back with an error on another question shows the box ticked too.
+    q = {"options": [{"id": "a", "label": "A"}], "other": True, "other_label": "Something else"}
+    single = question_type("single_choice")
+    assert single.clean(q, "words", None) == ("words", "other")
+    with pytest.raises(ValueError, match="Please keep one"):
+        single.clean(q, "words", "a")
+
+
+# 6. "You can skip any question" is true; sending needs one answer.
+
+def test_every_survey_question_can_be_skipped_but_not_all(client, session, fw):
+    for role in ("parent", "child"):
+        idef = services.instrument_for_role(role)
+        assert [k for k, q in idef.questions.items() if q.get("required")] == []
+        assert "skip any question" in idef.definition["about"]
+    invitation, base = _begin(client, session, fw)
+    for n in range(1, 5):     # Next through every page with nothing ticked
+        assert client.post(f"{base}/{n}", data={"go": "next"}).status_code == 302
+    empty = client.post(f"{base}/check")
+    assert empty.status_code == 422 and "at least one question" in empty.get_data(as_text=True)
+    assert session.get(Invitation, invitation.id).submitted_at is None
+    client.post(f"{base}/2", data={"go": "next", "child_difference": ["no_difference"]})
+    assert client.post(f"{base}/check").headers["Location"].endswith("/thanks")
+
+
+# 7. Survey navigation.
+
+def test_no_back_on_page_one_and_the_check_page_is_named(client, session, fw):
+    invitation, base = _begin(client, session, fw)
+    first = client.get(f"{base}/1").get_data(as_text=True)
+    assert 'value="back"' not in first and "Part 1 of" in first
+    assert 'value="back"' in client.get(f"{base}/2").get_data(as_text=True)
+    # An old page 1 posted with Back stays on the questions, never "Welcome back".
+    assert client.post(f"{base}/1", data={"go": "back"}).headers["Location"].endswith(f"{base}/1")
+    check = client.get(f"{base}/check").get_data(as_text=True)
+    assert "Check and send" in check and not re.search(r"(Part|Page) \d+ of \d+", check)
+
+
+# 8. The footer says what is true on each page.
+
+def test_footer_promises_fit_the_page(client, session, fw):
+    invitation, base = _begin(client, session, fw)
+    kept = "kept safe until you send them"
+    assert kept in client.get(f"{base}/1").get_data(as_text=True)
+    client.post(f"{base}/1", data={"go": "next", "support_helpful": "quite"})
+    client.post(f"{base}/check")
+    for page in (client.get(f"{base}/thanks"), client.get(base)):
+        html = page.get_data(as_text=True)
+        assert kept not in html and "Your answers have been sent" in html
+    assert kept not in client.get("/s/" + "Z" * 43).get_data(as_text=True)
+
+
+# 5. The child's consent page: adult words for the parent, child words for the child.
+
+def test_child_consent_separates_parent_and_child_words(client, session, fw):
+    invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                             role="child", count=1)[0]
+    html = client.get(f"/s/{invitation.token}").get_data(as_text=True)
+    parent = html[html.index('id="for-parent"'):html.index('id="for-you"')]
+    child = html[html.index('id="for-you"'):]
+    assert "other children&#39;s answers" in parent and "your child" in parent.lower()
+    assert "We put your answers together" not in parent and "We want to know what you think" not in parent
+    assert "You can skip any question." in child and "your child" not in child.lower()
+    # 10. Every read-aloud button starts hidden (survey.js shows it if the browser can speak).
+    buttons = re.findall(r'<button[^>]*class="read-aloud"[^>]*>', html)
+    assert buttons and all(" hidden" in b for b in buttons)
+
+
+# 9. Short codes for printed cards.
+
+def test_cards_carry_a_short_unique_code(client, auth, session, fw):
+    links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                        role="parent", count=40)
+    codes = [i.code for i in links]
+    assert len(set(codes)) == 40
+    assert all(re.fullmatch(f"[{services.CODE_ALPHABET}]{{8}}", c) for c in codes)
+    assert not set("".join(codes)) & set("0O1IL5S2Z8B")
+    auth.login(fw.researcher)
+    sheet = client.get(f"/fieldwork/invitations/{links[0].batch}").get_data(as_text=True)
+    assert services.format_code(codes[0]) in sheet and "localhost/s<" in sheet
+    assert '<p class="card-number">Card 1<span class="no-print">' in sheet
+    # Typed by hand: any case, with or without the dash or spaces.
+    typed = f" {codes[0][:4].lower()} - {codes[0][4:].lower()} "
+    found = client.get("/s", query_string={"code": typed})
+    assert found.status_code == 302 and found.headers["Location"].endswith(f"/s/{links[0].token}")
+    assert client.get(f"/s/c/{services.format_code(codes[1])}").headers["Location"].endswith(
+        f"/s/{links[1].token}")
+    assert client.get("/s").status_code == 200
+    wrong = client.get("/s", query_string={"code": "ACDE-FG3"})
+    assert wrong.status_code == 422 and "could not find that code" in wrong.get_data(as_text=True)
+    assert client.get("/s/c/AAAAAAAA").status_code == 404
+
+
+# 2. Completing an interview is confirmed, with the unanswered questions counted.
+
+def test_mark_complete_asks_for_confirmation(client, auth, session, fw):
+    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                        role="dcs")
+    services.save_answer(session, fw.researcher, response, "definition", text="Joined-up")
+    total = len(services.definition_of(response).questions)
+    auth.login(fw.researcher)
+    assert 'id="complete-form"' in client.get(f"/fieldwork/interviews/{response.id}").get_data(as_text=True)
+    url = f"/fieldwork/interviews/{response.id}/complete"
+    page = client.get(url).get_data(as_text=True)
+    assert f"{total - 1} of {total} questions are unanswered" in page and "locked" in page
+    refused = client.post(url, data={})
+    assert refused.status_code == 422 and "Tick the box to confirm" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Response, response.id).status is ResponseStatus.IN_PROGRESS
+    assert client.post(url, data={"confirm": "yes"}).status_code == 302
+    session.expire_all()
+    assert session.get(Response, response.id).status is ResponseStatus.COMPLETE
+    assert client.get(url).status_code == 302     # already complete: back to the read-only page
+
+
+# 4. The interview list: filters and pages, my interviews in progress first.
+
+def test_interview_list_filters_and_pages(client, auth, session, fw):
+    mine = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                    role="practitioner")
+    for _ in range(54):
+        done = services.start_interview(session, fw.admin, round=fw.round, authority=fw.authority,
+                                        role="manager")
+        services.complete_response(session, fw.admin, done)
+    auth.login(fw.researcher)
+    first = client.get("/fieldwork/").get_data(as_text=True)
+    rows = re.findall(r"<tr(?: class=\"mine\")?><td><a [^>]*>([^<]+)</a>", first)
+    assert len(rows) == 50 and rows[0] == f"Resume {mine.respondent.reference}"
+    assert "Interviews 1–50 of 55" in first and 'aria-current="page">1<' in first
+    second = client.get("/fieldwork/?page=2").get_data(as_text=True)
+    assert len(re.findall(r"<tr><td><a ", second)) == 5 and "Interviews 51–55 of 55" in second
+    only = client.get("/fieldwork/", query_string={"role": "practitioner", "status": "in_progress",
+                                                   "authority": fw.authority.id, "round": fw.round.id})
+    html = only.get_data(as_text=True)
+    assert "1 interview matching the filters" in html and "manager-0" not in html
+    assert client.get("/fieldwork/?status=complete&page=9").status_code == 200   # clamped to the last page
+    assert "No interviews match" in client.get("/fieldwork/?role=dcs").get_data(as_text=True)
+
+
+# 10. No empty or "None" ARIA attributes on fieldwork pages.
+
+def test_no_empty_aria_attributes(client, auth, session, fw):
+    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                        role="manager")
+    invitation, base = _begin(client, session, fw)
+    auth.login(fw.researcher)
+    pages = [client.get(p) for p in ("/fieldwork/", "/fieldwork/interviews/new", "/fieldwork/invitations",
+                                     f"/fieldwork/interviews/{response.id}",
+                                     f"/fieldwork/interviews/{response.id}/complete", "/s",
+                                     f"{base}/1", f"{base}/check")]
+    pages.append(client.post("/fieldwork/interviews/new", data={"round_id": fw.round.id}))
+    pages.append(client.post(f"/fieldwork/interviews/{response.id}/complete", data={}))
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert not re.search(r'aria-(invalid|describedby)="(None|)"', html), page.request.path
