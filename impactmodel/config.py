@@ -22,6 +22,8 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
     "LOGIN_WINDOW_MINUTES": 15,
+    # Wrong survey codes typed from one client within the window before it must wait.
+    "SURVEY_CODE_MAX_FAILURES": 20,
     # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,

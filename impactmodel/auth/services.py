@@ -58,6 +58,24 @@ def throttled(session: Session, email: str, remote_addr: str) -> bool:
     return by_email >= cfg["LOGIN_MAX_FAILURES"] or by_addr >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
 
 
+def guesses_throttled(session: Session, purpose: str, remote_addr: str, limit: int) -> bool:
+    """True when this client failed ``limit`` times at ``purpose`` within the window.
+
+    For credentials other than passwords (a survey's short code, say): failures are
+    kept in the same table as log-in attempts, under a key naming the purpose.
+    """
+    since = utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+    return session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.key == _digest(f"purpose:{purpose}"), LoginAttempt.succeeded.is_(False),
+        LoginAttempt.remote_addr == _digest(remote_addr), LoginAttempt.at >= since)) >= limit
+
+
+def note_failed_guess(session: Session, purpose: str, remote_addr: str) -> None:
+    session.add(LoginAttempt(key=_digest(f"purpose:{purpose}"), remote_addr=_digest(remote_addr),
+                             succeeded=False))
+    session.commit()
+
+
 def authenticate(session: Session, email: str, password: str, remote_addr: str) -> User | None:
     """Check a log-in, record the attempt and commit. Returns the user or None."""
     user = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))

@@ -368,12 +368,22 @@ def start_interview(session: Session, actor, *, round: Round | str | int,
 
     def work() -> Response:
         consortium.ensure_participation(session, rnd, auth)
-        ref = (reference or "").strip() or next_reference(session, rnd, auth, role)
-        try:
-            respondent = consortium.get_or_create_respondent(
-                session, rnd, auth, ref, role, kg.id if kg else None, case_row.id if case_row else None)
-        except consortium.RespondentConflict as exc:
-            raise FieldworkError(str(exc)) from None
+        ref = (reference or "").strip()
+        if ref:  # a known reference resumes that person's interview
+            try:
+                respondent = consortium.get_or_create_respondent(
+                    session, rnd, auth, ref, role, kg.id if kg else None, case_row.id if case_row else None)
+            except consortium.RespondentConflict as exc:
+                raise FieldworkError(str(exc)) from None
+        else:
+            # A fresh reference is always a new person: if another researcher took the same
+            # number a moment ago, the insert fails and _retrying picks the next one.
+            respondent = Respondent(round_id=rnd.id, authority_id=auth.id,
+                                    reference=next_reference(session, rnd, auth, role), role=role,
+                                    key_group_id=kg.id if kg else None,
+                                    case_id=case_row.id if case_row else None)
+            session.add(respondent)
+            session.flush()
         existing = session.scalar(sa.select(Response).where(Response.respondent_id == respondent.id)
                                   .order_by(Response.id).limit(1))
         if existing is not None:

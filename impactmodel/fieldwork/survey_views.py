@@ -6,9 +6,10 @@ already-submitted one 410, each with a kind page that says nothing about anyone 
 """
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from impactmodel.access import public
+from impactmodel.auth.services import guesses_throttled, note_failed_guess
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork import services
@@ -25,6 +26,23 @@ def _ended(reason: str, audience: str | None = None):
                            child=audience == "child", sections=None, state=reason), code
 
 
+# Short codes are short enough to guess at: wrong ones are counted per client and,
+# past SURVEY_CODE_MAX_FAILURES within the window, refused for a while.
+def _guessing() -> bool:
+    return guesses_throttled(db.session, "survey-code", request.remote_addr or "unknown",
+                             current_app.config["SURVEY_CODE_MAX_FAILURES"])
+
+
+def _wrong_guess() -> None:
+    note_failed_guess(db.session, "survey-code", request.remote_addr or "unknown")
+
+
+def _too_many_tries():
+    return render_template("errors/error.html", code=429, title="Too many tries",
+                           text="Please wait a few minutes and try again, or ask the person who "
+                                "gave you the card for help."), 429
+
+
 @bp.get("")
 @public
 def enter_code():
@@ -35,9 +53,13 @@ def enter_code():
     typed = (request.args.get("code") or "").strip()[:40]
     error = None
     if "code" in request.args:
+        if _guessing():
+            return _too_many_tries()
         try:
             invitation = services.find_invitation_by_code(db.session, typed)
         except services.InvitationNotFound:
+            if typed:
+                _wrong_guess()
             error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
                      if not typed else
                      "We could not find that code. Please check it against your card and try again.")
@@ -51,9 +73,12 @@ def enter_code():
 @public
 def by_code(code: str):
     """A short address for the card: ``/s/c/ACDE-FG34`` opens the survey."""
+    if _guessing():
+        return _too_many_tries()
     try:
         invitation = services.find_invitation_by_code(db.session, code)
     except services.InvitationNotFound:
+        _wrong_guess()
         return _ended("unknown")
     return redirect(url_for("survey.start", token=invitation.token))
 

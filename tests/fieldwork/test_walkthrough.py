@@ -6,10 +6,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from impactmodel.auth.models import Role, User
 from impactmodel.consortium.models import Respondent
 from impactmodel.fieldwork import services
 from impactmodel.fieldwork.models import Invitation, Response, ResponseStatus
 from impactmodel.fieldwork.questions import question_type
+from tests.conftest import ENGINES
 
 
 @pytest.fixture
@@ -225,3 +227,40 @@ def test_no_empty_aria_attributes(client, auth, session, fw):
     for page in pages:
         html = page.get_data(as_text=True)
         assert not re.search(r'aria-(invalid|describedby)="(None|)"', html), page.request.path
+
+
+def test_guessing_short_codes_is_throttled(app, client):
+    app.config["SURVEY_CODE_MAX_FAILURES"] = 3
+    for _ in range(3):
+        assert client.get("/s/c/ACDE-FG34").status_code == 404
+    assert client.get("/s/c/ACDE-FG35").status_code == 429
+    assert client.get("/s", query_string={"code": "ACDE-FG36"}).status_code == 429
+    other = app.test_client()  # the limit is per client, not for everyone
+    assert other.get("/s/c/ACDE-FG34", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 404
+
+
+def test_a_fresh_reference_taken_meanwhile_makes_a_new_person(app, session, make_round, make_authority,
+                                                                make_user, monkeypatch):
+    """Two researchers start interviews at once: both are offered the same next number.
+
+    The race is made deterministic: the second researcher's ``next_reference`` still
+    answers the number the first has just taken. The second interview must be a new
+    person, not the first researcher's interview resumed.
+    """
+    from impactmodel.db import db
+    from impactmodel.fieldwork import services as fw
+
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    first, second = (make_user(Role.RESEARCHER, assigned=[borough]) for _ in range(2))
+    with app.app_context():
+        a = fw.start_interview(db.session, db.session.get(User, first.id), round=rnd.id,
+                               authority=borough.id, role="manager")
+        taken = a.respondent.reference
+        real = fw.next_reference
+        stale = iter([taken])
+        monkeypatch.setattr(fw, "next_reference", lambda *args: next(stale, None) or real(*args))
+        b = fw.start_interview(db.session, db.session.get(User, second.id), round=rnd.id,
+                               authority=borough.id, role="manager")
+        assert b.respondent_id != a.respondent_id
+        assert b.respondent.reference != taken
