@@ -51,7 +51,8 @@ class Coding(Base):
     __tablename__ = "coding"
     __table_args__ = (
         sa.CheckConstraint("start IS NULL OR (start >= 0 AND \"end\" > start)", name="span"),
-        sa.Index("ix_coding_round_agreed", "round_id", "agreed"),
+        # Covers what scoring reads of a round (and its staleness check) without the table.
+        sa.Index("ix_coding_round_agreed", "round_id", "agreed", "respondent_id", "code_id", "valence"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
