@@ -22,6 +22,12 @@ LABEL_CHAR_W = 6.6
 GUTTER_MIN, GUTTER_MAX = 120, 330
 
 
+def _gutter(texts, lo: int, hi: int, char_w: float = 7.0) -> int:
+    """A left margin wide enough for the longest label (12px type), within bounds."""
+    longest = max((len(t) for t in texts), default=0)
+    return min(hi, max(lo, math.ceil(longest * char_w) + 20))
+
+
 def _label(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
 
@@ -62,7 +68,8 @@ def continuum(rows: list[dict]) -> dict:
 
 def components(comps: list[dict]) -> dict:
     """Horizontal bars, one per component, 0 to 1."""
-    row_h, top, left, right = 26, 10, 230, WIDTH - 70
+    left = _gutter([f"{c['label']} (100%)" for c in comps], 160, 360)
+    row_h, top, right = 26, 10, WIDTH - 70
     bars = []
     for i, c in enumerate(comps):
         v = c["value"]
@@ -78,7 +85,8 @@ def components(comps: list[dict]) -> dict:
 
 def levels(groups: list[dict]) -> dict:
     """Dot plot of self-reported levels (1-4 in half steps) by staff group."""
-    row_h, top, left, right = 46, 28, 150, WIDTH - 40
+    left = _gutter([g["label"] for g in groups], 120, 300)
+    row_h, top, right = 46, 28, WIDTH - 40
     steps = [1 + i / 2 for i in range(7)]
     rows = []
     for i, g in enumerate(groups):

@@ -210,3 +210,12 @@ def test_round_report_shows_change_since_an_earlier_round(client, auth, session)
     assert rows[1].startswith("Southby,Round 1,") and rows[1].endswith(",yes")
     assert rows[2].startswith("Northam,Round 1,")
     assert float(rows[1].split(",")[4]) > 0 > float(rows[2].split(",")[4])
+
+
+def test_profile_charts_leave_room_for_their_labels():
+    from impactmodel.scoring import charts
+    comps = [{"label": "Agreement on types of impact", "value": 0.4, "weight": 0.25}]
+    assert charts.components(comps)["left"] >= len("Agreement on types of impact (25%)") * 6.6 + 10
+    groups = [{"label": "Director of Children's Services", "short": "DCS", "distribution": {}, "mean": None,
+               "present": True, "visible": False}]
+    assert charts.levels(groups)["left"] >= len("Director of Children's Services") * 6.6 + 10
