@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 
@@ -66,6 +66,10 @@ def _check() -> None:
     if rule.allows(current_user):
         return None
     if not current_user.is_authenticated:
+        if request.is_json or request.accept_mimetypes.best == "application/json":
+            # A script (autosave, coding) must hear "signed out", not follow a redirect
+            # to the log-in page and take its 200 for success.
+            return jsonify(error="You are signed out: sign in again to save."), 401
         if request.method != "GET":  # a form posted after the session ended: start afresh
             return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path if request.query_string

@@ -27,7 +27,7 @@ from impactmodel.coding.codebook_io import (_code_elements, code_guid, guid, has
 from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
-from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response
+from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response, response_counts
 
 NS = "urn:QDA-XML:project:1.0"
 Q = f"{{{NS}}}"
@@ -76,7 +76,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
           .join(Respondent, Response.respondent_id == Respondent.id)
           .join(InstrumentVersion, Response.instrument_version_id == InstrumentVersion.id)
           .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
-          .where(Respondent.round_id == rnd.id, Answer.text.is_not(None))
+          .where(Respondent.round_id == rnd.id, Answer.text.is_not(None), response_counts())
           .order_by(Respondent.authority_id, Answer.id))
     if authority_ids is not None:
         rq = rq.where(Respondent.authority_id.in_(authority_ids))

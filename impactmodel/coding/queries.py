@@ -14,7 +14,8 @@ from impactmodel.auth.models import Role, User
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import Answer, Instrument, InstrumentVersion, Response
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
+                                          response_counts)
 
 INSTRUMENT_CODER = "instrument"   # closed answers, coded on arrival
 
@@ -75,7 +76,8 @@ def queue_query(session: Session, user: User, flt: QueueFilter):
     q = (sa.select(Answer.id)
          .join(Response, Answer.response_id == Response.id)
          .join(Respondent, Response.respondent_id == Respondent.id)
-         .where(Answer.text.is_not(None), sa.func.length(sa.func.trim(Answer.text)) > 0))
+         .where(Answer.text.is_not(None), sa.func.length(sa.func.trim(Answer.text)) > 0,
+                response_counts()))
     visible = visible_authority_ids(session, user)
     if visible is not None:
         q = q.where(Respondent.authority_id.in_(visible))

@@ -21,7 +21,7 @@ from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
 from impactmodel.db import utcnow
 from impactmodel.enums import Valence
-from impactmodel.fieldwork.models import Answer, Response
+from impactmodel.fieldwork.models import Answer, Response, response_counts
 
 MAX_MEMO = 5000
 
@@ -45,8 +45,9 @@ def answer_context(session: Session, actor: User, answer_id: int) -> AnswerConte
     """The answer with its respondent, after the access check. LookupError if unknown."""
     row = session.execute(
         sa.select(Answer, Respondent).join(Response, Answer.response_id == Response.id)
-        .join(Respondent, Response.respondent_id == Respondent.id).where(Answer.id == answer_id)).first()
-    if row is None:
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Answer.id == answer_id, response_counts())).first()
+    if row is None:  # unknown, or part of a survey its respondent has not sent
         raise LookupError(f"no answer {answer_id}")
     answer, respondent = row
     if not actor.role.can_code or not actor.may_see_authority(respondent.authority_id):

@@ -116,6 +116,13 @@ class Response(Base):
                                                  cascade="all, delete-orphan")
 
 
+def response_counts():
+    """Which responses' answers may be coded, exported and scored: every interview (a
+    researcher's notes are theirs to code as they go) and surveys once sent. A survey
+    the respondent stopped without sending stays theirs: they were told so."""
+    return sa.or_(Response.mode == ResponseMode.INTERVIEW, Response.status == ResponseStatus.COMPLETE)
+
+
 class Answer(Base):
     """The answer to one question: free text, chosen option(s), or both, plus a note."""
 

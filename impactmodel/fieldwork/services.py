@@ -416,6 +416,10 @@ def _clean_seq(seq: Any) -> int | None:
         return None
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2 ** 62:
         raise AnswerInvalid("the save sequence must be a whole number")
+    # Sequences are milliseconds on the server's clock (the page tells the browser its
+    # offset); one far in the future would make every later edit look stale.
+    if seq > (time.time() + 86400) * 1000:
+        raise AnswerInvalid("the save sequence is ahead of the server's clock: reload the page")
     return seq
 
 

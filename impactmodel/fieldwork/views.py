@@ -1,6 +1,8 @@
 """Staff pages: interviews (with autosave) and survey links with QR codes."""
 from __future__ import annotations
 
+import time
+
 import segno
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
@@ -179,7 +181,8 @@ def interview(response_id: int):
     respondent = response.respondent
     return render_template("fieldwork/interview.html", response=response, idef=idef,
                            respondent=respondent, values=values, errors=errors, levels=LEVELS,
-                           locked=response.status is ResponseStatus.COMPLETE), (422 if errors else 200)
+                           locked=response.status is ResponseStatus.COMPLETE,
+                           server_now_ms=int(time.time() * 1000)), (422 if errors else 200)
 
 
 @bp.post("/interviews/<int:response_id>/answers")

@@ -28,7 +28,10 @@
       else { window.localStorage.removeItem(storeKey); }
     } catch (e) { /* private mode or full: the server copy still counts */ }
   }
-  function nextSeq() { lastSeq = Math.max(Date.now(), lastSeq + 1); return lastSeq; }
+  // Sequences follow the server's clock, not this device's, so two devices (or a laptop
+  // with a wrong clock) order their edits correctly.
+  var clockOffset = form.dataset.serverNow ? parseInt(form.dataset.serverNow, 10) - Date.now() : 0;
+  function nextSeq() { lastSeq = Math.max(Date.now() + clockOffset, lastSeq + 1); return lastSeq; }
   function setStatus(kind, text) {
     statusBox.className = "save-status" + (kind ? " " + kind : "");
     statusBox.textContent = text;
@@ -143,17 +146,21 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ answers: items })
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        return { status: response.status, body: body };
+      return response.json().catch(function () { return null; }).then(function (body) {
+        return { status: response.status, body: body || {}, json: !!body && !response.redirected };
       });
     }).then(function (res) {
       inflight = null;
-      if (res.status === 200) {
+      if (res.status === 200 && res.json && res.body.saved) {
         retryDelay = 1000;
-        // Drop what the server holds now (saved, or a newer copy); keep anything typed since.
+        var stale = res.body.stale || {};
+        // Drop what the server saved; keep anything typed since. An answer the server
+        // holds a newer copy of (changed elsewhere) stays in this browser, not sent again.
         items.forEach(function (it) {
           var p = pending[it.key];
-          if (p && p.seq === it.seq) { delete pending[it.key]; }
+          if (!p || p.seq !== it.seq) { return; }
+          if (it.key in stale) { p.invalid = true; showError(it.key, "changed elsewhere since this page was loaded: reload to see the newer answer (what you typed here is kept in this browser)"); }
+          else { delete pending[it.key]; }
         });
         writeStore();
         settle();

@@ -264,3 +264,62 @@ def test_a_fresh_reference_taken_meanwhile_makes_a_new_person(app, session, make
                                authority=borough.id, role="manager")
         assert b.respondent_id != a.respondent_id
         assert b.respondent.reference != taken
+
+
+# Review fixes: error links, signed-out autosave, clocks, unsent surveys.
+
+def test_every_error_summary_link_has_a_target(client, session, fw):
+    invitation, base = _begin(client, session, fw, "child")
+    page = client.post(f"{base}/2", data={"go": "next", "child_difference": ["no_change", "L3.cyp.happier"]})
+    html = page.get_data(as_text=True)
+    summary = html[html.index('id="error-summary"'):]
+    targets = re.findall(r'<li><a href="#([^"]+)"', summary[:summary.index("</div>")])
+    assert targets
+    for target in targets:
+        assert f'id="{target}"' in html, f"the error link #{target} leads nowhere"
+
+
+def _interview(client, session, fw):
+    from tests.conftest import PASSWORD
+    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                        role="manager")
+    client.post("/login", data={"email": fw.researcher.email, "password": PASSWORD})
+    return response
+
+
+def test_autosave_after_signing_out_is_refused_not_redirected(client, session, fw):
+    response = _interview(client, session, fw)
+    url = f"/fieldwork/interviews/{response.id}/answers"
+    ok = client.post(url, json={"answers": [{"key": "definition", "text": "first", "seq": 1}]})
+    assert ok.status_code == 200 and "definition" in ok.get_json()["saved"]
+    client.post("/logout")
+    late = client.post(url, json={"answers": [{"key": "definition", "text": "second", "seq": 2}]},
+                       headers={"Accept": "application/json"})
+    assert late.status_code == 401 and "signed out" in late.get_json()["error"]
+    session.expire_all()
+    assert services.answers_of(session, response)["definition"].text == "first"
+
+
+def test_a_save_sequence_ahead_of_the_server_clock_is_refused(client, session, fw):
+    import time
+    response = _interview(client, session, fw)
+    url = f"/fieldwork/interviews/{response.id}/answers"
+    future = int((time.time() + 3 * 86400) * 1000)
+    r = client.post(url, json={"answers": [{"key": "definition", "text": "x", "seq": future}]})
+    assert r.status_code == 422 and "ahead of the server's clock" in r.get_json()["errors"]["definition"]
+    page = client.get(f"/fieldwork/interviews/{response.id}").get_data(as_text=True)
+    server_now = int(re.search(r'data-server-now="(\d+)"', page).group(1))
+    assert abs(server_now / 1000 - time.time()) < 60  # the page gives the browser the server's clock
+
+
+def test_answers_of_an_unsent_survey_are_not_coded_or_exported(client, session, fw):
+    from impactmodel.coding import queries
+    invitation, base = _begin(client, session, fw, "child")
+    assert client.post(f"{base}/4", data={"go": "next", "anything_else": "UNSENT my dad shouts"}).status_code \
+        in (200, 302)
+    session.expire_all()
+    answers = services.answers_of(session, services.survey_response(session, invitation))
+    assert "anything_else" in answers  # saved page by page, as promised, until sent or not
+    with client.application.app_context():
+        ids = queries.queue_ids(session, fw.admin, queries.QueueFilter(status="all"))
+    assert answers["anything_else"].id not in ids
