@@ -503,13 +503,17 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     cleaned = clean_answers(response, list(items))
 
     def work() -> SaveReport:
+        # Claim the response first, and only while it is in progress: a save racing a
+        # "complete" or "send" in another tab either lands before it or is refused.
+        claimed = session.execute(sa.update(Response).where(
+            Response.id == response.id, Response.status == ResponseStatus.IN_PROGRESS)
+            .values(updated_at=utcnow()), execution_options={"synchronize_session": False})
+        if not claimed.rowcount:
+            session.rollback()
+            raise ResponseLocked("this response is complete and can no longer change")
         report = SaveReport()
         for item in cleaned:
             _write(session, response, item, report)
-        if report.saved:
-            session.execute(sa.update(Response).where(Response.id == response.id)
-                            .values(updated_at=utcnow()),
-                            execution_options={"synchronize_session": False})
         session.commit()
         return report
     return _retrying(session, work)
