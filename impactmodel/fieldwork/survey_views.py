@@ -33,8 +33,11 @@ def _guessing() -> bool:
                              current_app.config["SURVEY_CODE_MAX_FAILURES"])
 
 
-def _wrong_guess() -> None:
-    note_failed_guess(db.session, "survey-code", request.remote_addr or "unknown")
+def _wrong_guess(typed: str) -> None:
+    # Only a well-formed code is a guess; a typo of the wrong shape teaches nothing, and
+    # counting it would lock out a classroom sharing one address.
+    if services.clean_code(typed) is not None:
+        note_failed_guess(db.session, "survey-code", request.remote_addr or "unknown")
 
 
 def _too_many_tries():
@@ -58,8 +61,7 @@ def enter_code():
         try:
             invitation = services.find_invitation_by_code(db.session, typed)
         except services.InvitationNotFound:
-            if typed:
-                _wrong_guess()
+            _wrong_guess(typed)
             error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
                      if not typed else
                      "We could not find that code. Please check it against your card and try again.")
@@ -78,7 +80,7 @@ def by_code(code: str):
     try:
         invitation = services.find_invitation_by_code(db.session, code)
     except services.InvitationNotFound:
-        _wrong_guess()
+        _wrong_guess(code)
         return _ended("unknown")
     return redirect(url_for("survey.start", token=invitation.token))
 

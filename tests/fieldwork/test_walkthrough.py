@@ -231,6 +231,8 @@ def test_no_empty_aria_attributes(client, auth, session, fw):
 
 def test_guessing_short_codes_is_throttled(app, client):
     app.config["SURVEY_CODE_MAX_FAILURES"] = 3
+    for _ in range(5):  # typos of the wrong shape are not guesses and are not counted
+        assert client.get("/s", query_string={"code": "ACD"}).status_code == 422
     for _ in range(3):
         assert client.get("/s/c/ACDE-FG34").status_code == 404
     assert client.get("/s/c/ACDE-FG35").status_code == 429
