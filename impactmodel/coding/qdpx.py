@@ -90,11 +90,23 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     kept_answers = set(answer_ids)
     respondents = {r.id: r for r in session.scalars(
         sa.select(Respondent).where(Respondent.round_id == rnd.id))}
-    # A blind second coder's download must not show what others decided on their answers.
-    pending = set() if viewer is None else set(session.scalars(sa.select(DoubleCoding.answer_id).where(
-        DoubleCoding.second_coder_id == viewer.id, DoubleCoding.second_done_at.is_(None))))
+    # Blindness lasts until reconciliation, as on the pages (``services.answer_context``):
+    # a blind second coder's download shows none of the others' codings or memos on the
+    # answers drawn for them, and no one else sees that coder's blind codings meanwhile.
+    pending: set[int] = set()
+    blind_work: set[tuple[int, int]] = set()       # (answer, second coder) not yet reconciled
+    if viewer is not None:
+        for answer_id, second in session.execute(sa.select(
+                DoubleCoding.answer_id, DoubleCoding.second_coder_id).where(
+                DoubleCoding.round_id == rnd.id, DoubleCoding.reconciled_at.is_(None))):
+            if second == viewer.id:
+                pending.add(answer_id)
+            else:
+                blind_work.add((answer_id, second))
     for c in codings:
         if c.answer_id in pending and c.coder_id != viewer.id:
+            continue
+        if not c.agreed and (c.answer_id, c.coder_id) in blind_work:
             continue
         if c.answer_id in kept_answers:
             by_answer[c.answer_id].append(c)
@@ -104,6 +116,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     memos = defaultdict(list)
     for m in session.scalars(sa.select(Memo).where(Memo.answer_id.in_(answer_ids)).order_by(Memo.id)):
         if m.answer_id in pending and m.author_id != viewer.id:
+            continue
+        if (m.answer_id, m.author_id) in blind_work:
             continue
         memos[m.answer_id].append(m)
 
@@ -118,9 +132,9 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             user_guids[key] = (guid("user", key), u.name if u else (coder or "unknown coder"))
         return user_guids[key][0]
 
-    for c in codings:
-        if c.answer_id in kept_answers or c.respondent_id in loose:
-            user_guid(c.coder_id, c.coder)
+    included = [c for cs in by_answer.values() for c in cs] + [c for cs in loose.values() for c in cs]
+    for c in included:   # only coders whose work is in the file: a name alone can tell too much
+        user_guid(c.coder_id, c.coder)
     for ms in memos.values():
         for m in ms:
             user_guid(m.author_id, "")
@@ -136,7 +150,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     codebook_el = _el(root, "CodeBook")
     codes_el = _el(codebook_el, "Codes")
     _code_elements(codes_el, cb, NS)
-    used = {c.code_id for c in codings}
+    used = {c.code_id for c in included}
     retired = sorted(used - set(cb.codes))
     if retired:
         grp = _el(codes_el, "Code", guid=guid("group", "retired"), name="Retired codes", isCodable="false")

@@ -247,12 +247,16 @@ class DoubleCoded:
         return {s: self.codes(s) for s in self.slots}
 
 
-def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | None = None) -> DoubleCoded:
-    """Answers of the round whose blind second coding is finished, with every coder's codes."""
+def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | None = None,
+                 leave_out: set[int] = frozenset()) -> DoubleCoded:
+    """Answers of the round whose blind second coding is finished, with every coder's codes.
+
+    ``leave_out``: answer ids not to include (those the viewer still codes blind).
+    """
     q = (sa.select(DoubleCoding).where(DoubleCoding.round_id == round_id,
                                        DoubleCoding.second_done_at.is_not(None))
          .order_by(DoubleCoding.answer_id, DoubleCoding.id))
-    rows = list(session.scalars(q))
+    rows = [r for r in session.scalars(q) if r.answer_id not in leave_out]
     if authority_ids is not None:
         allowed = set(session.scalars(
             sa.select(Answer.id).join(Response, Answer.response_id == Response.id)

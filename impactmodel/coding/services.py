@@ -58,6 +58,18 @@ def answer_context(session: Session, actor: User, answer_id: int) -> AnswerConte
     return AnswerContext(answer, respondent, blind)
 
 
+def _check_open(ctx: AnswerContext) -> None:
+    """Refuse changes to a blind second coding once its coder has marked it done.
+
+    The coding measured by the reliability report must be the one made blind: after
+    ``done`` it stays as it is until the answer is reconciled (then the answer is
+    coded like any other).
+    """
+    if ctx.blind is not None and ctx.blind.second_done_at is not None:
+        raise CodingError("your blind coding of this answer is marked done, so it cannot "
+                          "change until the answer is reconciled")
+
+
 def visible_codings(session: Session, ctx: AnswerContext, actor: User) -> list[Coding]:
     """The codings this user sees on the answer.
 
@@ -76,6 +88,9 @@ def visible_memos(session: Session, ctx: AnswerContext, actor: User) -> list[Mem
     q = sa.select(Memo).where(Memo.answer_id == ctx.answer.id)
     if ctx.blind is not None:
         q = q.where(Memo.author_id == actor.id)   # others' memos could reveal their codes
+    else:   # nor may a blind second coder's memos reveal theirs before reconciliation
+        q = q.where(Memo.author_id.not_in(sa.select(DoubleCoding.second_coder_id).where(
+            DoubleCoding.answer_id == ctx.answer.id, DoubleCoding.reconciled_at.is_(None))))
     return list(session.scalars(q.order_by(Memo.created_at, Memo.id)))
 
 
@@ -107,6 +122,7 @@ def _editable(session: Session, actor: User, coding_id: int) -> tuple[Coding, An
         raise NotAllowed("codings of closed answers are made by the instrument")
     if coding not in visible_codings(session, ctx, actor):
         raise NotAllowed("that coding is not yours to change")
+    _check_open(ctx)
     return coding, ctx
 
 
@@ -135,6 +151,7 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
     CodingError, NotAllowed, LookupError
     """
     ctx = answer_context(session, actor, answer_id)
+    _check_open(ctx)
     text = ctx.answer.text or ""
     if not text.strip():
         raise CodingError("this answer has no text to code")
@@ -200,6 +217,7 @@ def add_memo(session: Session, actor: User, answer_id: int, text: str,
              coding_id: int | None = None) -> Memo:
     """A coder's note on an answer, or on one of its codings."""
     ctx = answer_context(session, actor, answer_id)
+    _check_open(ctx)
     text = (text or "").strip()
     if not text:
         raise CodingError("write the memo first")
@@ -221,9 +239,12 @@ def delete_memo(session: Session, actor: User, memo_id: int) -> None:
     memo = session.get(Memo, memo_id)
     if memo is None:
         raise LookupError(f"no memo {memo_id}")
-    answer_context(session, actor, memo.answer_id)
+    ctx = answer_context(session, actor, memo.answer_id)
+    if memo not in visible_memos(session, ctx, actor):
+        raise NotAllowed("that memo is not yours to remove")
     if memo.author_id != actor.id and actor.role.value != "admin":
         raise NotAllowed("only the memo's author can remove it")
+    _check_open(ctx)
     record(session, actor, "memo.delete", "memo", memo.id, answer_id=memo.answer_id)
     session.delete(memo)
     session.commit()

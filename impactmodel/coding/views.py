@@ -176,6 +176,7 @@ def answer(answer_id: int):
     nav_args = {"queue": "double"} if qmode else _filter().args()
     return render_template(
         "coding/answer.html", row=row, blind=ctx.blind is not None,
+        blind_done=ctx.blind is not None and ctx.blind.second_done_at is not None,
         browser_text=offsets.browser_text(row.text), codebook=cb, frequent=_frequent(current_user, cb),
         prev_url=url_for("coding.answer", answer_id=prev_id, **nav_args) if prev_id else None,
         next_url=url_for("coding.answer", answer_id=next_id, **nav_args) if next_id else None,
@@ -264,6 +265,8 @@ def delete_coding(coding_id: int):
         abort(404)
     except services.NotAllowed as exc:
         return _fail(exc, 403)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
     if _wants_json():
         return jsonify(deleted=coding_id)
     flash("Coding removed.")
@@ -297,6 +300,8 @@ def delete_memo(memo_id: int):
         abort(404)
     except services.NotAllowed as exc:
         return _fail(exc, 403)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
     if _wants_json():
         return jsonify(deleted=memo_id)
     flash("Memo removed.")
@@ -439,11 +444,21 @@ def draw():
     return redirect(url_for("coding.double", round=form.round_id.data or None))
 
 
-def _reliability_input(rnd: Round) -> queries.DoubleCoded:
+def _reliability_input(rnd: Round) -> tuple[queries.DoubleCoded, int]:
+    """The report's answers for this viewer, and how many of theirs are left out.
+
+    Per code the report says on how many answers it was applied: on an answer the
+    viewer still codes blind (done or not, until reconciled) that would give the first
+    coder's codes away, so such answers are left out of the viewer's report.
+    """
     visible = queries.visible_authority_ids(db.session, current_user)
     if current_user.role is Role.ANALYST:
         visible = None       # figures pooled over the round; no answer is shown
-    return queries.double_coded(db.session, rnd.id, authority_ids=visible)
+    blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.round_id == rnd.id, DoubleCoding.second_coder_id == current_user.id,
+        DoubleCoding.reconciled_at.is_(None))))
+    data = queries.double_coded(db.session, rnd.id, authority_ids=visible, leave_out=blind)
+    return data, len(blind)
 
 
 @bp.get("/reliability")
@@ -451,16 +466,16 @@ def _reliability_input(rnd: Round) -> queries.DoubleCoded:
 def reliability_report():
     rnd = _round_or_first(_int("round"))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
-    report = None
+    report, withheld = None, 0
     if rnd is not None:
-        data = _reliability_input(rnd)
+        data, withheld = _reliability_input(rnd)
         cb = codebook_mod.load()
         cfg = current_app.config
         report = reliability.cached_report(
             data, list(cb.codes), n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
             per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"])
     return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
-                           cb=codebook_mod.load())
+                           withheld=withheld, cb=codebook_mod.load(), plural=plural)
 
 
 @bp.get("/disagreements")

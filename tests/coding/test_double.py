@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import numpy as np
 import pytest
@@ -115,12 +116,29 @@ def test_reliability_page_shows_raw_agreement_beside_kappa(app, client, auth, se
     assert "0.53" in page and "75.0%" in page    # L1.tools: alpha 8/15, agreement 75%
 
 
+def _qdpx(client, rnd) -> zipfile.ZipFile:
+    r = client.get(f"/coding/rounds/{rnd.id}/export.qdpx")
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(r.data))
+
+
+def _qdpx_project(client, rnd) -> str:
+    return _qdpx(client, rnd).read("project.qde").decode()
+
+
+def _qdpx_sources(client, rnd) -> str:
+    z = _qdpx(client, rnd)
+    return "\n".join(z.read(n).decode() for n in z.namelist() if n.startswith("sources/"))
+
+
 def test_blind_second_coder_never_sees_the_first_coding(app, client, session, make_round, make_authority,
                                                        make_user, make_answer):
     rnd = make_round()
     borough = make_authority(round=rnd)
     a = make_user(Role.RESEARCHER, email="first.coder@example.org", assigned=[borough])
     b = make_user(Role.RESEARCHER, email="second.coder@example.org", assigned=[borough])
+    a.name, b.name = "Avery First", "Blake Second"
+    session.commit()
     answer = make_answer(rnd, borough, "Co-location helped a great deal.")
     with app.app_context():
         first = services.add_coding(session, a, answer.id, "F.co_location", "positive", 0, 11)
@@ -140,14 +158,9 @@ def test_blind_second_coder_never_sees_the_first_coding(app, client, session, ma
     # Nor through the round's downloads.
     csv_text = client.get(f"/rounds/{rnd.id}/export/coded.csv").get_data(as_text=True)
     assert csv_text.startswith("authority,") and "F.co_location" not in csv_text
-    qdpx = client.get(f"/coding/rounds/{rnd.id}/export.qdpx")
-    if qdpx.status_code == 200:
-        import io
-        import zipfile
-        project = zipfile.ZipFile(io.BytesIO(qdpx.data)).read("project.qde").decode()
-        assert "first.coder@example.org" not in project and "<PlainTextSelection" not in project
-    else:
-        assert qdpx.status_code == 403
+    project = _qdpx_project(client, rnd)      # researchers may always download the round
+    assert "Co-location helped" in _qdpx_sources(client, rnd)
+    assert a.name not in project and "<PlainTextSelection" not in project and "<Note" not in project
     queue = client.get("/coding/?status=all").get_data(as_text=True)
     assert "Co-location helped" in queue and '<td class="num">1</td>' not in queue   # not even the count
     # Nor can the blind coder change the first coding, or open the disagreements.
@@ -155,13 +168,76 @@ def test_blind_second_coder_never_sees_the_first_coding(app, client, session, ma
     assert client.post(f"/coding/codings/{first.id}", json={"valence": "to_develop"}).status_code == 403
     r = client.post(f"/coding/answers/{answer.id}/codings", json={"code": "F.co_location", "valence": "to_develop"})
     assert r.status_code == 201 and r.get_json()["coding"]["agreed"] is False
+    own = r.get_json()["coding"]["id"]
+    project = _qdpx_project(client, rnd)
+    assert "Blake Second" in project and project.count("<PlainTextSelection") == 1
+    assert a.name not in project and "<Note" not in project
     client.post(f"/coding/answers/{answer.id}/done", json={})
     assert "Co-location helped" not in client.get(f"/coding/disagreements?round={rnd.id}").get_data(as_text=True)
-    # The first coder sees only the agreed coding, not the blind one.
+    # Done but not reconciled: still blind everywhere, the export included.
+    assert [c["id"] for c in client.get(f"/coding/answers/{answer.id}/codings").get_json()["codings"]] == [own]
+    page = client.get(f"/coding/answers/{answer.id}").get_data(as_text=True)
+    assert "Blind second coding" in page and f'data-coding-id="{first.id}"' not in page
+    project = _qdpx_project(client, rnd)
+    assert a.name not in project and "first.coder@example.org" not in project and "<Note" not in project
+    assert "Blake Second" in project and project.count("<PlainTextSelection") == 1
+    assert "Co-location helped" in _qdpx_sources(client, rnd)
+    # ...nor the reliability report, whose "applied x of n" would give the first coder's codes away.
+    app.config["CODING_BOOTSTRAP_RESAMPLES"] = app.config["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"] = 20
+    mine = client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
+    assert "F.co_location" not in mine and "until they are reconciled" in mine
+    # The first coder sees only the agreed coding, not the blind one, on the page or in the export.
     client.post("/logout")
     client.post("/login", data={"email": a.email, "password": PASSWORD})
     mine = client.get(f"/coding/answers/{answer.id}/codings").get_json()
     assert [c["id"] for c in mine["codings"]] == [first.id] and mine["blind"] is False
+    project = _qdpx_project(client, rnd)
+    assert "Avery First" in project and "Blake Second" not in project
+    assert project.count("<Coding ") == 1
+    # Anyone else sees the answer in the reliability report.
+    assert "F.co_location" in client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
+
+
+def test_a_blind_coding_is_fixed_once_marked_done(app, client, session, make_round, make_authority,
+                                                  make_user, make_answer):
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    a = make_user(Role.RESEARCHER, assigned=[borough])
+    b = make_user(Role.RESEARCHER, assigned=[borough])
+    answer = make_answer(rnd, borough, "Co-location helped a great deal.")
+    with app.app_context():
+        services.add_coding(session, a, answer.id, "F.co_location", "positive", 0, 11)
+        services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=1)
+        own = services.add_coding(session, b, answer.id, "L1.tools", None, 0, 11)
+        memo = services.add_memo(session, b, answer.id, "Tools rather than co-location")
+        services.finish_second_coding(session, b, answer.id)
+        for attempt in (lambda: services.add_coding(session, b, answer.id, "F.co_location", "positive", 0, 11),
+                        lambda: services.update_coding(session, b, own.id, code_id="F.co_location",
+                                                       valence="positive"),
+                        lambda: services.delete_coding(session, b, own.id),
+                        lambda: services.add_memo(session, b, answer.id, "On second thoughts"),
+                        lambda: services.delete_memo(session, b, memo.id)):
+            with pytest.raises(services.CodingError, match="marked done"):
+                attempt()
+    own_id, memo_id = own.id, memo.id
+    before = sorted((c.code_id, c.coder_id, c.agreed) for c in session.scalars(sa.select(Coding)))
+    client.post("/login", data={"email": b.email, "password": PASSWORD})
+    for url, body in ((f"/coding/answers/{answer.id}/codings", {"code": "F.co_location", "valence": "positive"}),
+                      (f"/coding/codings/{own_id}", {"code": "F.co_location", "valence": "positive"}),
+                      (f"/coding/codings/{own_id}/delete", {}),
+                      (f"/coding/answers/{answer.id}/memos", {"text": "On second thoughts"}),
+                      (f"/coding/memos/{memo_id}/delete", {})):
+        r = client.post(url, json=body)
+        assert r.status_code == 422 and "marked done" in r.get_json()["error"], url
+    session.expire_all()
+    assert sorted((c.code_id, c.coder_id, c.agreed) for c in session.scalars(sa.select(Coding))) == before
+    page = client.get(f"/coding/answers/{answer.id}").get_data(as_text=True)
+    assert "marked done" in page
+    # Reconciliation ends the blind coding; the answer is then coded like any other.
+    with app.app_context():
+        services.reconcile(session, a, answer.id, {("L1.tools", "positive")})
+    r = client.post(f"/coding/answers/{answer.id}/codings", json={"code": "F.co_location", "valence": "positive"})
+    assert r.status_code == 201 and r.get_json()["coding"]["agreed"] is True
 
 
 def test_the_draw_is_seeded_and_respects_assignments(app, session, make_round, make_authority, make_user,
