@@ -6,11 +6,26 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from impactmodel import ROOT, create_app
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+class ImpactmodelGroup(FlaskGroup):
+    """The command group; a database without the schema gets a plain instruction."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig).lower()
+            if "no such table" in text or "does not exist" in text and "relation" in text:
+                raise click.ClickException("the database has no tables yet (or an old schema): "
+                                           "run `impactmodel db upgrade` first") from None
+            raise
+
+
+@click.group(cls=ImpactmodelGroup, create_app=create_app, add_version_option=False,
              help="impactmodel: integration confidence for children's services.")
 def cli():
     pass

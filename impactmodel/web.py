@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from impactmodel.access import rule_for
 
@@ -81,6 +82,15 @@ def init_app(app: Flask) -> None:
 
     for code in ERROR_TEXT:
         app.register_error_handler(code, render_error)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(ProgrammingError)
+    def database_not_set_up(error):
+        text = str(getattr(error, "orig", error)).lower()
+        if "no such table" in text or ("does not exist" in text and "relation" in text):
+            return render_template("errors/error.html", code=503, title="The database is not set up yet",
+                                   text="An administrator needs to run `impactmodel db upgrade`."), 503
+        raise error
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
