@@ -171,7 +171,7 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     qq = (sa.select(Answer.question_key, Response.instrument_version_id)
           .join(Response, Answer.response_id == Response.id)
           .join(Respondent, Response.respondent_id == Respondent.id)
-          .where(Answer.text.is_not(None)).distinct())
+          .where(Answer.text.is_not(None), response_counts()).distinct())
     if round_id:
         qq = qq.where(Respondent.round_id == round_id)
     if visible is not None:

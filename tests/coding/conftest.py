@@ -18,7 +18,8 @@ _seq = itertools.count(1)
 
 @pytest.fixture
 def make_answer(session, make_respondent):
-    """``make_answer(round, authority, text, role=..., question=..., key_group=...)`` -> Answer."""
+    """``make_answer(round, authority, text, role=..., question=..., key_group=..., mode=..., status=...)``
+    -> Answer (by default from a finished interview)."""
     versions = {}
 
     def version_for(role: RespondentRole) -> InstrumentVersion:
@@ -35,11 +36,11 @@ def make_answer(session, make_respondent):
         return versions[role]
 
     def make(rnd, authority, text, *, role="practitioner", question="impact", key_group=None,
-             respondent=None):
+             respondent=None, mode=ResponseMode.INTERVIEW, status=ResponseStatus.COMPLETE):
         role = RespondentRole(role)
         resp = respondent or make_respondent(rnd, authority, role, key_group=key_group)
         response = Response(respondent_id=resp.id, instrument_version_id=version_for(role).id,
-                            mode=ResponseMode.INTERVIEW, status=ResponseStatus.COMPLETE)
+                            mode=ResponseMode(mode), status=ResponseStatus(status))
         answer = Answer(question_key=question, text=text)
         response.answers.append(answer)
         session.add(response)

@@ -136,3 +136,42 @@ def test_coded_answers_leave_the_uncoded_queue(client, auth, make_round, make_au
     assert "Second answer." in queue and "First answer." not in queue
     coded = client.get(f"/coding/?round={rnd.id}&status=coded").get_data(as_text=True)
     assert "First answer." in coded and "Second answer." not in coded
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_survey_not_yet_sent_stays_out_of_coding(app, client, auth, session, make_round,
+                                                   make_authority, make_answer):
+    """The respondent was told an unsent survey stays theirs: not queued, opened, coded or exported."""
+    from impactmodel.coding import services
+    from impactmodel.fieldwork.models import ResponseMode, ResponseStatus
+
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    unsent = make_answer(rnd, borough, "Draft words the parent has not sent",
+                         mode=ResponseMode.SELF, status=ResponseStatus.IN_PROGRESS)
+    sent = make_answer(rnd, borough, "Words the parent sent", mode=ResponseMode.SELF,
+                       status=ResponseStatus.COMPLETE)
+    interview = make_answer(rnd, borough, "Notes of an interview still going on",
+                            status=ResponseStatus.IN_PROGRESS)
+    user = auth.login(Role.RESEARCHER, assigned=[borough])
+    queue = client.get(f"/coding/?round={rnd.id}&status=all").get_data(as_text=True)
+    assert "Words the parent sent" in queue and "Notes of an interview" in queue
+    assert "Draft words" not in queue
+    with app.app_context(), pytest.raises(LookupError):
+        services.answer_context(session, user, unsent.id)
+    for url in (f"/coding/answers/{unsent.id}", f"/coding/answers/{unsent.id}/panel",
+                f"/coding/answers/{unsent.id}/codings"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/coding/answers/{unsent.id}/codings", json={"code": "L1.tools"}).status_code == 404
+    assert client.post(f"/coding/answers/{unsent.id}/memos", json={"text": "A note"}).status_code == 404
+    assert session.scalar(sa.select(sa.func.count()).select_from(Coding)
+                          .where(Coding.answer_id == unsent.id)) == 0
+    # The interview in progress is the researcher's own notes: codable as they go.
+    for answer in (interview, sent):
+        r = client.post(f"/coding/answers/{answer.id}/codings", json={"code": "L1.tools"})
+        assert r.status_code == 201 and r.get_json()["coding"]["agreed"] is True
+    import io
+    import zipfile
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/coding/rounds/{rnd.id}/export.qdpx").data))
+    sources = [z.read(n).decode() for n in z.namelist() if n.startswith("sources/")]
+    assert sorted(sources) == sorted(["Notes of an interview still going on", "Words the parent sent"])
