@@ -119,10 +119,14 @@ VALENCE_LABELS = {"any": "impact", "positive": "positive", "to_develop": "to dev
                   "negative": "negative"}
 # The components that combine every staff group's self-reported levels.
 LEVEL_COMPONENTS = ("level_centre", "level_agreement")
-# Hidden with them when one group's levels are hidden: otherwise index minus the
-# shown components gives the level components back. Its weight (0.25) is more than
-# the levels of one small group can move the index (at most 0.2/3 + 0.1).
-COMPLEMENTARY_COMPONENT = "impact_agreement"
+# Hidden with them when any group's levels are hidden: otherwise the index minus
+# the shown components gives 0.2 * level_centre + 0.1 * level_agreement, and a
+# search over the hidden members' half-step levels finds them. The first of these
+# that is defined is hidden; its weight (0.25 for agreement on impacts) is close
+# to the most the level components can move the index (0.3), so one residual
+# fits many combinations of hidden levels.
+COMPLEMENTARY_COMPONENTS = ("impact_agreement", "feature_agreement", "shared_features",
+                            "feature_balance")
 
 
 class Viewer:
@@ -156,11 +160,16 @@ class Table:
 
 
 def score_json(score, viewer: Viewer | None) -> dict:
-    """The CONTRACTS.md §4 object for one stored score (``viewer`` None: the operator)."""
+    """The CONTRACTS.md §4 object for one stored score (``viewer`` None: the operator).
+
+    ``label`` (the anonymised label) is given only beside names everyone at that level
+    already sees (the operator, admins): a contact or researcher who sees an authority
+    named would otherwise learn its label, and with it the authority in every labelled
+    output.
+    """
     a = score.authority
-    return {
+    out = {
         "authority": a.name if viewer is None else viewer.name(a),
-        "label": a.label,
         "confidence": score.confidence, "ci_low": score.ci_low, "ci_high": score.ci_high,
         "rank": score.rank, "rank_low": score.rank_low, "rank_high": score.rank_high,
         "components": dict(score.components) if viewer is None else
@@ -170,6 +179,9 @@ def score_json(score, viewer: Viewer | None) -> dict:
         "weight_rank_range": score.flags.get("weight_rank_range"),
         "method_version": score.method_version,
     }
+    if viewer is None or viewer.user.role.sees_all_names:
+        out["label"] = a.label
+    return out
 
 
 def disclosure(score, viewer: Viewer) -> dict:
@@ -183,12 +195,13 @@ def disclosure(score, viewer: Viewer) -> dict:
        the shown groups would give the hidden ones);
     3. a group's levels (mean, range, distribution) show only when the group has at
        least the threshold of people;
-    4. when exactly one group with members has its levels hidden, the two level
-       components and the complementary component are hidden (the level components
-       average the groups, so with the other groups' levels they would give the
-       hidden group's; and the index minus the shown components would give them
-       back). With two or more groups hidden only their combination could be
-       derived, so the components show.
+    4. when any group with members has its levels hidden, the two level
+       components and one complementary component are hidden. With the shown
+       groups' levels, "Level of impact" and "Agreement on level" leave so few
+       combinations of the hidden members' half-step levels that a search finds
+       them (one director and three managers: 7^4 combinations, one fits); the
+       index minus the shown components would give their weighted sum back, so a
+       non-level component is hidden with them.
 
     Returns
     -------
@@ -205,8 +218,13 @@ def disclosure(score, viewer: Viewer) -> dict:
         total = WITHHELD
     visible = {g: open_ or n >= viewer.threshold for g, n in ns.items()}
     hidden_groups = [g for g, n in ns.items() if n > 0 and not visible[g]]
-    hidden_components = (set(LEVEL_COMPONENTS) | {COMPLEMENTARY_COMPONENT}
-                         if len(hidden_groups) == 1 else set())
+    hidden_components: set[str] = set()
+    if hidden_groups:
+        hidden_components = set(LEVEL_COMPONENTS)
+        complement = next((c for c in COMPLEMENTARY_COMPONENTS
+                           if score.components.get(c) is not None), None)
+        if complement is not None:
+            hidden_components.add(complement)
     return {"open": open_, "counts": counts, "total": total, "visible": visible,
             "hidden_groups": hidden_groups, "hidden_components": hidden_components}
 
@@ -276,7 +294,10 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
                        if visible else {}})
     gaps = p.get("gaps", {"rows": [], "tested": 0})
     gap_rows = []
-    for r in gaps.get("rows", []):
+    # A p-value and its direction narrow down how many of a small group named a code.
+    gaps_hidden = not open_ and any(0 < p.get("groups", {}).get(g, {}).get("n", 0) < viewer.threshold
+                                    for g in ("manager", "practitioner"))
+    for r in ([] if gaps_hidden else gaps.get("rows", [])):
         row = {"code": r["code"], "label": labels.get(r["code"], r["code"]),
                "valence": VALENCE_LABELS.get(r["valence"], r["valence"]),
                "p": r["p"], "q": r["q"], "direction": "managers" if r["difference"] > 0 else "practitioners"}
@@ -292,7 +313,7 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
         "quotes": [{"role": ROLE_LABELS.get(q["role"], q["role"]), "text": q["text"]}
                    for q in p.get("quotes", [])] if open_ else [],
         "quotes_hidden": (not open_) and bool(p.get("quotes")),
-        "gaps": gap_rows, "gaps_tested": gaps.get("tested", 0),
+        "gaps": gap_rows, "gaps_tested": gaps.get("tested", 0), "gaps_hidden": gaps_hidden,
         "evidence": EVIDENCE_LABELS.get(p.get("evidence")),
         "respondents": {k: viewer.count(v, open_) for k, v in p.get("respondents", {}).items()},
         "staff_total": d["total"],
@@ -302,7 +323,7 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
                         "hidden": c[0] in d["hidden_components"],
                         "value": None if c[0] in d["hidden_components"] else score.components.get(c[0])}
                        for c in COMPONENTS],
-        "components_hidden": bool(d["hidden_components"]),
+        "components_hidden": bool(d["hidden_components"]), "threshold": viewer.threshold,
     }
 
 
@@ -321,7 +342,9 @@ def profile_tables(view: dict) -> dict[str, Table]:
                  ["Code", "Valence", "Mentioned more by", "p (Fisher exact)", "q (BH)"]
                  + (["Managers", "Practitioners"] if view["open"] else []),
                  [[r["label"], r["valence"], r["direction"], pval(r["p"]), pval(r["q"])]
-                  + ([r["manager"], r["practitioner"]] if view["open"] else []) for r in view["gaps"]])
+                  + ([r["manager"], r["practitioner"]] if view["open"] else []) for r in view["gaps"]],
+                 note=(f"Not shown: managers or practitioners are fewer than {view['threshold']}, and a "
+                       "test on so few people could show who named what." if view["gaps_hidden"] else ""))
     comps = Table("components", "Components of the confidence index", ["Component", "Weight", "Value"],
                   [[c["label"], dec(c["weight"]), WITHHELD if c["hidden"] else dec(c["value"])]
                    for c in view["components"]],

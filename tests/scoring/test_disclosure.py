@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 
 import pytest
@@ -58,14 +59,15 @@ def test_staff_total_and_level_components_hidden_when_one_group_is_hidden(client
         assert k[head.index(col)] == "hidden", col
     for col in ("Agreement on features", "Features named by all groups", "Positive vs to develop"):
         assert re.fullmatch(r"\d\.\d\d", k[head.index(col)]), col
-    # Every group under the threshold (Southby): no single group can be separated, components show,
-    # but the total is still hidden since its groups' counts are.
+    # Every group under the threshold (Southby): the level components and the total are hidden
+    # (a search over few people's half-step levels would find them); the index still shows.
     s = _row(rows, {authorities["Southby"].label})
     assert s[head.index("Staff interviewed")] == "hidden"
-    assert re.fullmatch(r"\d\.\d\d", s[head.index("Level of impact")])
+    assert s[head.index("Level of impact")] == "hidden"
+    assert re.fullmatch(r"\d\.\d\d", s[head.index("Confidence")])
     page = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
     assert ">12<" not in page.replace(" ", "")
-    data = {d["label"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
+    data = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
     assert data[king.label]["components"]["level_centre"] is None
     assert data[king.label]["components"]["feature_agreement"] is not None
     profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.id}/tables/components.csv")
@@ -108,11 +110,16 @@ class _User:
     def may_see_authority(_id):
         return False
 
+    @staticmethod
+    def authority_display_name(a):
+        return a.label
+
 
 @pytest.mark.parametrize("ns, total_hidden, components_hidden", [
     ({"dcs": 5, "manager": 6, "practitioner": 9}, False, False),   # nothing small
     ({"dcs": 1, "manager": 6, "practitioner": 9}, True, True),     # one group alone: derivable
-    ({"dcs": 1, "manager": 3, "practitioner": 9}, True, False),    # two hidden: only their sum
+    ({"dcs": 1, "manager": 3, "practitioner": 9}, True, True),     # two hidden: a search finds both
+    ({"dcs": 1, "manager": 3, "practitioner": 4}, True, True),     # all hidden
     ({"dcs": 0, "manager": 3, "practitioner": 9}, True, True),     # a missing group is not hidden
     ({"dcs": 0, "manager": 6, "practitioner": 9}, False, False),
 ])
@@ -123,6 +130,113 @@ def test_disclosure_rule(ns, total_hidden, components_hidden):
         assert d["total"] == sum(ns.values())
     assert bool(d["hidden_components"]) is components_hidden
     assert d["visible"] == {g: n >= 5 for g, n in ns.items()}
+
+
+def test_complement_is_the_first_defined_non_level_component():
+    score = _Score({"dcs": 1, "manager": 6, "practitioner": 9})
+    score.components["impact_agreement"] = None
+    d = disclosure(score, Viewer(_User(), 5))
+    assert d["hidden_components"] == {"level_centre", "level_agreement", "feature_agreement"}
+
+
+# The demo's shape: one director and three managers (hidden), five practitioners (shown).
+# Groups name different impacts, so agreement on impacts is not at its bound.
+DEMO = dict(FIGURE2,
+            impacts={"dcs": ["L1.tools", "L2.dialogue", "L3.access"],
+                     "manager": ["L1.tools", "L1.structures", "L2.dialogue"],
+                     "practitioner": ["L1.structures", "L2.dialogue", "L2.relationships", "L3.access"]},
+            levels={"dcs": [3.5], "manager": [2, 3, 2.5], "practitioner": [2.5, 3, 2, 3.5, 3]})
+STEPS = [1 + i / 2 for i in range(7)]
+WEIGHTS = {c[0]: c[1] for c in present.COMPONENTS}
+
+
+def level_components(levels_by_group):
+    """level_centre and level_agreement as core computes them (docs/METHODOLOGY.md)."""
+    means = [sum(v) / len(v) for v in levels_by_group.values() if v]
+    every = [x for v in levels_by_group.values() for x in v]
+    m = sum(every) / len(every)
+    var = sum((x - m) ** 2 for x in every) / (len(every) - 1)
+    return (sum(means) / len(means) - 1) / 3, max(0.0, 1 - var)
+
+
+def solutions(shown: dict, hidden_sizes: dict, shown_levels: dict, digits: int | None) -> set:
+    """Every combination of the hidden groups' half-step levels that fits what a viewer sees.
+
+    ``shown``: the JSON object (confidence, components with null for hidden ones). With
+    ``digits`` the numbers are first rounded as pages show them.
+    """
+    rnd = (lambda x: x) if digits is None else (lambda x: None if x is None else round(x, digits))
+    tol = 1e-9 if digits is None else 0.5 * 10 ** -digits + 1e-12
+    comps = {k: rnd(v) for k, v in shown["components"].items()}
+    index = rnd(shown["confidence"])
+    hidden = [k for k, v in comps.items() if v is None]
+    residual = index - sum(WEIGHTS[k] * v for k, v in comps.items() if v is not None)
+    slack = tol * (1 + sum(WEIGHTS.values()))
+    free = sum(WEIGHTS[k] for k in hidden if k not in present.LEVEL_COMPONENTS)
+    groups = list(hidden_sizes)
+    found = set()
+    for combo in itertools.product(*[itertools.combinations_with_replacement(STEPS, hidden_sizes[g])
+                                     for g in groups]):
+        levels = dict(shown_levels, **dict(zip(groups, (list(c) for c in combo))))
+        centre, agreement = level_components(levels)
+        ok = True
+        for k, x in (("level_centre", centre), ("level_agreement", agreement)):
+            if comps[k] is not None:
+                ok = ok and abs(comps[k] - x) <= tol
+        if not ok:
+            continue
+        rest = residual - sum(WEIGHTS[k] * x for k, x in (("level_centre", centre), ("level_agreement", agreement))
+                              if comps[k] is None)
+        if -slack <= rest <= free + slack:
+            found.add(combo)
+    return found
+
+
+@pytest.fixture
+def demo(session):
+    coded, levels = figure_csvs(("Northam", "Southby"))
+    coded += to_csv(["h"], _coded_rows("Demoton", DEMO, per_member=False)).split("\n", 1)[1]
+    levels += "".join(f"Demoton,{role}-{i + 1},{role},{v:g}\n"
+                      for role, vs in DEMO["levels"].items() for i, v in enumerate(vs))
+    rnd = import_round(session, "Round 1", coded, levels)
+    services.compute_scores(session, "test", rnd, seed=1, n_replicates=40)
+    return rnd, session.scalar(sa.select(Authority).where(Authority.name == "Demoton"))
+
+
+def test_hidden_groups_levels_cannot_be_found_by_search(client, auth, demo, session):
+    rnd, a = demo
+    auth.login(Role.ANALYST)
+    shown = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}[a.label]
+    page = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.id}/tables/levels.csv").get_data(as_text=True)
+    assert "Practitioner,5,2.80" in page       # the practitioners' levels are shown
+    # What the page's dot plot shows of the practitioners, and nothing of the others.
+    score = services.stored_score(session, rnd, a.id)
+    view = present.profile_view(score, Viewer(_User(), 5), {})
+    shown_levels = {}
+    for g in view["groups"]:
+        if g["visible"]:
+            shown_levels[g["id"]] = [float(k) for k, n in g["distribution"].items() for _ in range(n)]
+    assert shown_levels == {"practitioner": sorted(DEMO["levels"]["practitioner"])}
+    hidden_sizes = {"dcs": 1, "manager": 3}     # a viewer sees "<5"; the search tries the true sizes
+    truth = ((3.5,), (2, 2.5, 3))
+    for digits in (None, 2):
+        found = solutions(shown, hidden_sizes, shown_levels, digits)
+        assert truth in found, digits
+        assert len(found) > 1, digits
+    # The open viewer's numbers do give the levels away: the search itself works.
+    full = present.score_json(score, None)
+    assert solutions(full, hidden_sizes, shown_levels, None) == {truth}
+
+
+def test_one_hidden_director_cannot_be_found_by_search(client, auth, scored):
+    rnd, authorities = scored
+    king = authorities[LONG]
+    auth.login(Role.ANALYST)
+    shown = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}[king.label]
+    levels = {g: list(v) for g, v in ONE_HIDDEN["levels"].items() if g != "dcs"}
+    for digits in (None, 2):
+        found = solutions(shown, {"dcs": 1}, levels, digits)
+        assert ((4,),) in found and len(found) > 1
 
 
 # ------------------------------------------------------------- 2. counts of authorities
@@ -267,3 +381,55 @@ def test_input_signature_moves_with_in_place_edits(session, database_url):
     r.impact_level = 1 if r.impact_level != 1 else 1.5
     session.commit()
     assert queries.input_signature(session, rnd.id) != after_valence
+
+
+# ------------------------------------------------------------- name and label never together
+
+@pytest.mark.parametrize("role", [Role.AUTHORITY_CONTACT, Role.RESEARCHER])
+def test_a_named_authority_never_shows_its_label(client, auth, scored, role):
+    rnd, authorities = scored
+    north = authorities["Northam"]
+    if role is Role.AUTHORITY_CONTACT:
+        auth.login(role, authority=north)
+    else:
+        auth.login(role, assigned=[north])
+    data = client.get(f"/rounds/{rnd.id}/scores.json").get_json()
+    assert "Northam" in {d["authority"] for d in data}
+    assert all("label" not in d for d in data)
+    assert north.label not in {d["authority"] for d in data}
+    urls = [f"/rounds/{rnd.id}/scores", f"/rounds/{rnd.id}/report",
+            f"/rounds/{rnd.id}/scores/authorities/{north.id}",
+            f"/rounds/{rnd.id}/scores.json"]
+    urls += [f"/rounds/{rnd.id}/scores/authorities/{north.id}/tables/{n}.csv"
+             for n in ("positive", "to_develop", "levels", "gaps", "components")]
+    if role is Role.RESEARCHER:
+        urls += [f"/rounds/{rnd.id}/scores/tables/{n}.csv" for n in ("continuum", "change", "gaps")]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert north.label not in response.get_data(as_text=True), url
+
+
+def test_admins_and_the_operator_get_the_label_beside_the_name(client, auth, scored, session):
+    rnd, authorities = scored
+    auth.login(Role.ADMIN)
+    data = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
+    assert data["Northam"]["label"] == authorities["Northam"].label
+    score = services.stored_score(session, rnd, authorities["Northam"].id)
+    assert present.score_json(score, None)["label"] == authorities["Northam"].label
+    assert {"authority", "confidence", "ci_low", "ci_high", "rank", "components"} <= set(data["Northam"])
+
+
+# ------------------------------------------------------------- gaps of small groups
+
+def test_gap_rows_hidden_from_outside_viewers_when_a_group_is_small(client, auth, demo):
+    rnd, a = demo
+    url = f"/rounds/{rnd.id}/scores/authorities/{a.id}/tables/gaps.csv"
+    auth.login(Role.ADMIN)
+    assert len(_csv(client, url)) > 1          # the open viewer sees the tests
+    auth.logout()
+    auth.login(Role.ANALYST)
+    rows = _csv(client, url)
+    assert len(rows) == 1
+    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.id}").get_data(as_text=True)
+    assert "managers or practitioners are fewer than 5" in html
