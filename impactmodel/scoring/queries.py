@@ -185,11 +185,24 @@ def _ordinal(column, members) -> sa.ColumnElement:
     return sa.case(*[(column == m, i) for i, m in enumerate(members, 1)], else_=0)
 
 
+def _code_ordinal(column) -> sa.ColumnElement:
+    """The code's position in the codebook (1, 2, ...), so a coding changed to another
+    code moves the signature even when both ids have the same length (L1.tools to
+    L1.roles). Codes outside the codebook fall back to 1000 + their length.
+
+    A simple CASE (one comparison of the column per branch); both SQLite and
+    PostgreSQL evaluate it in the scan.
+    """
+    codes = codebook_mod.load().codes
+    return sa.case({code: i for i, code in enumerate(codes, 1)}, value=column,
+                   else_=1000 + sa.func.length(column))
+
+
 def input_signature(session: Session, round_id: int) -> list[int]:
     """A cheap signature of everything scoring reads for a round, computed in the database.
 
-    Counts and id-weighted sums over the round's agreed codings (respondent, code,
-    valence), respondents (authority, role, level) and participations (Box 6
+    Counts and id-weighted sums over the round's agreed codings (respondent, code by
+    its codebook position, valence), respondents (authority, role, level) and participations (Box 6
     evidence). Adding, deleting, agreeing or editing any of them changes it in
     practice; it is compared with the signature stored at compute time to warn that
     stored scores are stale. Aggregates keep it fast on a national-scale round.
@@ -199,7 +212,7 @@ def input_signature(session: Session, round_id: int) -> list[int]:
     c = Coding
     coding = session.execute(sa.select(
         sa.func.count(), sa.func.sum(c.id), sa.func.sum(c.respondent_id),
-        sa.func.sum(c.id * sa.func.length(c.code_id)), sa.func.sum(sa.func.length(c.code_id)),
+        sa.func.sum(c.id * _code_ordinal(c.code_id)), sa.func.sum(sa.func.length(c.code_id)),
         sa.func.sum(c.id * _ordinal(c.valence, list(Valence))))
         .where(c.round_id == round_id, c.agreed.is_(True))).one()
     r = Respondent

@@ -380,7 +380,14 @@ def test_input_signature_moves_with_in_place_edits(session, database_url):
                                                    Respondent.impact_level.is_not(None)).limit(1))
     r.impact_level = 1 if r.impact_level != 1 else 1.5
     session.commit()
-    assert queries.input_signature(session, rnd.id) != after_valence
+    after_level = queries.input_signature(session, rnd.id)
+    assert after_level != after_valence
+    # Another code of the same length, on the same coding (L1.tools -> L1.roles).
+    assert len("L1.tools") == len("L1.roles")
+    c = session.scalar(sa.select(Coding).where(Coding.round_id == rnd.id, Coding.code_id == "L1.tools").limit(1))
+    c.code_id = "L1.roles"
+    session.commit()
+    assert queries.input_signature(session, rnd.id) != after_level
 
 
 # ------------------------------------------------------------- name and label never together
