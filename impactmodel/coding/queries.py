@@ -238,6 +238,12 @@ class DoubleCoded:
     pairs: dict[str, dict[int, set[tuple[str, str]]]] = field(default_factory=dict)
     coders: dict[str, dict[int, str]] = field(default_factory=dict)   # slot -> answer -> who
     reconciled: set[int] = field(default_factory=set)
+    respondents: dict[int, int] = field(default_factory=dict)   # answer -> respondent (bootstrap clusters)
+
+    def raters_vary(self) -> bool:
+        """Whether different people fill a slot on different answers (Cohen's kappa
+        assumes the same two raters throughout)."""
+        return any(len(set(self.coders.get(s, {}).values())) > 1 for s in self.slots)
 
     def codes(self, slot: str) -> dict[int, set[str]]:
         """``{answer_id: codes applied}`` for one slot (valence aside)."""
@@ -271,6 +277,9 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
         if r.reconciled_at is not None:
             out.reconciled.add(r.answer_id)
     out.units = sorted(order)
+    out.respondents = dict(session.execute(
+        sa.select(Answer.id, Response.respondent_id).join(Response, Answer.response_id == Response.id)
+        .where(Answer.id.in_(out.units))).all()) if out.units else {}
     width = max((len(v) for v in order.values()), default=1)
     out.slots = ["first", "second"] + [f"second {i}" for i in range(2, width + 1)]
     out.pairs = {s: {} for s in out.slots}

@@ -3,7 +3,10 @@
 The unit is an answer; each code is a yes/no decision per answer and coder
 (did this coder apply the code anywhere in the answer?), as in
 :func:`impactmodel.stats.multicode_agreement`. Raters are the first coding and
-the blind second coding(s) of each answer. Bootstrap intervals resample answers.
+the blind second coding(s) of each answer. Bootstrap intervals resample
+respondents, each with all of their double-coded answers: answers of one
+respondent are not independent, so resampling them one by one would make the
+intervals too narrow.
 """
 from __future__ import annotations
 
@@ -46,13 +49,17 @@ class ReliabilityReport:
     per_code: list[CodeRow] = field(default_factory=list)
     unused_codes: int = 0        # codebook codes nobody applied in the sample
     kappa_defined: bool = True   # Cohen's kappa needs exactly two raters
+    raters_vary: bool = False    # different people are "first" or "second" on different answers
+    n_clusters: int = 0          # respondents resampled by the bootstrap
 
 
-def _ci(data: np.ndarray, statistic, *, n_resamples: int, seed: int) -> Interval:
-    if data.shape[0] < 2:
+def _ci(data: np.ndarray, statistic, *, n_resamples: int, seed: int,
+        clusters: np.ndarray | None = None) -> Interval:
+    n = data.shape[0] if clusters is None else len(np.unique(clusters))
+    if n < 2:
         est = float(statistic(data)) if data.shape[0] else float("nan")
         return Interval(est, float("nan"), float("nan"))
-    r = bootstrap_ci(data, statistic, n_resamples=n_resamples, rng=seed)
+    r = bootstrap_ci(data, statistic, n_resamples=n_resamples, rng=seed, clusters=clusters)
     return Interval(r.estimate, r.low, r.high)
 
 
@@ -98,8 +105,10 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
     -------
     ReliabilityReport
         Percent agreement, Cohen's kappa (two raters only) and Krippendorff's nominal
-        alpha, each with a 95% percentile bootstrap interval; per code only for codes
-        applied at least once in the sample.
+        alpha, each with a 95% percentile bootstrap interval over respondents (all of a
+        respondent's answers drawn together); per code only for codes applied at least
+        once in the sample. Alpha is the main figure: it allows the people in the
+        "first" and "second" slots to differ between answers, which kappa does not.
     """
     if not data.units:
         return ReliabilityReport(0, data.slots, None)
@@ -107,15 +116,19 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
     result = multicode_agreement(data.presence_mapping(), units=data.units, codes=codes, coders=slots)
     arr = result.presence
     two = arr.shape[2] == 2
+    # Answers of one respondent resample together (an answer unknown to the mapping
+    # is its own cluster).
+    clusters = np.array([data.respondents.get(u, -u) for u in data.units])
+    kw = {"seed": seed, "clusters": clusters}
     nan = Interval(float("nan"), float("nan"), float("nan"))
     o = result.overall
     overall = CodeRow(
         code=None, n_units=len(data.units),
         applied=int((np.nansum(arr, axis=2) > 0).any(axis=1).sum()),
         prevalence=o.prevalence,
-        percent_agreement=_ci(arr, _pooled(percent_agreement), n_resamples=n_resamples, seed=seed),
-        cohen_kappa=_ci(arr, _pooled(_kappa), n_resamples=n_resamples, seed=seed) if two else nan,
-        krippendorff_alpha=_ci(arr, _pooled(krippendorff_alpha), n_resamples=n_resamples, seed=seed),
+        percent_agreement=_ci(arr, _pooled(percent_agreement), n_resamples=n_resamples, **kw),
+        cohen_kappa=_ci(arr, _pooled(_kappa), n_resamples=n_resamples, **kw) if two else nan,
+        krippendorff_alpha=_ci(arr, _pooled(krippendorff_alpha), n_resamples=n_resamples, **kw),
         valence_agreement=_valence_agreement(data, None))
     per_n = per_code_resamples or n_resamples
     rows = []
@@ -128,12 +141,13 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
             continue
         rows.append(CodeRow(
             code=ca.code, n_units=ca.n_units, applied=applied, prevalence=ca.prevalence,
-            percent_agreement=_ci(m, percent_agreement, n_resamples=per_n, seed=seed),
-            cohen_kappa=_ci(m, _kappa, n_resamples=per_n, seed=seed) if two else nan,
-            krippendorff_alpha=_ci(m, krippendorff_alpha, n_resamples=per_n, seed=seed),
+            percent_agreement=_ci(m, percent_agreement, n_resamples=per_n, **kw),
+            cohen_kappa=_ci(m, _kappa, n_resamples=per_n, **kw) if two else nan,
+            krippendorff_alpha=_ci(m, krippendorff_alpha, n_resamples=per_n, **kw),
             valence_agreement=_valence_agreement(data, ca.code)))
     rows.sort(key=lambda r: (-r.applied, r.code))
-    return ReliabilityReport(len(data.units), slots, overall, rows, unused, two)
+    return ReliabilityReport(len(data.units), slots, overall, rows, unused, two,
+                             raters_vary=data.raters_vary(), n_clusters=len(np.unique(clusters)))
 
 
 _CACHE: OrderedDict[str, ReliabilityReport] = OrderedDict()
@@ -148,6 +162,8 @@ def cached_report(data: DoubleCoded, codes: list[str], **options) -> Reliability
     """
     canonical = json.dumps([data.units, data.slots,
                             {s: {str(u): sorted(p) for u, p in data.pairs[s].items()} for s in data.slots},
+                            {str(u): r for u, r in data.respondents.items()},
+                            {s: {str(u): w for u, w in data.coders.get(s, {}).items()} for s in data.slots},
                             codes, sorted(options.items())], sort_keys=True)
     key = hashlib.sha256(canonical.encode()).hexdigest()
     if key in _CACHE:

@@ -114,6 +114,8 @@ def test_reliability_page_shows_raw_agreement_beside_kappa(app, client, auth, se
     assert "Percent agreement" in page and "Cohen's κ" in page and "Krippendorff's α" in page
     assert "kappa paradox" in page and "<svg" in page
     assert "0.53" in page and "75.0%" in page    # L1.tools: alpha 8/15, agreement 75%
+    assert "resample respondents" in page and "from 4 respondents" in page
+    assert "shown for reference only" not in page  # the same two coders throughout: kappa holds
 
 
 def _qdpx(client, rnd) -> zipfile.ZipFile:
@@ -302,3 +304,32 @@ def test_second_coder_cannot_reconcile_their_own_work(app, session, double_coded
     rnd, a, b, answers = double_coded
     with app.app_context(), pytest.raises(services.NotAllowed):
         services.reconcile(session, b, answers[3].id, {("L1.tools", "positive")})
+
+
+def test_reliability_intervals_resample_respondents_not_answers():
+    """Answers of one respondent go into a bootstrap resample together."""
+    from impactmodel.stats import bootstrap_ci
+
+    units = [1, 2, 3, 4, 5, 6, 7, 8]
+    respondent = {1: 10, 2: 10, 3: 10, 4: 20, 5: 20, 6: 30, 7: 40, 8: 40}
+    first = {1: {("L1.tools", "positive")}, 2: {("L1.tools", "positive")}, 3: set(), 4: set(),
+             5: {("L1.tools", "positive")}, 6: {("L1.tools", "positive")}, 7: set(), 8: set()}
+    second = {1: {("L1.tools", "positive")}, 2: set(), 3: set(), 4: {("L1.tools", "positive")},
+              5: {("L1.tools", "positive")}, 6: {("L1.tools", "positive")}, 7: set(), 8: set()}
+    data = queries.DoubleCoded(units=units, slots=["first", "second"], pairs={"first": first, "second": second},
+                               coders={"first": {u: "Avery" for u in units},
+                                       "second": {u: "Blake" if u < 5 else "Casey" for u in units}},
+                               respondents=respondent)
+    report = reliability.reliability_report(data, ["L1.tools", "L2.dialogue"], n_resamples=300, seed=5)
+    assert report.n_clusters == 4 and report.raters_vary
+    m = np.array([[int(bool(first[u])), int(bool(second[u]))] for u in units])
+    clusters = [respondent[u] for u in units]
+    want = bootstrap_ci(m, krippendorff_alpha, n_resamples=300, rng=5, clusters=clusters)
+    naive = bootstrap_ci(m, krippendorff_alpha, n_resamples=300, rng=5)
+    row = report.per_code[0]
+    assert row.code == "L1.tools"
+    assert (row.krippendorff_alpha.low, row.krippendorff_alpha.high) == pytest.approx((want.low, want.high))
+    assert (want.low, want.high) != pytest.approx((naive.low, naive.high))
+    # One coder throughout in each slot: kappa's two fixed raters hold.
+    data.coders["second"] = {u: "Blake" for u in units}
+    assert not reliability.reliability_report(data, ["L1.tools"], n_resamples=50, seed=5).raters_vary
