@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 import sqlalchemy as sa
@@ -78,6 +79,9 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
     summary = report.round_summary(data, result)
     summary["input_signature"] = signature
     say(92, "Saving")
+    # Another run of the same round may be saving now: wait for it, so the two
+    # replacements follow each other instead of colliding on (round, authority).
+    _serialise_round(session, rnd.id)
     session.execute(sa.delete(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id))
     session.execute(sa.delete(RoundScoring).where(RoundScoring.round_id == rnd.id))
     session.add_all(rows)
@@ -146,24 +150,83 @@ def earlier_scores(session: Session, rnd: Round) -> dict[int, tuple[Round, Confi
     return out
 
 
-def start_run(session: Session, actor, rnd: Round, seed: int = 0) -> ScoringRun:
-    """Record a web-requested recomputation (the caller starts the work)."""
+def _serialise_round(session: Session, round_id: int) -> None:
+    """Hold the round until this transaction ends, so writers of its results take turns.
+
+    PostgreSQL locks the round's row; SQLite has one writer at a time, so a write
+    (one that matches nothing) takes that lock now rather than at the first real write.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(Round.id).where(Round.id == round_id).with_for_update())
+    else:
+        session.execute(sa.update(ScoringRun).where(sa.false()).values(progress=ScoringRun.progress)
+                        .execution_options(synchronize_session=False))
+
+
+# A run this long after it was requested and still not finished has lost its worker (a
+# restart, a crash): the national-scale benchmark takes seconds.
+RUN_TIMEOUT = timedelta(minutes=10)
+ACTIVE = ("queued", "running")
+
+
+def expire_stale_runs(session: Session, round_id: int | None = None) -> int:
+    """Mark runs that have stopped without finishing as failed, so pages stop waiting.
+
+    Returns the number of runs marked. Commits only when it marks some.
+    """
+    cutoff = utcnow() - RUN_TIMEOUT
+    q = sa.update(ScoringRun).where(ScoringRun.status.in_(ACTIVE), ScoringRun.created_at < cutoff)
+    if round_id is not None:
+        q = q.where(ScoringRun.round_id == round_id)
+    n = session.execute(q.values(status="failed", message=STOPPED_MESSAGE, finished_at=utcnow())
+                        .execution_options(synchronize_session="fetch")).rowcount
+    if n:
+        session.commit()
+    return n
+
+
+STOPPED_MESSAGE = "Stopped: the computation did not finish. Please start again."
+
+
+def start_run(session: Session, actor, rnd: Round, seed: int = 0) -> tuple[ScoringRun, bool]:
+    """Record a web-requested recomputation, unless one of the round is already under way.
+
+    Returns
+    -------
+    (ScoringRun, bool)
+        The run, and whether it is new (the caller then starts the work). A queued or
+        running run of the round is returned instead of starting a second one.
+    """
+    expire_stale_runs(session, rnd.id)
+    _serialise_round(session, rnd.id)      # two requests at once: the second sees the first's run
+    active = session.scalar(sa.select(ScoringRun).where(ScoringRun.round_id == rnd.id,
+                                                        ScoringRun.status.in_(ACTIVE))
+                            .order_by(ScoringRun.id).limit(1))
+    if active is not None:
+        session.commit()
+        return active, False
     run = ScoringRun(round_id=rnd.id, requested_by_id=getattr(actor, "id", None), seed=seed,
                      status="queued", progress=0, message="Waiting to start")
     session.add(run)
     session.flush()
     record(session, actor, "scores.request", "scoring_run", run.id, round_id=rnd.id, seed=seed)
     session.commit()
-    return run
+    return run, True
 
 
 def execute_run(session: Session, run_id: int, actor, *,
                 n_replicates: int = core.DEFAULT_REPLICATES) -> None:
     """Do a recorded run, writing its progress where any worker can read it."""
-    run = session.get(ScoringRun, run_id)
-    rnd = session.get(Round, run.round_id)
-    run.status, run.progress, run.message = "running", 1, "Starting"
+    # Claim the run: only a queued run starts, so a run is never worked on twice.
+    claimed = session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == "queued")
+                              .values(status="running", progress=1, message="Starting")
+                              .execution_options(synchronize_session=False)).rowcount
     session.commit()
+    if not claimed:
+        return
+    run = session.get(ScoringRun, run_id)
+    session.refresh(run)
+    rnd = session.get(Round, run.round_id)
 
     def progress(pct: int, msg: str) -> None:
         # A separate UPDATE, committed at once, so the page sees it while the work goes on.

@@ -174,7 +174,11 @@ def compute(round_id: int):
             for e in errors:
                 flash(e, "error")
         return redirect(url_for("scoring.continuum", round_id=rnd.id))
-    run = services.start_run(db.session, current_user, rnd, seed=form.seed.data or 0)
+    run, new = services.start_run(db.session, current_user, rnd, seed=form.seed.data or 0)
+    if not new:
+        # A second click, or someone else's request: follow the run already under way.
+        flash("Scores for this round are already being computed; this is that computation.", "info")
+        return redirect(url_for("scoring.run_status", run_id=run.id))
     app = current_app._get_current_object()
     user_id = current_user.id
     if app.config.get("SCORING_INLINE", app.testing):
@@ -197,10 +201,18 @@ def _work(app, run_id: int, user_id: int) -> None:
             app.logger.exception("scoring run %s failed", run_id)
 
 
+def _run(run_id: int) -> ScoringRun:
+    """The run, shown as failed once it has stopped without finishing (its page stops polling)."""
+    run = db.session.get(ScoringRun, run_id) or abort(404)
+    if run.status in services.ACTIVE and services.expire_stale_runs(db.session, run.round_id):
+        db.session.refresh(run)
+    return run
+
+
 @bp.get("/scoring/runs/<int:run_id>")
 @requires("can_compute_scores")
 def run_status(run_id: int):
-    run = db.session.get(ScoringRun, run_id) or abort(404)
+    run = _run(run_id)
     rnd = db.session.get(Round, run.round_id)
     return render_template("scoring/run.html", run=run, round=rnd)
 
@@ -208,7 +220,7 @@ def run_status(run_id: int):
 @bp.get("/scoring/runs/<int:run_id>.json")
 @requires("can_compute_scores")
 def run_status_json(run_id: int):
-    run = db.session.get(ScoringRun, run_id) or abort(404)
+    run = _run(run_id)
     return jsonify({"id": run.id, "status": run.status, "progress": run.progress, "message": run.message,
                     "done": run.status in ("done", "failed"),
                     "next": url_for("scoring.continuum", round_id=run.round_id)})

@@ -18,7 +18,8 @@
         if (s.status === "done") {
           window.location.assign(s.next);
         } else if (s.status === "failed") {
-          message.textContent = "The computation failed. Nothing was changed; the previous scores still stand.";
+          message.textContent = (s.message.indexOf("Stopped") === 0 ? s.message + " " : "The computation failed. ") +
+            "Nothing was changed; the previous scores still stand.";
         } else {
           window.setTimeout(poll, 800);
         }
