@@ -181,7 +181,7 @@ def main() -> None:
                 t = time.perf_counter()
                 queries.input_signature(db.session, round_id)
                 sig.append((time.perf_counter() - t) * 1000)
-            print(f"  stale check (input signature, part of every page below): median "
+            print(f"  stale check (input signature, run by the first page request, then reused for SCORES_STALE_CHECK_SECONDS): median "
                   f"{statistics.median(sig):.0f} ms, max {max(sig):.0f} ms")
             authority_id = db.session.scalar(sa.select(Authority.id).order_by(Authority.id))
         client = app.test_client()

@@ -27,6 +27,8 @@ DEFAULTS = {
     # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,
+    # How long a score page may reuse its check that the round's data changed since scoring.
+    "SCORES_STALE_CHECK_SECONDS": 30,
     # Argon2id cost; these are argon2-cffi's defaults (RFC 9106). Tests lower them for speed.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

@@ -1,6 +1,8 @@
 """Compute and store a round's confidence scores; read them back for pages and exports."""
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -120,14 +122,28 @@ def stored_results(session: Session, rnd: Round, *, scores: bool = True) -> Stor
     return StoredRound(rnd, scoring, list(rows))
 
 
-def is_stale(session: Session, stored: StoredRound) -> bool:
+# round id -> (results computed at, checked at (monotonic seconds), stale?)
+_stale_checks: dict[int, tuple[object, float, bool]] = {}
+
+
+def is_stale(session: Session, stored: StoredRound, max_age: float = 0.0) -> bool:
     """Whether the round's codings, levels or evidence changed since its scores were computed.
 
-    Results stored before signatures were kept are not judged (False).
+    Results stored before signatures were kept are not judged (False). The check scans
+    the round's codings (about a quarter of a second at national scale), so its answer
+    may be reused for ``max_age`` seconds (``SCORES_STALE_CHECK_SECONDS``) while the
+    stored results stay the same: a change shows up on the score pages at most that late.
     """
     if stored.scoring is None or "input_signature" not in stored.scoring.summary:
         return False
-    return queries.input_signature(session, stored.round.id) != stored.scoring.summary["input_signature"]
+    computed_at = stored.scoring.computed_at
+    cached = _stale_checks.get(stored.round.id)
+    now = time.monotonic()
+    if cached is not None and cached[0] == computed_at and now - cached[1] < max_age:
+        return cached[2]
+    stale = queries.input_signature(session, stored.round.id) != stored.scoring.summary["input_signature"]
+    _stale_checks[stored.round.id] = (computed_at, now, stale)
+    return stale
 
 
 def stored_score(session: Session, rnd: Round, authority_id: int) -> ConfidenceScore | None:

@@ -38,6 +38,10 @@ def _viewer() -> present.Viewer:
     return present.Viewer(current_user, current_app.config["SMALL_NUMBER_THRESHOLD"])
 
 
+def _stale(stored) -> bool:
+    return services.is_stale(db.session, stored, current_app.config["SCORES_STALE_CHECK_SECONDS"])
+
+
 def _round(round_id: int) -> Round:
     return db.session.get(Round, round_id) or abort(404)
 
@@ -58,7 +62,7 @@ def continuum(round_id: int):
     viewer = _viewer()
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/continuum.html", round=rnd, stored=stored, rows=rows,
-                           stale=services.is_stale(db.session, stored),
+                           stale=_stale(stored),
                            chart=charts.continuum(rows), form=ComputeForm(),
                            sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
                            labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
@@ -78,7 +82,7 @@ def profile(round_id: int, authority_id: int):
         labels = _labels(rnd)
         view = present.profile_view(score, viewer, labels)
         stored = services.stored_results(db.session, rnd, scores=False)
-        stale = services.is_stale(db.session, stored)
+        stale = _stale(stored)
         computed_at = stored.scoring.computed_at if stored.scoring else score.computed_at
     return render_template("scoring/profile.html", round=rnd, authority=authority, stale=stale,
                            computed_at=computed_at if score is not None else None,
@@ -110,7 +114,7 @@ def report(round_id: int):
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
-                           stale=services.is_stale(db.session, stored),
+                           stale=_stale(stored),
                            changes=changes, change_table=present.change_table(changes),
                            reach=reach, chart=charts.continuum(rows), rows=rows,
                            level_names=present.LEVEL_NAMES, threshold=viewer.threshold,

@@ -279,6 +279,28 @@ def test_notice_when_data_changed_after_scores_were_computed(client, auth, score
     assert "The data have changed" in client.get(urls[0]).get_data(as_text=True)
 
 
+def test_the_stale_check_is_reused_for_a_while(app, client, auth, scored, session, monkeypatch):
+    """At national scale the check scans every coding, so pages may reuse it for
+    SCORES_STALE_CHECK_SECONDS; a recompute is seen at once (its results differ)."""
+    import time as time_mod
+    rnd, authorities = scored
+    app.config["SCORES_STALE_CHECK_SECONDS"] = 30
+    clock = [1000.0]
+    monkeypatch.setattr(time_mod, "monotonic", lambda: clock[0])
+    url = f"/rounds/{rnd.id}/scores"
+    auth.login(Role.RESEARCHER)
+    assert "The data have changed" not in client.get(url).get_data(as_text=True)
+    c = session.scalar(sa.select(Coding).where(Coding.round_id == rnd.id).limit(1))
+    c.agreed = False
+    session.commit()
+    clock[0] += 10
+    assert "The data have changed" not in client.get(url).get_data(as_text=True)  # reused
+    clock[0] += 25
+    assert "The data have changed" in client.get(url).get_data(as_text=True)      # checked again
+    services.compute_scores(session, "test", rnd, seed=1, n_replicates=20)
+    assert "The data have changed" not in client.get(url).get_data(as_text=True)  # new results
+
+
 # ------------------------------------------------------------- 6, 7. downloads
 
 def test_download_names_carry_the_id_not_the_label_and_one_charset(client, auth, scored):
