@@ -256,11 +256,10 @@ def update_coding(coding_id: int):
     return jsonify(coding=_coding_json(coding, ctx.answer.text or ""))
 
 
-@bp.post("/codings/<int:coding_id>/delete")
-@requires("can_code")
-def delete_coding(coding_id: int):
+def _delete(remove, item_id: int, done: str):
+    """Run a service that removes something; answer in JSON or with a flash message."""
     try:
-        services.delete_coding(db.session, current_user, coding_id)
+        remove(db.session, current_user, item_id)
     except LookupError:
         abort(404)
     except services.NotAllowed as exc:
@@ -268,9 +267,15 @@ def delete_coding(coding_id: int):
     except services.CodingError as exc:
         return _fail(exc, 422)
     if _wants_json():
-        return jsonify(deleted=coding_id)
-    flash("Coding removed.")
+        return jsonify(deleted=item_id)
+    flash(done)
     return redirect(request.referrer or url_for("coding.queue"))
+
+
+@bp.post("/codings/<int:coding_id>/delete")
+@requires("can_code")
+def delete_coding(coding_id: int):
+    return _delete(services.delete_coding, coding_id, "Coding removed.")
 
 
 @bp.post("/answers/<int:answer_id>/memos")
@@ -294,18 +299,7 @@ def add_memo(answer_id: int):
 @bp.post("/memos/<int:memo_id>/delete")
 @requires("can_code")
 def delete_memo(memo_id: int):
-    try:
-        services.delete_memo(db.session, current_user, memo_id)
-    except LookupError:
-        abort(404)
-    except services.NotAllowed as exc:
-        return _fail(exc, 403)
-    except services.CodingError as exc:
-        return _fail(exc, 422)
-    if _wants_json():
-        return jsonify(deleted=memo_id)
-    flash("Memo removed.")
-    return redirect(request.referrer or url_for("coding.queue"))
+    return _delete(services.delete_memo, memo_id, "Memo removed.")
 
 
 @bp.post("/answers/<int:answer_id>/done")

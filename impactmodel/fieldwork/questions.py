@@ -65,8 +65,8 @@ class QuestionType:
 
     @classmethod
     def clean(cls, q: dict, text: Any, value: Any) -> tuple[str | None, Any]:
-        """(text, value) to store, or AnswerInvalid in plain words."""
-        raise NotImplementedError
+        """(text, value) to store, or AnswerInvalid in plain words. Every type defines it."""
+        raise TypeError(f"question type {cls.name!r} does not define clean()")
 
     @classmethod
     def from_form(cls, q: dict, form, name: str) -> tuple[Any, Any]:

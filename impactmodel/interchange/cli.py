@@ -19,35 +19,28 @@ def export_group():
     pass
 
 
-def _run_import(func, file, round_name, check):
-    try:
-        with open(file, encoding="utf-8", newline="") as fh:
-            result = func(db.session, fh, round_name, dry_run=check)
-    except csvio.ImportRejected as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
-    click.echo(csvio.describe(result, checked_only=check))
+def _import_command(name: str, func, summary: str) -> None:
+    """Register ``impactmodel import NAME FILE --round R [--check]`` running ``func``."""
+
+    @import_group.command(name, help=summary)
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--round", "round_name", required=True, help="Round name (created if new).")
+    @click.option("--check", is_flag=True,
+                  help="Check every row and say what would be created; import nothing.")
+    @with_appcontext
+    def command(file, round_name, check):
+        try:
+            with open(file, encoding="utf-8", newline="") as fh:
+                result = func(db.session, fh, round_name, dry_run=check)
+        except csvio.ImportRejected as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+        click.echo(csvio.describe(result, checked_only=check))
 
 
-@import_group.command("coded")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--round", "round_name", required=True, help="Round name (created if new).")
-@click.option("--check", is_flag=True, help="Check every row and say what would be created; import nothing.")
-@with_appcontext
-def import_coded(file, round_name, check):
-    """Import codings: one row per code applied."""
-    _run_import(csvio.import_coded, file, round_name, check)
-
-
-@import_group.command("levels")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--round", "round_name", required=True, help="Round name (created if new).")
-@click.option("--check", is_flag=True, help="Check every row and say what would be created; import nothing.")
-@with_appcontext
-def import_levels(file, round_name, check):
-    """Import staff members' self-reported levels of impact."""
-    _run_import(csvio.import_levels, file, round_name, check)
+_import_command("coded", csvio.import_coded, "Import codings: one row per code applied.")
+_import_command("levels", csvio.import_levels, "Import staff members' self-reported levels of impact.")
 
 
 @export_group.command("coded")
