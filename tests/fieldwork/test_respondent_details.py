@@ -1,4 +1,5 @@
-"""Problems found walking through the demo: each test would have caught one of them."""
+"""Details of interviews and surveys that people notice: references, consent words, skipping,
+navigation, short codes, confirmation, lists, autosave safety, error links and unsent surveys."""
 from __future__ import annotations
 
 import re
@@ -30,7 +31,7 @@ def _begin(client, session, fw, role="parent"):
     return invitation, base
 
 
-# 3. Fresh references fit the authority's existing ones.
+# Fresh references fit the authority's existing ones.
 
 def test_fresh_references_use_the_width_already_in_use(ctx, fw, make_respondent):
     for n in (1, 2, 3):
@@ -48,7 +49,7 @@ def test_fresh_references_use_the_width_already_in_use(ctx, fw, make_respondent)
     assert services.next_reference(ctx, fw.round, fw.authority, "manager") == "manager-100"
 
 
-# 7. Exclusive answers and "something else" words, on surveys as in interviews.
+# Exclusive answers and "something else" words, on surveys as in interviews.
 
 def test_exclusive_options_refuse_other_answers_and_words(client, session, fw):
     invitation, base = _begin(client, session, fw, "child")
@@ -80,7 +81,7 @@ def test_words_for_something_else_tick_its_box(client, session, fw):
         single.clean(q, "words", "a")
 
 
-# 6. "You can skip any question" is true; sending needs one answer.
+# "You can skip any question" is true; sending needs one answer.
 
 def test_every_survey_question_can_be_skipped_but_not_all(client, session, fw):
     for role in ("parent", "child"):
@@ -97,7 +98,7 @@ def test_every_survey_question_can_be_skipped_but_not_all(client, session, fw):
     assert client.post(f"{base}/check").headers["Location"].endswith("/thanks")
 
 
-# 7. Survey navigation.
+# Survey navigation.
 
 def test_no_back_on_page_one_and_the_check_page_is_named(client, session, fw):
     invitation, base = _begin(client, session, fw)
@@ -110,7 +111,7 @@ def test_no_back_on_page_one_and_the_check_page_is_named(client, session, fw):
     assert "Check and send" in check and not re.search(r"(Part|Page) \d+ of \d+", check)
 
 
-# 8. The footer says what is true on each page.
+# The footer says what is true on each page.
 
 def test_footer_promises_fit_the_page(client, session, fw):
     invitation, base = _begin(client, session, fw)
@@ -124,7 +125,7 @@ def test_footer_promises_fit_the_page(client, session, fw):
     assert kept not in client.get("/s/" + "Z" * 43).get_data(as_text=True)
 
 
-# 5. The child's consent page: adult words for the parent, child words for the child.
+# The child's consent page: adult words for the parent, child words for the child.
 
 def test_child_consent_separates_parent_and_child_words(client, session, fw):
     invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
@@ -140,7 +141,7 @@ def test_child_consent_separates_parent_and_child_words(client, session, fw):
     assert buttons and all(" hidden" in b for b in buttons)
 
 
-# 9. Short codes for printed cards.
+# Short codes for printed cards.
 
 def test_cards_carry_a_short_unique_code(client, auth, session, fw):
     links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
@@ -165,7 +166,7 @@ def test_cards_carry_a_short_unique_code(client, auth, session, fw):
     assert client.get("/s/c/AAAAAAAA").status_code == 404
 
 
-# 2. Completing an interview is confirmed, with the unanswered questions counted.
+# Completing an interview is confirmed, with the unanswered questions counted.
 
 def test_mark_complete_asks_for_confirmation(client, auth, session, fw):
     response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
@@ -187,7 +188,7 @@ def test_mark_complete_asks_for_confirmation(client, auth, session, fw):
     assert client.get(url).status_code == 302     # already complete: back to the read-only page
 
 
-# 4. The interview list: filters and pages, my interviews in progress first.
+# The interview list: filters and pages, my interviews in progress first.
 
 def test_interview_list_filters_and_pages(client, auth, session, fw):
     mine = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
@@ -211,7 +212,7 @@ def test_interview_list_filters_and_pages(client, auth, session, fw):
     assert "No interviews match" in client.get("/fieldwork/?role=dcs").get_data(as_text=True)
 
 
-# 10. No empty or "None" ARIA attributes on fieldwork pages.
+# No empty or "None" ARIA attributes on fieldwork pages.
 
 def test_no_empty_aria_attributes(client, auth, session, fw):
     response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
@@ -268,7 +269,7 @@ def test_a_fresh_reference_taken_meanwhile_makes_a_new_person(app, session, make
         assert b.respondent.reference != taken
 
 
-# Review fixes: error links, signed-out autosave, clocks, unsent surveys.
+# Error links, signed-out autosave, clocks, unsent surveys.
 
 def test_every_error_summary_link_has_a_target(client, session, fw):
     invitation, base = _begin(client, session, fw, "child")
