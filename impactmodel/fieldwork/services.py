@@ -737,6 +737,10 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
+# Days after a link's expiry during which a survey already begun can still be finished.
+EXPIRY_GRACE_DAYS = 7
+
+
 def find_invitation(session: Session, token: str, *, allow_submitted: bool = False) -> Invitation:
     """The invitation for ``token``. Raises InvitationNotFound, or InvitationEnded with
     reason ``"expired"`` or ``"submitted"`` (the latter unless ``allow_submitted``)."""
@@ -749,7 +753,12 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
         if not allow_submitted:
             raise InvitationEnded(invitation, "submitted")
     elif invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():
-        raise InvitationEnded(invitation, "expired")
+        # Someone already answering when the link runs out may finish: a short grace
+        # period, so a page being typed is not lost at the deadline.
+        begun = invitation.respondent_id is not None
+        grace = timedelta(days=EXPIRY_GRACE_DAYS)
+        if not begun or _aware(invitation.expires_at) + grace <= utcnow():
+            raise InvitationEnded(invitation, "expired")
     return invitation
 
 

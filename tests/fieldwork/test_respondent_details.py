@@ -326,3 +326,20 @@ def test_answers_of_an_unsent_survey_are_not_coded_or_exported(client, session, 
     with client.application.app_context():
         ids = queries.queue_ids(session, fw.admin, queries.QueueFilter(status="all"))
     assert answers["anything_else"].id not in ids
+
+
+def test_a_survey_begun_before_its_link_expired_can_be_finished(client, session, fw):
+    from datetime import timedelta
+
+    from impactmodel.db import utcnow
+    begun, base = _begin(client, session, fw, "parent")
+    untouched = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                            role="parent", count=1)[0]
+    for inv in (begun, untouched):
+        session.get(Invitation, inv.id).expires_at = utcnow() - timedelta(days=1)
+    session.commit()
+    assert client.get(f"{base}/1").status_code == 200               # still in the grace period
+    assert client.get(f"/s/{untouched.token}").status_code == 410   # never opened: ended
+    session.get(Invitation, begun.id).expires_at = utcnow() - timedelta(days=services.EXPIRY_GRACE_DAYS + 1)
+    session.commit()
+    assert client.get(f"{base}/1").status_code == 410               # the grace period is over too
