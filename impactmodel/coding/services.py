@@ -70,6 +70,18 @@ def _check_open(ctx: AnswerContext) -> None:
                           "change until the answer is reconciled")
 
 
+def _check_first_coding_frozen(session: Session, ctx: AnswerContext) -> None:
+    """While an answer waits for (or has) a blind second coding not yet reconciled, the
+    first coding stays as it was drawn: the reliability report compares those two."""
+    if ctx.blind is not None:
+        return  # the blind coder's own coding (see _check_open)
+    drawn = session.scalar(sa.select(DoubleCoding.id).where(
+        DoubleCoding.answer_id == ctx.answer.id, DoubleCoding.reconciled_at.is_(None)).limit(1))
+    if drawn is not None:
+        raise CodingError("this answer was drawn for double coding: its coding stays as it is "
+                          "until the two codings are reconciled")
+
+
 def visible_codings(session: Session, ctx: AnswerContext, actor: User) -> list[Coding]:
     """The codings this user sees on the answer.
 
@@ -123,6 +135,7 @@ def _editable(session: Session, actor: User, coding_id: int) -> tuple[Coding, An
     if coding not in visible_codings(session, ctx, actor):
         raise NotAllowed("that coding is not yours to change")
     _check_open(ctx)
+    _check_first_coding_frozen(session, ctx)
     return coding, ctx
 
 
@@ -152,6 +165,7 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
     """
     ctx = answer_context(session, actor, answer_id)
     _check_open(ctx)
+    _check_first_coding_frozen(session, ctx)
     text = ctx.answer.text or ""
     if not text.strip():
         raise CodingError("this answer has no text to code")

@@ -333,3 +333,24 @@ def test_reliability_intervals_resample_respondents_not_answers():
     # One coder throughout in each slot: kappa's two fixed raters hold.
     data.coders["second"] = {u: "Blake" for u in units}
     assert not reliability.reliability_report(data, ["L1.tools"], n_resamples=50, seed=5).raters_vary
+
+
+def test_the_first_coding_stays_as_drawn_until_reconciled(app, session, make_round, make_authority,
+                                                          make_user, make_answer):
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    a = make_user(Role.RESEARCHER, assigned=[borough])
+    b = make_user(Role.RESEARCHER, assigned=[borough])
+    answer = make_answer(rnd, borough, "Co-location helped a great deal.")
+    with app.app_context():
+        first = services.add_coding(session, a, answer.id, "F.co_location", "positive", 0, 11)
+        services.draw_double_sample(session, a, rnd.id, b.id, 1.0, seed=1)
+        for attempt in (lambda: services.add_coding(session, a, answer.id, "L1.tools", None, 0, 11),
+                        lambda: services.update_coding(session, a, first.id, valence="to_develop"),
+                        lambda: services.delete_coding(session, a, first.id)):
+            with pytest.raises(services.CodingError, match="drawn for double coding"):
+                attempt()
+        services.add_coding(session, b, answer.id, "F.co_location", "positive", 0, 11)
+        services.finish_second_coding(session, b, answer.id)
+        services.reconcile(session, a, answer.id, {("F.co_location", "positive")})
+        assert services.add_coding(session, a, answer.id, "L1.tools", None, 0, 11).agreed
