@@ -311,3 +311,30 @@ def test_percent_agreement_pairs_by_hand():
     # Unit 1: 1 1 2 -> 1 agreeing pair of 3; unit 2: 3 3 -> 1 of 1;
     # unit 3: a single rating, no pairs. Pooled: 2/4.
     assert percent_agreement([[1, 1, 2], [3, 3, nan], [1, nan, nan]]) == 0.5
+
+
+# A worked example with ties run through R's irr package (Gamer et al.): 12 items
+# ranked by 5 raters, rater 2 giving rank 6 twice. Printed output:
+# kendall(scorecard, correct = TRUE) -> Wt = 0.735, Chisq(11) = 40.5;
+# icc(scorecard, model = "oneway", type = "agreement") -> ICC(1) = 0.688.
+IRR_SCORECARD = np.array([
+    [4, 1, 1, 2, 1], [3, 2, 2, 3, 6], [1, 6, 6, 5, 2], [5, 3, 3, 6, 5],
+    [6, 5, 4, 7, 3], [9, 4, 5, 1, 8], [8, 8, 8, 4, 4], [2, 9, 7, 10, 9],
+    [7, 10, 10, 8, 7], [11, 11, 9, 9, 10], [10, 6, 11, 11, 11], [12, 12, 12, 12, 12],
+])
+
+
+def test_kendall_w_with_ties_matches_irr_published_output():
+    w = kendall_w(IRR_SCORECARD)
+    assert round(w, 3) == 0.735
+    assert round(5 * (12 - 1) * w, 1) == 40.5  # the chi-square statistic m(n-1)W
+
+
+def test_icc1_matches_irr_published_output():
+    assert round(icc(IRR_SCORECARD)["ICC1"], 3) == 0.688
+
+
+def test_tastle_wierman_matches_agrmt_published_example():
+    # R package agrmt, consensus() documentation (Ruedin), implementing Tastle &
+    # Wierman (2007): V = (30, 40, 210, 130, 530, 50, 10) -> 0.7256876.
+    assert round(tastle_wierman([30, 40, 210, 130, 530, 50, 10]), 7) == 0.7256876
