@@ -79,9 +79,10 @@ def profile(round_id: int, authority_id: int):
     view = None
     stale = False
     if score is not None:
-        labels = _labels(rnd)
-        view = present.profile_view(score, viewer, labels)
+        # One read of the round's stored summary serves the labels and the stale check.
         stored = services.stored_results(db.session, rnd, scores=False)
+        labels = (stored.scoring.summary if stored.scoring else {}).get("labels", {})
+        view = present.profile_view(score, viewer, labels)
         stale = _stale(stored)
         computed_at = stored.scoring.computed_at if stored.scoring else score.computed_at
     return render_template("scoring/profile.html", round=rnd, authority=authority, stale=stale,
