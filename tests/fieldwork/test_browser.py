@@ -294,6 +294,6 @@ def test_researcher_reloads_halfway_and_loses_nothing(live_server, page, session
     assert session.get(Response, interview.id).status is ResponseStatus.COMPLETE
     assert sorted((c.code_id, c.valence.value) for c in session.scalars(sa.select(Coding))) == [
         ("F.commissioning", "to_develop"), ("F.multi_agency_working", "positive"),
-        ("L1.tools", "positive")]
+        ("L1.tools", "positive"), ("P.shared_understanding", "to_develop")]
     from impactmodel.consortium.models import Respondent
     assert session.get(Respondent, interview.respondent_id).impact_level == 2.5

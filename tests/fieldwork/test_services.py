@@ -141,6 +141,9 @@ def test_completing_codes_closed_answers_with_their_valence(ctx, fw):
         {"key": "to_develop", "value": ["F.ict"]},
         {"key": "l2_mentioned", "value": ["L2.dialogue", "L2.workload"]},
         {"key": "l3_mentioned", "value": ["too_early"]},
+        {"key": "l4_now", "value": ["L4.information"]},
+        {"key": "l4_mentioned", "value": ["L4.spread"]},
+        {"key": "shared_understanding", "value": "partly"},
         {"key": "impact_level", "value": 2.5},
         {"key": "evidence", "value": "not_ascribed", "text": "Attendance up, from an earlier project."},
     ])
@@ -150,7 +153,11 @@ def test_completing_codes_closed_answers_with_their_valence(ctx, fw):
     assert codings(ctx, r) == sorted([
         ("F.multi_agency_working", "positive"), ("F.commissioning", "to_develop"),
         ("F.leadership", "positive"), ("F.ict", "to_develop"),
-        ("L2.dialogue", "positive"), ("L2.workload", "negative")])
+        ("L2.dialogue", "positive"), ("L2.workload", "negative"),
+        # "Too early to say" and shared understanding have codes; level 4 tells embedding
+        # happening now from a sign of embedding still to come.
+        ("P.too_early", "positive"), ("P.shared_understanding", "to_develop"),
+        ("L4.information", "positive"), ("L4.spread", "to_develop")])
     rows = ctx.scalars(sa.select(Coding)).all()
     assert all(c.agreed and c.coder == "instrument" and c.start is None and c.end is None
                and c.answer_id is not None and c.round_id == fw.round.id for c in rows)
@@ -165,7 +172,7 @@ def test_completing_codes_closed_answers_with_their_valence(ctx, fw):
     assert answers["definition"].text and answers["definition"].id not in coded
     # Complete is final and idempotent.
     services.complete_response(ctx, fw.researcher, r)
-    assert len(codings(ctx, r)) == 6
+    assert len(codings(ctx, r)) == 10
     ctx.refresh(r)
     assert r.status is ResponseStatus.COMPLETE
     with pytest.raises(services.ResponseLocked):

@@ -88,7 +88,7 @@ def test_autosave_accepts_known_keys_and_refuses_stale_writes(client, auth, sess
     session.expire_all()
     assert session.get(Response, response.id).status is ResponseStatus.COMPLETE
     assert {c.code_id for c in session.scalars(sa.select(Coding))} == {
-        "F.commissioning", "L1.tools", "L1.forums"}
+        "F.commissioning", "L1.tools", "L1.forums", "P.shared_understanding"}
     assert session.get(Respondent, response.respondent_id).impact_level == 3.0
     locked = client.post(url, json={"answers": [{"key": "definition", "text": "late", "seq": 1800000000000}]})
     assert locked.status_code == 409
