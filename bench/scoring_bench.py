@@ -5,10 +5,10 @@ Run on demand (not part of the test suite):
     .venv/bin/python bench/scoring_bench.py [--authorities 150] [--replicates 1000]
 
 Measures, in one run:
-1. the pure core (``score_round``: every score with bootstrap and rank intervals and the
+1. the pure core (``score_round``: every score with jackknife and rank intervals and the
    weight sensitivity) on arrays;
-2. a reference: the naive per-authority loop, calling ``impactmodel.stats.bootstrap_ci``
-   with a Python statistic per resample, timed on a sample of authorities and scaled up;
+2. a reference: the naive jackknife, rescoring every leave-one-out set of each authority's
+   staff separately, timed on a sample of authorities and scaled up;
 3. the full path from the database: ``impactmodel score`` work (load codings, score,
    profiles, report tables, gaps, store) on a SQLite file;
 4. the continuum and profile pages answering from the stored results (server time).
@@ -27,42 +27,24 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from impactmodel import stats  # noqa: E402
 from impactmodel.scoring import core, synthetic  # noqa: E402
 from impactmodel.scoring.queries import code_columns  # noqa: E402
 
 
 def naive_reference(data: core.RoundInput, n_replicates: int, sample: int) -> float:
-    """Seconds per authority for a plain loop: per authority, per resample, Python code."""
-    n_imp, n_feat = len(data.impact_codes), len(data.feature_codes)
-
-    def statistic(rows: np.ndarray) -> float:
-        # rows: resampled staff of one authority (resampled as a whole, not within groups).
-        role = rows[:, 0].astype(int)
-        level = rows[:, 1]
-        X = rows[:, 2:]
-        comps = []
-        groups = [X[role == g] for g in range(3) if (role == g).any()]
-        means = [np.nanmean(level[role == g]) for g in range(3) if (role == g).any()]
-        comps.append((np.nanmean(means) - 1) / 3)
-        lv = level[~np.isnan(level)]
-        comps.append(stats.rwg(2 * lv - 1, options=7) if lv.size >= 2 else np.nan)
-        for cols in (slice(0, n_imp), slice(n_imp, n_imp + n_feat)):
-            sets = {g: set(np.flatnonzero(G[:, cols].any(axis=0))) for g, G in enumerate(groups)}
-            comps.append(stats.group_consensus(sets, codes=range(cols.stop - cols.start)).mean_jaccard
-                         if len(sets) >= 2 else np.nan)
-        shares = [G[:, n_imp:n_imp + n_feat].mean(axis=0) for G in groups]
-        comps.append(1 - 2.0 ** -np.min(shares, axis=0).sum())
-        a = sum(G[:, n_imp:n_imp + n_feat].mean(axis=0).sum() for G in groups)
-        b = sum(G[:, n_imp + n_feat:].mean(axis=0).sum() for G in groups)
-        comps.append(a / (a + b) if a + b else np.nan)
-        return float(core.combine(np.array([comps]))[0])
-
+    """Seconds per authority for a plain jackknife: rescore every leave-one-out set of staff
+    separately (``core.point_components`` on each subset), then combine."""
     chosen = data.authorities[:sample]
     t0 = time.perf_counter()
     for a in chosen:
-        rows = np.column_stack([a.role, a.level, a.impacts, a.positive, a.develop]).astype(float)
-        stats.bootstrap_ci(rows, statistic, n_resamples=n_replicates, rng=0, max_degenerate=1.0)
+        thetas = []
+        for i in np.flatnonzero(a.role > 0):
+            keep = np.arange(a.role.size) != i
+            sub = core.AuthorityInput(a.key, a.role[keep], a.level[keep], a.impacts[keep], a.positive[keep],
+                                      a.develop[keep])
+            comps = core.point_components(sub)
+            thetas.append(float(core.combine(np.array([[np.nan if comps[n] is None else comps[n]
+                                                         for n in core.NAMES]]))[0]))
     return (time.perf_counter() - t0) / len(chosen)
 
 
@@ -128,12 +110,12 @@ def main() -> None:
     t = time.perf_counter()
     result = core.score_round(data, seed=1, n_replicates=args.replicates)
     pure = time.perf_counter() - t
-    print(f"Pure core: {pure:.2f} s for {args.authorities} scores with {args.replicates} bootstrap "
-          f"replicates each, rank intervals and {result.sensitivity['n_draws']} weight draws")
+    print(f"Pure core: {pure:.2f} s for {args.authorities} scores with jackknife intervals and {args.replicates} rank draws "
+          f"each, and {result.sensitivity['n_draws']} weight draws")
 
     per = naive_reference(data, args.replicates, args.naive_sample)
     naive = per * args.authorities
-    print(f"Naive reference (per-authority loop over stats.bootstrap_ci, timed on {args.naive_sample} "
+    print(f"Naive reference (each leave-one-out set rescored separately, timed on {args.naive_sample} "
           f"authorities): {per:.2f} s per authority, {naive:.0f} s for the round; "
           f"the core is {naive / pure:.0f}x faster")
 

@@ -55,6 +55,16 @@ class Codebook:
     def get(self, code_id: str) -> CodeDef | None:
         return self.codes.get(code_id)
 
+    @property
+    def structure(self) -> str:
+        """A hash of what results depend on: code ids, their groups, levels and valences.
+
+        Rewording a label or description leaves it unchanged; adding, removing or
+        moving a code, or changing its valences, changes it.
+        """
+        parts = sorted((c.id, c.group, c.level or 0, list(c.valences)) for c in self.codes.values())
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
     def by_group(self, group: str) -> list[CodeDef]:
         return [c for c in self.codes.values() if c.group == group]
 

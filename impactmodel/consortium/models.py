@@ -78,6 +78,12 @@ class Participation(Base):
     authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"))
     locality_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locality.id", ondelete="SET NULL"))
     evidence: Mapped[EvidenceCategory | None] = mapped_column(enum_type(EvidenceCategory, "evidence"))
+    # How the staff interviewed were chosen (sampled, nominated, census), and, when
+    # known, how many managers and practitioners are in post: the intervals assume a
+    # random sample and use the numbers in post for the finite-population correction.
+    staff_selection: Mapped[str | None] = mapped_column(sa.String(20))
+    managers_in_post: Mapped[int | None]
+    practitioners_in_post: Mapped[int | None]
 
     round: Mapped[Round] = relationship(back_populates="participations")
     authority: Mapped[Authority] = relationship()

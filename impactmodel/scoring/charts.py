@@ -39,7 +39,7 @@ def continuum(rows: list[dict]) -> dict:
     long for the widest gutter are shortened with an ellipsis (the row's <title>
     keeps the full name).
     """
-    labels = [f"{r['score'].rank}. {r['name']}" for r in rows if r["score"].confidence is not None]
+    labels = [f"{r['rank_text']}. {r['name']}" for r in rows if r["score"].confidence is not None]
     longest = max((len(t) for t in labels), default=0)
     gutter = min(GUTTER_MAX, max(GUTTER_MIN, math.ceil(longest * LABEL_CHAR_W) + 16))
     max_chars = int((gutter - 16) / LABEL_CHAR_W)
@@ -51,13 +51,14 @@ def continuum(rows: list[dict]) -> dict:
             continue
         y = top + len(items) * row_h + row_h / 2
         items.append({
-            "y": y, "name": r["name"], "rank": s.rank, "label": _label(f"{s.rank}. {r['name']}", max_chars),
+            "y": y, "name": r["name"], "rank": s.rank, "label": _label(f"{r['rank_text']}. {r['name']}", max_chars),
             "x": _x(s.confidence, left, right),
             "x_low": _x(s.ci_low if s.ci_low is not None else s.confidence, left, right),
             "x_high": _x(s.ci_high if s.ci_high is not None else s.confidence, left, right),
             "flagged": bool(r["missing_groups"]),
             "title": f"{r['name']}: {s.confidence:.2f} (95% interval {s.ci_low:.2f} to {s.ci_high:.2f}); "
-                     f"rank {s.rank} (between {s.rank_low} and {s.rank_high})"
+                     f"rank {r['rank_text']} (between {s.rank_low} and {s.rank_high}); "
+                     f"interviewed {r['n_text']}"
                      + ("; missing " + ", ".join(r["missing_groups"]) if r["missing_groups"] else ""),
         })
     height = top + len(items) * row_h + 40

@@ -22,13 +22,15 @@ from typing import Any
 
 from impactmodel.enums import RespondentRole
 from impactmodel.scoring.core import COMPONENTS, GROUP_SHORT, GROUPS
+from impactmodel.scoring.core import difference as core_difference
+from impactmodel.scoring.report import SHARED_MOST
 
 COMPONENT_LABELS = {
     "level_centre": "Level of impact",
     "level_agreement": "Agreement on level",
     "impact_agreement": "Agreement on types of impact",
     "feature_agreement": "Agreement on features",
-    "shared_features": "Features named by all groups",
+    "shared_features": "Features named by all three groups",
     "feature_balance": "Positive vs to develop",
 }
 EVIDENCE_LABELS = {
@@ -38,6 +40,10 @@ EVIDENCE_LABELS = {
     "no_response": "No response",
     None: "Not recorded",
 }
+SELECTION_LABELS = {"sampled": "sampled at random from their group",
+                    "nominated": "nominated by the authority (the intervals assume a random sample: nominated "
+                                 "staff may be the most engaged)",
+                    "census": "all interviewed (a census)"}
 ROLE_LABELS = {r.value: r.label for r in RespondentRole}
 ROLE_SHORT = {r.value: r.short for r in RespondentRole}
 LEVEL_NAMES = {1: "Level 1: inputs, processes and structures",
@@ -162,26 +168,61 @@ class Table:
 def score_json(score, viewer: Viewer | None) -> dict:
     """The CONTRACTS.md §4 object for one stored score (``viewer`` None: the operator).
 
-    ``label`` (the anonymised label) is given only beside names everyone at that level
-    already sees (the operator, admins): a contact or researcher who sees an authority
-    named would otherwise learn its label, and with it the authority in every labelled
-    output.
+    ``n`` gives the staff interviewed per group (small counts shown as "<5" to
+    viewers outside the authority); an authority that could not be placed has
+    ``confidence`` null and a ``reason``. ``label`` (the anonymised label) is given
+    only beside names everyone at that level already sees (the operator, admins):
+    a contact or researcher who sees an authority named would otherwise learn its
+    label, and with it the authority in every labelled output.
     """
     a = score.authority
+    hidden = set() if viewer is None else disclosure(score, viewer)["hidden_components"]
     out = {
         "authority": a.name if viewer is None else viewer.name(a),
         "confidence": score.confidence, "ci_low": score.ci_low, "ci_high": score.ci_high,
         "rank": score.rank, "rank_low": score.rank_low, "rank_high": score.rank_high,
-        "components": dict(score.components) if viewer is None else
-        {k: (None if k in disclosure(score, viewer)["hidden_components"] else v)
-         for k, v in score.components.items()},
+        "tied": bool(score.flags.get("tied")),
+        "n": staff_counts(score, viewer),
+        "components": {k: (None if k in hidden else v) for k, v in score.components.items()},
+        "se": score.se, "df": score.df,
         "flags": {k: v for k, v in score.flags.items() if k != "weight_rank_range"},
         "weight_rank_range": score.flags.get("weight_rank_range"),
         "method_version": score.method_version,
     }
+    if score.confidence is None:
+        out["reason"] = score.reason or "no staff interviewed"
     if viewer is None or viewer.user.role.sees_all_names:
         out["label"] = a.label
     return out
+
+
+def staff_counts(score, viewer: Viewer | None) -> dict:
+    """Staff interviewed per group, as this viewer may see them (JSON-ready)."""
+    ns = group_sizes(score)
+    if viewer is None:
+        return ns
+    open_ = viewer.is_open(score.authority)
+    return {g: (str(c) if is_hidden(c) else c) for g, c in ((g, viewer.count(n, open_)) for g, n in ns.items())}
+
+
+def group_sizes(score) -> dict[str, int]:
+    """Staff interviewed per group: stored with method 2.0, read from the profile before."""
+    if score.n:
+        return {g: int(score.n.get(g, 0)) for g in GROUPS}
+    return {g: int(score.profile.get("groups", {}).get(g, {}).get("n",
+                   score.profile.get("respondents", {}).get(g, 0))) for g in GROUPS}
+
+
+def n_text(counts: dict) -> str:
+    """"1 DCS · 3 SM · 5 PR": staff interviewed per group, beside every score."""
+    return " · ".join(f"{counts[g]} {GROUP_SHORT[g]}" for g in GROUPS)
+
+
+def rank_text(score) -> str:
+    """"3" or "=3" when another authority has exactly the same index."""
+    if score.rank is None:
+        return "–"
+    return f"={score.rank}" if score.flags.get("tied") else str(score.rank)
 
 
 def disclosure(score, viewer: Viewer) -> dict:
@@ -210,8 +251,7 @@ def disclosure(score, viewer: Viewer) -> dict:
         hidden marker), ``visible`` (group -> levels shown), ``hidden_components``.
     """
     open_ = viewer.is_open(score.authority)
-    ns = {g: int(score.profile.get("groups", {}).get(g, {}).get("n",
-                 score.profile.get("respondents", {}).get(g, 0))) for g in GROUPS}
+    ns = group_sizes(score)
     counts = {g: viewer.count(n, open_) for g, n in ns.items()}
     total = sum(ns.values())
     if any(is_hidden(c) for c in counts.values()):
@@ -239,24 +279,37 @@ def continuum_rows(stored, viewer: Viewer) -> list[dict]:
         d = disclosure(s, viewer)
         open_ = d["open"]
         rows.append({"score": s, "name": viewer.name(s.authority), "open": open_,
-                     "staff": d["total"], "hidden_components": d["hidden_components"],
+                     "staff": d["total"], "n": d["counts"], "n_text": n_text(d["counts"]),
+                     "rank_text": rank_text(s), "placed": s.confidence is not None,
+                     "reason": None if s.confidence is not None else (s.reason or "no staff interviewed"),
+                     "hidden_components": d["hidden_components"],
                      "missing_groups": [ROLE_LABELS[g] for g in s.flags.get("missing_groups", [])],
                      "evidence": EVIDENCE_LABELS.get(s.profile.get("evidence")),
                      "components": shown_components(s, d["hidden_components"])})
     return rows
 
 
+def method_note(method_version: str | None) -> str:
+    if method_version == "1.0":
+        return ("Method 1.0 (bootstrap intervals; superseded): recompute the round to score it with "
+                "method 2.0.")
+    return (f"Method {method_version}: intervals from a jackknife over the staff interviewed, stratified "
+            "by group, with t quantiles; they assume the staff interviewed were a random sample of their group.")
+
+
 def continuum_table(stored, viewer: Viewer) -> Table:
     t = Table("continuum", "Integration confidence by authority",
               ["Rank", "Authority", "Confidence", "95% interval low", "95% interval high",
-               "Rank interval low", "Rank interval high", "Staff interviewed", "Missing groups"]
+               "Rank interval low", "Rank interval high", "Interviewed (DCS · SM · PR)", "Not placed because"]
               + [COMPONENT_LABELS[c[0]] for c in COMPONENTS] + ["Box 6 evidence"],
-              note="Ranked from most confident (1). Intervals from a bootstrap over respondents.")
+              note="Ranked from most confident (1); '=' marks equal values. "
+                   + method_note(stored.scoring.method_version if stored.scoring else None))
     rows = continuum_rows(stored, viewer)
     for r in rows:
         s = r["score"]
-        t.rows.append([s.rank, r["name"], dec(s.confidence), dec(s.ci_low), dec(s.ci_high),
-                       s.rank_low, s.rank_high, r["staff"], "; ".join(r["missing_groups"])]
+        t.rows.append([r["rank_text"] if s.rank is not None else None, r["name"], dec(s.confidence),
+                       dec(s.ci_low), dec(s.ci_high), s.rank_low, s.rank_high]
+                      + [" · ".join(str(r["n"][g]) for g in GROUPS), r["reason"] or ""]
                       + [dec(r["components"].get(c[0])) for c in COMPONENTS] + [r["evidence"]])
     if any(r["hidden_components"] for r in rows):
         t.note += (" 'hidden': not shown so that a group with fewer than "
@@ -274,8 +327,11 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
     p = score.profile
 
     def feature_rows(rows):
+        # Results of method 1.0 carry no trio shares: their "all groups" was anyone in each group.
         return [{"code": r["code"], "label": labels.get(r["code"], r["code"]),
-                 "groups": [GROUP_SHORT[g] for g in r["groups"]], "all_groups": len(r["groups"]) == 3,
+                 "groups": [GROUP_SHORT[g] for g in r["groups"]],
+                 "trios": r.get("trios"),
+                 "all_groups": r["trios"] >= SHARED_MOST if "trios" in r else len(r["groups"]) == 3,
                  "respondents": viewer.count(r["respondents"], open_)} for r in rows]
 
     groups = []
@@ -314,6 +370,9 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
                    for q in p.get("quotes", [])] if open_ else [],
         "quotes_hidden": (not open_) and bool(p.get("quotes")),
         "gaps": gap_rows, "gaps_tested": gaps.get("tested", 0), "gaps_hidden": gaps_hidden,
+        "gaps_too_few": bool(gaps.get("too_few")) and not gaps_hidden,
+        "gaps_min_p": pval(gaps.get("smallest_possible_p", 1.0)),
+        "gaps_sizes": f"{gaps.get('managers', 0)} managers and {gaps.get('practitioners', 0)} practitioners",
         "evidence": EVIDENCE_LABELS.get(p.get("evidence")),
         "respondents": {k: viewer.count(v, open_) for k, v in p.get("respondents", {}).items()},
         "staff_total": d["total"],
@@ -324,6 +383,9 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
                         "value": None if c[0] in d["hidden_components"] else score.components.get(c[0])}
                        for c in COMPONENTS],
         "components_hidden": bool(d["hidden_components"]), "threshold": viewer.threshold,
+        "n_text": n_text(d["counts"]), "rank_text": rank_text(score),
+        "staff_selection": SELECTION_LABELS.get(p.get("staff_selection")),
+        "method_note": method_note(score.method_version),
     }
 
 
@@ -375,6 +437,29 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
                         + [count(row["respondents"][r]) for r in roles] + [row["authorities"]])
     out["impacts"] = imp
 
+    emb = Table("embedding", "Level 4: embedding achieved and hoped for, by group",
+                ["Embedding"] + [f"{GROUP_SHORT[g]}: now" for g in GROUPS]
+                + [f"{GROUP_SHORT[g]}: to come" for g in GROUPS],
+                note="Staff (DCS, service managers SM, practitioners PR) naming each sign of embedding as "
+                     "happening now, part of everyday practice, and as a sign still to come (an aspiration). "
+                     "Only embedding happening now counts as an impact in the index.")
+    for row in summary.get("embedding", []):
+        emb.rows.append([labels.get(row["code"], row["code"])]
+                        + [count(row["achieved"][g]) for g in GROUPS] + [count(row["aspiration"][g]) for g in GROUPS])
+    out["embedding"] = emb
+
+    prog = Table("progress", "Too early to say, and a shared understanding of integration",
+                 ["Answer"] + [ROLE_LABELS[g] for g in GROUPS] + ["Authorities"],
+                 note="Staff saying it is too early to say what difference integration has made, and whether the "
+                      "meaning of integrated services is shared across the authority and its partners.")
+    progress_labels = {("P.too_early", "positive"): "Too early to say",
+                       ("P.shared_understanding", "positive"): "Understanding shared across the authority",
+                       ("P.shared_understanding", "to_develop"): "Understanding only partly or not yet shared"}
+    for row in summary.get("progress", []):
+        prog.rows.append([progress_labels.get((row["code"], row["valence"]), row["code"])]
+                         + [count(row["respondents"][g]) for g in GROUPS] + [row["authorities"]])
+    out["progress"] = prog
+
     t1 = summary.get("table1", {})
     parents, children = t1.get("parent", []), t1.get("child", [])
     table1 = Table("table1", "Table 1. Parents' and children's views on support received",
@@ -402,15 +487,22 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
     out["table2"] = table2
 
     gaps = summary.get("gaps", {})
-    gt = Table("gaps", "Where managers and practitioners differ (all authorities pooled)",
+    cmh = gaps.get("test") == "cmh"
+    gt = Table("gaps", "Where managers and practitioners differ" + (
+                   " (stratified by authority)" if cmh else " (all authorities pooled)"),
                ["Code", "Valence", "Managers mentioning", "Managers", "Practitioners mentioning",
-                "Practitioners", "Mentioned more by", "p (Fisher exact)", "q (BH)"],
-               note=f"{gaps.get('tested', 0)} codes tested; q is the Benjamini-Hochberg adjusted p-value.")
+                "Practitioners", "More by", "Difference",
+                "p (CMH)" if cmh else "p (Fisher exact)", "q (BH)"],
+               note=f"{gaps.get('tested', 0)} codes tested; "
+                    + ("p from the Cochran-Mantel-Haenszel test across authorities; " if cmh else "")
+                    + "q is the Benjamini-Hochberg adjusted p-value."
+                    + (f" Authorities with both managers and practitioners: {gaps.get('authorities', 0)}."
+                       if cmh else " Results of method 1.0: staff pooled across authorities."))
     for r in gaps.get("rows", []):
         gt.rows.append([labels.get(r["code"], r["code"]), VALENCE_LABELS.get(r["valence"], r["valence"]),
                         count(r["manager_mentions"]), count(r["manager_n"]), count(r["practitioner_mentions"]),
                         count(r["practitioner_n"]), "managers" if r["difference"] > 0 else "practitioners",
-                        pval(r["p"]), pval(r["q"])])
+                        dec(r["difference"]), pval(r["p"]), pval(r["q"])])
     out["gaps"] = gt
     out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
     out["continuum"] = continuum_table(stored, viewer)
@@ -440,28 +532,62 @@ def gaps_shown(full: Table, rows: list[dict]) -> Table:
     return Table("gaps_shown", full.title, full.columns, [full.rows[i] for i in keep], note=note)
 
 
+def comparable(earlier_scoring, scoring) -> str | None:
+    """Why two rounds' scores cannot be compared, or None when they can.
+
+    Same method, and the same code ids, groups and valences (a reworded label or
+    description is not a change of method).
+    """
+    if earlier_scoring is None or scoring is None:
+        return "no stored results"
+    if earlier_scoring.method_version != scoring.method_version:
+        return (f"scored with method {earlier_scoring.method_version} then {scoring.method_version}: "
+                "recompute the earlier round to compare")
+    if not earlier_scoring.codebook_signature or earlier_scoring.codebook_signature != scoring.codebook_signature:
+        return "the codebook's codes, groups or valences changed between the rounds"
+    return None
+
+
 def change_rows(stored, earlier: dict, viewer: Viewer) -> list[dict]:
-    """Round-over-round change for authorities scored in an earlier round."""
+    """Round-over-round change for authorities placed in an earlier round.
+
+    The change has its own 95% interval (the two rounds' samples taken as
+    independent); rounds scored with a different method or codebook structure are
+    listed with the reason instead of a change.
+    """
     rows = []
     for s in stored.scores:
         prev = earlier.get(s.authority_id)
         if prev is None or s.confidence is None:
             continue
-        rnd, old = prev
-        overlap = not (old.ci_high is not None and s.ci_low is not None and old.ci_high < s.ci_low) and \
-            not (s.ci_high is not None and old.ci_low is not None and s.ci_high < old.ci_low)
-        rows.append({"name": viewer.name(s.authority), "round": rnd.name, "before": old.confidence,
-                     "before_low": old.ci_low, "before_high": old.ci_high, "after": s.confidence,
-                     "after_low": s.ci_low, "after_high": s.ci_high,
-                     "change": s.confidence - old.confidence, "clear": not overlap,
-                     "rank_before": old.rank, "rank_after": s.rank})
-    rows.sort(key=lambda r: -r["change"])
+        rnd, old, old_scoring = prev
+        why_not = comparable(old_scoring, stored.scoring)
+        row = {"name": viewer.name(s.authority), "round": rnd.name, "before": old.confidence,
+               "after": s.confidence, "rank_before": old.rank, "rank_after": s.rank,
+               "n_before": n_text(staff_counts_shown(old, viewer)), "n_after": n_text(staff_counts_shown(s, viewer)),
+               "why_not": why_not, "change": None, "low": None, "high": None, "clear": None}
+        if why_not is None and old.se is not None and s.se is not None:
+            d = core_difference((old.confidence, old.se, old.df), (s.confidence, s.se, s.df))
+            row.update(change=d["difference"], low=d["low"], high=d["high"], clear=d["separate"])
+        elif why_not is None:
+            row["why_not"] = "no standard error stored for one of the rounds"
+        rows.append(row)
+    rows.sort(key=lambda r: (r["change"] is None, -(r["change"] or 0)))
     return rows
+
+
+def staff_counts_shown(score, viewer: Viewer) -> dict:
+    open_ = viewer.is_open(score.authority)
+    return {g: viewer.count(n, open_) for g, n in group_sizes(score).items()}
 
 
 def change_table(rows: list[dict]) -> Table:
     return Table("change", "Change since the authority's previous round",
-                 ["Authority", "Previous round", "Before", "Now", "Change", "Intervals separate"],
-                 [[r["name"], r["round"], dec(r["before"]), dec(r["after"]), dec(r["change"]),
-                   "yes" if r["clear"] else "no"] for r in rows],
-                 note="'Intervals separate' means the two 95% intervals do not overlap.")
+                 ["Authority", "Previous round", "Before", "Interviewed before", "Now", "Interviewed now",
+                  "Change", "95% interval low", "95% interval high", "Change clear of zero", "Not compared because"],
+                 [[r["name"], r["round"], dec(r["before"]), r["n_before"], dec(r["after"]), r["n_after"],
+                   dec(r["change"]), dec(r["low"]), dec(r["high"]),
+                   "" if r["clear"] is None else ("yes" if r["clear"] else "no"), r["why_not"] or ""]
+                  for r in rows],
+                 note="The change has its own 95% interval; 'clear of zero' means that interval excludes no change. "
+                      "Rounds scored with another method or codebook structure are not compared.")

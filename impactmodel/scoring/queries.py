@@ -5,6 +5,7 @@ second, and returns plain data: :class:`RoundData`.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
-from impactmodel.coding.models import Coding
+from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium.models import Authority, Locality, Participation, Respondent, Round
 from impactmodel.fieldwork.models import Answer
 from impactmodel.scoring.core import GROUPS, AuthorityInput, RoundInput
@@ -56,6 +57,8 @@ class AuthorityInfo:
     evidence: str | None
     respondents: dict[str, int]          # by role
     levels: dict[str, list[float]]       # staff group -> levels given
+    staff_selection: str | None = None   # sampled, nominated, census
+    in_post: dict[int, int] = field(default_factory=dict)   # group index -> staff in post
 
 
 @dataclass
@@ -66,13 +69,16 @@ class RoundData:
     score_input: RoundInput              # keys are authority ids
     mentions: Mentions
     quotes: dict[int, list[dict]] = field(default_factory=dict)
+    second_coder_input: RoundInput | None = None     # double-coded answers as the second coder coded them
 
 
 def load_round(session: Session, rnd: Round) -> RoundData:
     """Everything scoring needs about ``rnd``, as plain data."""
     cols = code_columns()
     parts = session.execute(
-        sa.select(Authority.id, Authority.name, Authority.label, Locality.name, Participation.evidence)
+        sa.select(Authority.id, Authority.name, Authority.label, Locality.name, Participation.evidence,
+                  Participation.staff_selection, Participation.managers_in_post,
+                  Participation.practitioners_in_post)
         .join(Participation, Participation.authority_id == Authority.id)
         .outerjoin(Locality, Locality.id == Participation.locality_id)
         .where(Participation.round_id == rnd.id).order_by(Authority.id)).all()
@@ -80,9 +86,10 @@ def load_round(session: Session, rnd: Round) -> RoundData:
         sa.select(Respondent.id, Respondent.authority_id, Respondent.role, Respondent.impact_level)
         .where(Respondent.round_id == rnd.id).order_by(Respondent.id)).all()
     info: dict[int, AuthorityInfo] = {}
-    for aid, name, label, locality, evidence in parts:
+    for aid, name, label, locality, evidence, selection, managers, practitioners in parts:
+        in_post = {g: n for g, n in ((1, managers), (2, practitioners)) if n is not None}
         info[aid] = AuthorityInfo(aid, name, label, locality, evidence.value if evidence else None,
-                                  {r: 0 for r in ROLES}, {g: [] for g in GROUPS})
+                                  {r: 0 for r in ROLES}, {g: [] for g in GROUPS}, selection, in_post)
     missing = {r[1] for r in resp_rows} - set(info)
     if missing:   # respondents of an authority without a participation row still count
         for aid, name, label in session.execute(
@@ -119,7 +126,41 @@ def load_round(session: Session, rnd: Round) -> RoundData:
     score_input = _score_input(cols, authorities, r_auth, r_role, r_level, arr, R)
     data = RoundData(rnd.id, cols, authorities, score_input, mentions)
     data.quotes = _quote_candidates(session, rnd, cols, a_index)
+    data.second_coder_input = _second_coder_input(session, rnd, cols, authorities, r_auth, r_role, r_level,
+                                                  arr, pos_of, code_index, valence_index)
     return data
+
+
+def _second_coder_input(session, rnd, cols, authorities, r_auth, r_role, r_level, arr, pos_of,
+                        code_index, valence_index) -> RoundInput | None:
+    """The round's scoring input with each double-coded answer coded as its second coder
+    coded it (for the sensitivity of the ranking to who coded); None without double coding."""
+    done = (sa.select(DoubleCoding.answer_id, DoubleCoding.second_coder_id)
+            .where(DoubleCoding.round_id == rnd.id, DoubleCoding.second_done_at.is_not(None)).subquery())
+    first = session.execute(
+        sa.select(Coding.respondent_id, Coding.code_id, Coding.valence)
+        .join(done, done.c.answer_id == Coding.answer_id)
+        .where(Coding.round_id == rnd.id, Coding.agreed.is_(True))).all()
+    second = session.execute(
+        sa.select(Coding.respondent_id, Coding.code_id, Coding.valence)
+        .join(done, sa.and_(done.c.answer_id == Coding.answer_id, done.c.second_coder_id == Coding.coder_id))
+        .where(Coding.round_id == rnd.id)).all()
+    if not first and not second:
+        return None
+
+    def rows(found):
+        return np.array([(pos_of[r], code_index[c], valence_index[_value(v)]) for r, c, v in found
+                         if c in code_index and r in pos_of], dtype=np.int64).reshape(-1, 3)
+    # Take the first coder's codings of those answers out once each, then add the second's.
+    out = Counter(map(tuple, rows(first).tolist()))
+    base = []
+    for row in map(tuple, arr.tolist()):
+        if out[row]:
+            out[row] -= 1
+        else:
+            base.append(row)
+    swapped = np.array(base + [tuple(x) for x in rows(second).tolist()], dtype=np.int64).reshape(-1, 3)
+    return _score_input(cols, authorities, r_auth, r_role, r_level, swapped, len(r_auth))
 
 
 def _value(v) -> str:
@@ -139,10 +180,12 @@ def _score_input(cols: CodeColumns, authorities, r_auth, r_role, r_level, arr, R
     wide = np.zeros((R, n_imp + 2 * n_feat), dtype=bool)
     r, c, v = arr[:, 0], arr[:, 1], arr[:, 2]
     staff = r_role[r] < 3
-    imp = staff & (code_to_imp[c] >= 0)
+    develop = v == VALENCES.index("to_develop")
+    # A level-4 code named "to develop" is embedding hoped for, not achieved: not an impact.
+    aspiration = np.array([cols.levels.get(code) == 4 for code in cols.all], dtype=bool)
+    imp = staff & (code_to_imp[c] >= 0) & ~(aspiration[c] & develop)
     wide[r[imp], code_to_imp[c[imp]]] = True
     feat = staff & (code_to_feat[c] >= 0)
-    develop = v == VALENCES.index("to_develop")
     fp = feat & ~develop
     wide[r[fp], n_imp + code_to_feat[c[fp]]] = True
     fd = feat & develop
@@ -157,8 +200,13 @@ def _score_input(cols: CodeColumns, authorities, r_auth, r_role, r_level, arr, R
         W = wide[rows]
         out.append(AuthorityInput(key=a.id, role=r_role[rows], level=r_level[rows],
                                   impacts=W[:, :n_imp], positive=W[:, n_imp:n_imp + n_feat],
-                                  develop=W[:, n_imp + n_feat:]))
+                                  develop=W[:, n_imp + n_feat:], population=_in_post(a, r_role[rows])))
     return RoundInput(cols.impact, cols.feature, out)
+
+
+def _in_post(a: AuthorityInfo, roles: np.ndarray) -> dict[int, int]:
+    """Staff in post per sampled group, where recorded and not fewer than were interviewed."""
+    return {g: n for g, n in a.in_post.items() if n >= int((roles == g).sum())}
 
 
 def _quote_candidates(session: Session, rnd: Round, cols: CodeColumns, a_index) -> dict[int, list[dict]]:
@@ -203,7 +251,7 @@ def input_signature(session: Session, round_id: int) -> list[int]:
 
     Counts and id-weighted sums over the round's agreed codings (respondent, code by
     its codebook position, valence), respondents (authority, role, level) and participations (Box 6
-    evidence). Adding, deleting, agreeing or editing any of them changes it in
+    evidence, staff in post). Adding, deleting, agreeing or editing any of them changes it in
     practice; it is compared with the signature stored at compute time to warn that
     stored scores are stale. Aggregates keep it fast on a national-scale round.
     """
@@ -225,6 +273,8 @@ def input_signature(session: Session, round_id: int) -> list[int]:
     p = Participation
     participation = session.execute(sa.select(
         sa.func.count(), sa.func.sum(p.authority_id), sa.func.sum(p.locality_id),
-        sa.func.sum(p.authority_id * _ordinal(p.evidence, list(EvidenceCategory))))
+        sa.func.sum(p.authority_id * _ordinal(p.evidence, list(EvidenceCategory))),
+        sa.func.sum(p.authority_id * sa.func.coalesce(p.managers_in_post, 0)),
+        sa.func.sum(p.authority_id * sa.func.coalesce(p.practitioners_in_post, 0)))
         .where(p.round_id == round_id)).one()
     return [int(round(float(v or 0))) for v in (*coding, *respondent, *participation)]

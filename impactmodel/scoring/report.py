@@ -19,7 +19,6 @@ from impactmodel.scoring.core import GROUPS, AuthorityInput, RoundScores
 LEVEL_STEPS = [1 + i / 2 for i in range(7)]
 QUOTES_PER_PROFILE = 3
 QUOTE_LENGTH = 220
-GAPS_KEPT = 12
 
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
 _PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
@@ -36,15 +35,22 @@ def _staff_matrix(a: AuthorityInput) -> np.ndarray:
 
 
 def authority_gaps(a: AuthorityInput, columns: list[tuple[str, str]]) -> dict:
-    """Manager-practitioner gaps in one authority (Fisher exact, BH over the codes tested)."""
+    """Manager-practitioner gaps in one authority (Fisher exact, BH over the codes tested).
+
+    Only gaps with q < ALPHA are kept. When the groups are so small that no single
+    code could reach that after correction, ``too_few`` says so instead.
+    """
     X = _staff_matrix(a)
     m, p = a.role == 1, a.role == 2
-    found = gaps_mod.perspective_gaps(X[m].sum(0), int(m.sum()), X[p].sum(0), int(p.sum()))
-    return {"tested": len(found), "managers": int(m.sum()), "practitioners": int(p.sum()),
-            "rows": [_gap_row(g, columns) for g in found[:GAPS_KEPT]]}
+    n_m, n_p = int(m.sum()), int(p.sum())
+    found = gaps_mod.perspective_gaps(X[m].sum(0), n_m, X[p].sum(0), n_p)
+    return {"tested": len(found), "managers": n_m, "practitioners": n_p,
+            "smallest_possible_p": gaps_mod.smallest_possible_p(n_m, n_p),
+            "too_few": gaps_mod.too_few_to_detect(n_m, n_p, len(found)),
+            "rows": [_gap_row(g, columns) for g in found if g.q < gaps_mod.ALPHA]}
 
 
-def _gap_row(g: gaps_mod.Gap, columns) -> dict:
+def _gap_row(g, columns) -> dict:
     code, valence = columns[g.column]
     return {"code": code, "valence": valence, "manager_mentions": g.manager_mentions,
             "manager_n": g.manager_n, "practitioner_mentions": g.practitioner_mentions,
@@ -52,19 +58,22 @@ def _gap_row(g: gaps_mod.Gap, columns) -> dict:
 
 
 def consortium_gaps(inputs: list[AuthorityInput], columns) -> dict:
-    """Managers and practitioners of the whole round pooled, one test per code."""
-    m_sum = np.zeros(len(columns), dtype=np.int64)
-    p_sum = np.zeros(len(columns), dtype=np.int64)
-    n_m = n_p = 0
-    for a in inputs:
+    """Managers and practitioners of the whole round, stratified by authority (CMH per code)."""
+    A = len(inputs)
+    m_cnt = np.zeros((len(columns), A), dtype=np.int64)
+    p_cnt = np.zeros((len(columns), A), dtype=np.int64)
+    n_m = np.zeros(A, dtype=np.int64)
+    n_p = np.zeros(A, dtype=np.int64)
+    for i, a in enumerate(inputs):
         X = _staff_matrix(a)
         m, p = a.role == 1, a.role == 2
-        m_sum += X[m].sum(0)
-        p_sum += X[p].sum(0)
-        n_m += int(m.sum())
-        n_p += int(p.sum())
-    found = gaps_mod.perspective_gaps(m_sum, n_m, p_sum, n_p)
-    return {"tested": len(found), "managers": n_m, "practitioners": n_p,
+        m_cnt[:, i] = X[m].sum(0)
+        p_cnt[:, i] = X[p].sum(0)
+        n_m[i], n_p[i] = m.sum(), p.sum()
+    found = gaps_mod.stratified_gaps(m_cnt, n_m, p_cnt, n_p)
+    both = (n_m > 0) & (n_p > 0)
+    return {"tested": len(found), "managers": int(n_m[both].sum()), "practitioners": int(n_p[both].sum()),
+            "authorities": int(both.sum()), "test": "cmh",
             "rows": [_gap_row(g, columns) for g in found]}
 
 
@@ -103,20 +112,36 @@ def pick_quotes(candidates: list[dict], preferred: set[str], names: list[str]) -
             for c in chosen]
 
 
+SHARED_MOST = 0.5     # a feature "named by all three groups" in at least half the trios
+
+
 def profile(a: AuthorityInput, info, feature_codes, impact_codes, code_levels: dict[str, int],
             quotes: list[dict], gap_cols) -> dict:
-    """What an authority's profile page shows (report Figures 2-3)."""
-    def features(M: np.ndarray) -> list[dict]:
+    """What an authority's profile page shows (report Figures 2-3).
+
+    "Named by all three groups" has one definition, shared with the index's
+    ``shared_features``: in a trio of one DCS, one manager and one practitioner,
+    a feature is named by all three groups when all three name it. Each feature
+    carries ``trios``, the share of the authority's trios in which it is (the
+    product of the three groups' shares); the index averages 1 - 2^-S over the
+    same trios, S being the number of features the trio shares.
+    """
+    def features(M: np.ndarray, with_trios: bool) -> list[dict]:
         rows = []
         for j, code in enumerate(feature_codes):
-            groups = [GROUPS[g] for g in range(3) if M[a.role == g, j].any()]
+            shares = [float(M[a.role == g, j].mean()) if (a.role == g).any() else 0.0 for g in range(3)]
+            groups = [GROUPS[g] for g in range(3) if shares[g] > 0]
             if groups:
-                rows.append({"code": code, "groups": groups, "respondents": int(M[:, j].sum())})
-        # Named by more groups first, then by more people (the figures' order).
-        rows.sort(key=lambda r: (-len(r["groups"]), -r["respondents"], r["code"]))
+                row = {"code": code, "groups": groups, "respondents": int(M[:, j].sum()),
+                       "shares": dict(zip(GROUPS, shares))}
+                if with_trios:
+                    row["trios"] = float(np.prod(shares))
+                rows.append(row)
+        # Shared by more trios first, then named by more groups and more people (the figures' order).
+        rows.sort(key=lambda r: (-r.get("trios", 0), -len(r["groups"]), -r["respondents"], r["code"]))
         return rows
 
-    positive, develop = features(a.positive), features(a.develop)
+    positive, develop = features(a.positive, True), features(a.develop, False)
     groups = {}
     for g, name in enumerate(GROUPS):
         members = a.role == g
@@ -133,10 +158,12 @@ def profile(a: AuthorityInput, info, feature_codes, impact_codes, code_levels: d
             "distribution": {f"{s:g}": int((lv == s).sum()) for s in LEVEL_STEPS},
             "impact_levels_named": levels_named,
         }
-    shared = {r["code"] for r in positive if len(r["groups"]) == 3}
+    shared = {r["code"] for r in positive if r["trios"] >= SHARED_MOST}
     return {
         "positive": positive, "to_develop": develop, "groups": groups,
+        "shared_per_trio": float(sum(r["trios"] for r in positive)),
         "respondents": info.respondents, "evidence": info.evidence,
+        "staff_selection": info.staff_selection,
         "quotes": pick_quotes(quotes, shared, [info.name, info.locality or ""]),
         "gaps": authority_gaps(a, gap_cols),
     }
@@ -151,6 +178,8 @@ def round_summary(data, result: RoundScores) -> dict:
         "levels": cols.levels,
         "steering": sorted(cols.steering),
         "impacts_by_level": tables.impacts_by_level(data.mentions, cols.levels),
+        "embedding": tables.embedding(data.mentions, cols.levels),
+        "progress": tables.progress(data.mentions),
         "level_reach": tables.level_reach(data.mentions, cols.levels),
         "respondents_by_role": {r: int(n) for r, n in zip(tables.ROLES, data.mentions.respondents_by_role())},
         "table1": tables.table1(data.mentions, cols.cyp),

@@ -10,11 +10,13 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
+from impactmodel.coding.models import CodebookVersion
 from impactmodel.consortium.models import Authority, Round
 from impactmodel.db import utcnow
-from impactmodel.scoring import core, queries, report
-from impactmodel.scoring.models import ConfidenceScore, RoundScoring, ScoringRun
+from impactmodel.scoring import core, present, queries, report
+from impactmodel.scoring.models import ConfidenceScore, RoundPublication, RoundScoring, ScoringRun
 
 Progress = Callable[[int, str], None]
 
@@ -26,7 +28,25 @@ def find_round(session: Session, name: str) -> Round:
     return rnd
 
 
-def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
+class RoundPublished(ValueError):
+    """The round's results are published and frozen."""
+
+
+def default_seed(session: Session, rnd: Round) -> int:
+    """The seed of the round's stored results (0 when none): recomputing with it and
+    unchanged data reproduces them exactly."""
+    return session.scalar(sa.select(RoundScoring.seed).where(RoundScoring.round_id == rnd.id)) or 0
+
+
+def publication(session: Session, rnd: Round) -> RoundPublication | None:
+    return session.scalar(sa.select(RoundPublication).where(RoundPublication.round_id == rnd.id))
+
+
+def _codebook_version(session: Session, cb) -> int | None:
+    return session.scalar(sa.select(CodebookVersion.version).where(CodebookVersion.checksum == cb.checksum))
+
+
+def compute_scores(session: Session, actor, rnd: Round, *, seed: int | None = None,
                    n_replicates: int = core.DEFAULT_REPLICATES,
                    progress: Progress | None = None) -> list[ConfidenceScore]:
     """Score every authority of ``rnd``, replace the round's stored results, and commit.
@@ -37,22 +57,34 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
     actor : User or str
         Who asked (for the audit log): a user, or ``"cli"``.
     rnd : Round
-    seed : int
-        Bootstrap seed; the same data and seed give the same numbers.
+    seed : int, optional
+        Seed of the rank-interval draws and the weight sensitivity; by default the
+        seed of the stored results, so the same data give the same numbers.
     n_replicates : int
-        Bootstrap replicates per authority.
+        Draws for the rank intervals.
     progress : callable, optional
         ``progress(percent, message)`` as the work advances.
 
     Returns
     -------
     list of ConfidenceScore
-        The new rows, ordered by rank (unscored authorities last).
+        The new rows, ordered by rank (authorities that cannot be placed last).
+
+    Raises
+    ------
+    RoundPublished
+        The round's results are published: they are frozen.
     """
     def say(pct: int, msg: str) -> None:
         if progress is not None:
             progress(pct, msg)
 
+    published = publication(session, rnd)
+    if published is not None:
+        raise RoundPublished(f"{rnd.name} was published on {published.published_at:%d %B %Y}: its scores are "
+                             "frozen. Use `impactmodel score --reproduce` to check them against the data.")
+    if seed is None:
+        seed = default_seed(session, rnd)
     say(5, "Reading codings and levels")
     signature = queries.input_signature(session, rnd.id)
     data = queries.load_round(session, rnd)
@@ -72,14 +104,21 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
         a = inputs[s.key]
         prof = report.profile(a, info[s.key], cols.feature, cols.impact, cols.levels,
                               data.quotes.get(s.key, []), gap_cols)
-        prof["bootstrap"] = {"replicates": n_replicates, "seed": seed}
+        prof["uncertainty"] = {"se": s.se, "df": s.df, "rank_draws": n_replicates, "seed": seed,
+                               "staff_selection": info[s.key].staff_selection}
         rows.append(ConfidenceScore(
             round_id=rnd.id, authority_id=s.key, confidence=s.confidence, ci_low=s.ci_low,
             ci_high=s.ci_high, rank=s.rank, rank_low=s.rank_low, rank_high=s.rank_high,
-            components=s.components, flags=s.flags, profile=prof,
-            method_version=core.METHOD_VERSION, computed_at=now))
+            components=s.components, flags=s.flags, profile=prof, se=s.se, df=s.df, n=s.n,
+            reason=s.reason, method_version=core.METHOD_VERSION, computed_at=now))
     summary = report.round_summary(data, result)
+    summary["alternatives"] = [{k: v for k, v in alt.items() if k != "ranks"}
+                               | {"ranks": {str(a): r for a, r in alt["ranks"].items()}}
+                               for alt in core.alternative_rankings(data.score_input, result, data.second_coder_input)]
     summary["input_signature"] = signature
+    summary["data_hash"] = core.data_hash(data.score_input)
+    summary["weights"] = dict(zip(core.NAMES, core.WEIGHTS.tolist()))
+    cb = codebook_mod.load()
     say(92, "Saving")
     # Another run of the same round may be saving now: wait for it, so the two
     # replacements follow each other instead of colliding on (round, authority).
@@ -88,12 +127,84 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int = 0,
     session.execute(sa.delete(RoundScoring).where(RoundScoring.round_id == rnd.id))
     session.add_all(rows)
     session.add(RoundScoring(round_id=rnd.id, seed=seed, replicates=n_replicates, summary=summary,
-                             method_version=core.METHOD_VERSION, computed_at=now))
+                             method_version=core.METHOD_VERSION, computed_at=now,
+                             codebook_signature=cb.structure, codebook_version=_codebook_version(session, cb)))
     record(session, actor, "scores.compute", "round", rnd.id, authorities=len(rows),
-           scored=sum(r.confidence is not None for r in rows), seed=seed, replicates=n_replicates)
+           placed=sum(r.confidence is not None for r in rows), seed=seed, replicates=n_replicates)
     session.commit()
     say(100, "Done")
     return rows
+
+
+def publish(session: Session, actor, rnd: Round) -> RoundPublication:
+    """Freeze the round's stored results with what it takes to reproduce them; commit.
+
+    Refused while there are no stored results, when they are stale or of an older
+    method, or when the round is already published.
+    """
+    if publication(session, rnd) is not None:
+        raise RoundPublished(f"{rnd.name} is already published.")
+    stored = stored_results(session, rnd)
+    if stored.empty:
+        raise ValueError(f"{rnd.name} has no stored scores to publish: compute them first.")
+    if stored.scoring.method_version != core.METHOD_VERSION:
+        raise ValueError(f"{rnd.name} was scored with method {stored.scoring.method_version}: "
+                         f"recompute with method {core.METHOD_VERSION} before publishing.")
+    if is_stale(session, stored):
+        raise ValueError(f"The data of {rnd.name} changed after its scores were computed: "
+                         "recompute them before publishing.")
+    summary = stored.scoring.summary
+    pub = RoundPublication(
+        round_id=rnd.id, published_by_id=getattr(actor, "id", None), data_hash=summary["data_hash"],
+        method_version=stored.scoring.method_version, codebook_version=stored.scoring.codebook_version,
+        codebook_signature=stored.scoring.codebook_signature, seed=stored.scoring.seed,
+        replicates=stored.scoring.replicates, weights=summary.get("weights", {}),
+        results=[{**present.score_json(s, None), "authority_id": s.authority_id} for s in stored.scores])
+    session.add(pub)
+    session.flush()
+    record(session, actor, "scores.publish", "round", rnd.id, authorities=len(stored.scores),
+           data_hash=pub.data_hash)
+    session.commit()
+    return pub
+
+
+@dataclass
+class Reproduction:
+    same_data: bool
+    same_codebook: bool
+    same_method: bool
+    differences: list[str]
+
+    @property
+    def reproduced(self) -> bool:
+        return self.same_data and self.same_method and not self.differences
+
+
+def reproduce(session: Session, rnd: Round) -> Reproduction:
+    """Recompute a published round from today's data, in memory, and compare.
+
+    Nothing is stored. ``differences`` lists every authority whose published
+    number is not what the recomputation gives.
+    """
+    pub = publication(session, rnd)
+    if pub is None:
+        raise LookupError(f"{rnd.name} is not published.")
+    data = queries.load_round(session, rnd)
+    result = core.score_round(data.score_input, seed=pub.seed, n_replicates=pub.replicates)
+    fresh = {s.key: s for s in result.scores}
+    differences = []
+    for row in pub.results:
+        s = fresh.get(row["authority_id"])
+        if s is None:
+            differences.append(f"{row['authority']}: no longer in the round")
+            continue
+        for field_ in ("confidence", "ci_low", "ci_high", "rank", "rank_low", "rank_high"):
+            if row.get(field_) != getattr(s, field_):
+                differences.append(f"{row['authority']}: {field_} published {row.get(field_)}, "
+                                   f"recomputed {getattr(s, field_)}")
+    return Reproduction(same_data=core.data_hash(data.score_input) == pub.data_hash,
+                        same_codebook=codebook_mod.load().structure == pub.codebook_signature,
+                        same_method=pub.method_version == core.METHOD_VERSION, differences=differences)
 
 
 @dataclass
@@ -152,17 +263,18 @@ def stored_score(session: Session, rnd: Round, authority_id: int) -> ConfidenceS
         .options(sa.orm.joinedload(ConfidenceScore.authority)))
 
 
-def earlier_scores(session: Session, rnd: Round) -> dict[int, tuple[Round, ConfidenceScore]]:
-    """Each authority's most recent stored score from a round before ``rnd``."""
+def earlier_scores(session: Session, rnd: Round) -> dict[int, tuple[Round, ConfidenceScore, RoundScoring]]:
+    """Each authority's most recent placed score from a round before ``rnd``, with that round's results."""
     earlier = session.scalars(sa.select(Round).where(
         sa.or_(Round.created_at < rnd.created_at,
                sa.and_(Round.created_at == rnd.created_at, Round.id < rnd.id)))
         .order_by(Round.created_at.desc(), Round.id.desc())).all()
-    out: dict[int, tuple[Round, ConfidenceScore]] = {}
+    out: dict[int, tuple[Round, ConfidenceScore, RoundScoring]] = {}
     for r in earlier:
+        scoring = session.scalar(sa.select(RoundScoring).where(RoundScoring.round_id == r.id))
         for s in session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.round_id == r.id,
                                                                   ConfidenceScore.confidence.is_not(None))):
-            out.setdefault(s.authority_id, (r, s))
+            out.setdefault(s.authority_id, (r, s, scoring))
     return out
 
 

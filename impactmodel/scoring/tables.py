@@ -90,13 +90,26 @@ class Mentions:
         return out
 
 
+def _achieved(m: Mentions, code_levels: dict[str, int]) -> np.ndarray:
+    """Which distinct mentions are impacts achieved: not a level-4 code named "to develop"
+    (embedding hoped for, an aspiration)."""
+    level_of = np.array([code_levels.get(c, 0) for c in m.codes])
+    return ~((level_of[m._c] == 4) & (m._v == VALENCES.index("to_develop")))
+
+
 def impacts_by_level(m: Mentions, code_levels: dict[str, int]) -> list[dict]:
     """Respondents of each group naming each impact code, level by level.
 
-    Returns one dict per impact code (levels 1-4, in codebook order):
+    Level-4 aspirations are left out (they are in :func:`embedding`). Returns one
+    dict per impact code (levels 1-4, in codebook order):
     ``{"code", "level", "respondents": {role: n}, "authorities": n}``.
     """
-    resp, auths = m.counts()
+    keep = _achieved(m, code_levels)
+    C = len(m.codes)
+    key = np.unique(m._r[keep] * C + m._c[keep])
+    r, c = key // C, key % C
+    resp = np.zeros((len(ROLES), C), dtype=np.int64)
+    np.add.at(resp, (m.respondent_role[r], c), 1)
     out = []
     for j, code in enumerate(m.codes):
         level = code_levels.get(code)
@@ -105,13 +118,38 @@ def impacts_by_level(m: Mentions, code_levels: dict[str, int]) -> list[dict]:
         # An authority counts when any group there named the code.
         out.append({"code": code, "level": level,
                     "respondents": {role: int(resp[i, j]) for i, role in enumerate(ROLES)},
-                    "authorities": int(_authorities_any(m, j))})
+                    "authorities": int(np.unique(m.respondent_authority[r[c == j]]).size)})
     return out
 
 
-def _authorities_any(m: Mentions, col: int) -> int:
-    rows = m._r[m._c == col]
-    return int(np.unique(m.respondent_authority[rows]).size)
+def embedding(m: Mentions, code_levels: dict[str, int]) -> list[dict]:
+    """Level 4, achieved against hoped for: staff of each group naming each level-4 code as
+    embedded now (``positive``) and as a sign of embedding still to come (``to_develop``)."""
+    pos, _ = m.counts("positive")
+    asp, _ = m.counts("to_develop")
+    return [{"code": code, "achieved": {role: int(pos[ROLES.index(role), j]) for role in STAFF},
+             "aspiration": {role: int(asp[ROLES.index(role), j]) for role in STAFF}}
+            for j, code in enumerate(m.codes) if code_levels.get(code) == 4]
+
+
+def progress(m: Mentions, codes: Sequence[str] = ("P.too_early", "P.shared_understanding")) -> list[dict]:
+    """Staff of each group saying it is too early to say, and whether the meaning of
+    integration is shared (``positive``) or only partly or not yet (``to_develop``)."""
+    out = []
+    for code in codes:
+        if code not in m.codes:
+            continue
+        j = list(m.codes).index(code)
+        for valence in ("positive", "to_develop"):
+            if valence == "to_develop" and code == "P.too_early":
+                continue
+            resp, _ = m.counts(valence)
+            rows = m._r[(m._c == j) & (m._v == VALENCES.index(valence))]
+            rows = rows[m.respondent_role[rows] < len(STAFF)]
+            out.append({"code": code, "valence": valence,
+                        "respondents": {role: int(resp[ROLES.index(role), j]) for role in STAFF},
+                        "authorities": int(np.unique(m.respondent_authority[rows]).size)})
+    return out
 
 
 def table1(m: Mentions, cyp_codes: Sequence[str], minimum: int = TABLE1_MINIMUM) -> dict:
@@ -155,7 +193,7 @@ def table2(m: Mentions, feature_codes: Sequence[str]) -> dict:
 def level_reach(m: Mentions, code_levels: dict[str, int]) -> dict:
     """For each level 1-4 and role: respondents naming at least one impact at that level."""
     level_of = np.array([code_levels.get(c, 0) for c in m.codes])
-    lv = level_of[m._c]
+    lv = np.where(_achieved(m, code_levels), level_of[m._c], 0)
     out = {}
     for level in (1, 2, 3, 4):
         rows = np.unique(m._r[lv == level])

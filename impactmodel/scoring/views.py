@@ -12,14 +12,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    url_for)
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
-from wtforms.validators import NumberRange, Optional
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from impactmodel.access import requires
-from impactmodel.consortium.models import Authority, Round
+from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
-from impactmodel.scoring import charts, exports, present, services
+from impactmodel.scoring import charts, core, exports, placements, present, services
 from impactmodel.scoring.models import RoundScoring, ScoringRun
 
 bp = Blueprint("scoring", __name__)
@@ -32,6 +33,10 @@ FORMATS = {"csv": "text/csv",
 class ComputeForm(FlaskForm):
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1,
                         "Use a whole number from 0 to 2147483647.")])
+
+
+class PublishForm(FlaskForm):
+    """CSRF only: publishing takes no input."""
 
 
 def _viewer() -> present.Viewer:
@@ -61,10 +66,16 @@ def continuum(round_id: int):
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     rows = present.continuum_rows(stored, viewer)
+    # The seed field starts at the stored results' seed: recomputing unchanged data
+    # with it gives the same numbers.
+    form = ComputeForm(seed=stored.scoring.seed if stored.scoring else 0)
     return render_template("scoring/continuum.html", round=rnd, stored=stored, rows=rows,
-                           stale=_stale(stored),
-                           chart=charts.continuum(rows), form=ComputeForm(),
+                           stale=_stale(stored), publication=services.publication(db.session, rnd),
+                           publish_form=PublishForm(), min_group=core.MIN_GROUP,
+                           method_note=present.method_note(stored.scoring.method_version) if stored.scoring else "",
+                           chart=charts.continuum(rows), form=form,
                            sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
+                           alternatives=stored.scoring.summary.get("alternatives", []) if stored.scoring else [],
                            labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
                            threshold=viewer.threshold)
 
@@ -115,6 +126,7 @@ def report(round_id: int):
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
+                           placement_agreement=placements.agreement(db.session, rnd),
                            stale=_stale(stored),
                            changes=changes, change_table=present.change_table(changes),
                            reach=reach, chart=charts.continuum(rows), rows=rows,
@@ -128,7 +140,7 @@ def scores_json(round_id: int):
     rnd = _round(round_id)
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
-    return jsonify([present.score_json(s, viewer) for s in stored.scores if s.rank is not None])
+    return jsonify([present.score_json(s, viewer) for s in stored.scores])
 
 
 @bp.get("/rounds/<int:round_id>/scores/tables/<name>.<fmt>")
@@ -179,7 +191,11 @@ def compute(round_id: int):
             for e in errors:
                 flash(e, "error")
         return redirect(url_for("scoring.continuum", round_id=rnd.id))
-    run, new = services.start_run(db.session, current_user, rnd, seed=form.seed.data or 0)
+    if services.publication(db.session, rnd) is not None:
+        flash(f"{rnd.name} is published: its scores are frozen and cannot be recomputed.", "error")
+        return redirect(url_for("scoring.continuum", round_id=rnd.id))
+    seed = form.seed.data if form.seed.data is not None else services.default_seed(db.session, rnd)
+    run, new = services.start_run(db.session, current_user, rnd, seed=seed)
     if not new:
         # A second click, or someone else's request: follow the run already under way.
         flash("Scores for this round are already being computed; this is that computation.", "info")
@@ -192,6 +208,22 @@ def compute(round_id: int):
         threading.Thread(target=_work, args=(app, run.id, user_id), daemon=True,
                          name=f"scoring-run-{run.id}").start()
     return redirect(url_for("scoring.run_status", run_id=run.id))
+
+
+@bp.post("/rounds/<int:round_id>/scores/publish")
+@requires("can_manage_rounds")
+def publish(round_id: int):
+    rnd = _round(round_id)
+    if not PublishForm().validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for("scoring.continuum", round_id=rnd.id))
+    try:
+        pub = services.publish(db.session, current_user, rnd)
+    except ValueError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{rnd.name} published: its numbers are frozen (data hash {pub.data_hash[:12]}).", "success")
+    return redirect(url_for("scoring.continuum", round_id=rnd.id))
 
 
 def _work(app, run_id: int, user_id: int) -> None:
@@ -229,3 +261,62 @@ def run_status_json(run_id: int):
     return jsonify({"id": run.id, "status": run.status, "progress": run.progress, "message": run.message,
                     "done": run.status in ("done", "failed"),
                     "next": url_for("scoring.continuum", round_id=run.round_id)})
+
+
+class PlacementForm(FlaskForm):
+    authority = IntegerField("Authority", validators=[DataRequired()])
+    stage = SelectField("Your placement", choices=[SelectChoice("", "Not placed yet")] + [
+        SelectChoice(s, placements.STAGE_LABELS[s]) for s in placements.STAGES], validators=[Optional()])
+    selection = SelectField("How staff were chosen", choices=[
+        SelectChoice("", "Not recorded"), SelectChoice("sampled", "Sampled at random"),
+        SelectChoice("nominated", "Nominated by the authority"), SelectChoice("census", "All interviewed")],
+        validators=[Optional()])
+    managers_in_post = IntegerField("Managers in post", validators=[Optional(), NumberRange(1, 100_000)])
+    practitioners_in_post = IntegerField("Practitioners in post", validators=[Optional(), NumberRange(1, 100_000)])
+
+
+@bp.route("/rounds/<int:round_id>/placements", methods=["GET", "POST"])
+@requires("can_compute_scores")
+def placements_page(round_id: int):
+    """Researchers place the authorities they know, without seeing the index here."""
+    rnd = _round(round_id)
+    form = PlacementForm()
+    if form.is_submitted():
+        if not form.validate():
+            for errors in form.errors.values():
+                for e in errors:
+                    flash(e, "error")
+        else:
+            authority = db.session.get(Authority, form.authority.data)
+            if authority is None or not current_user.may_see_authority(authority.id):
+                abort(404)
+            try:
+                if form.stage.data:
+                    placements.record_placement(db.session, current_user, rnd, authority, form.stage.data)
+                placements.record_design(db.session, current_user, rnd, authority,
+                                         selection=form.selection.data or None,
+                                         managers_in_post=form.managers_in_post.data,
+                                         practitioners_in_post=form.practitioners_in_post.data)
+            except placements.PlacementError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                flash(f"Saved for {authority.name}.", "success")
+        return redirect(url_for("scoring.placements_page", round_id=rnd.id))
+    parts = db.session.execute(
+        sa.select(Participation, Authority).join(Authority, Authority.id == Participation.authority_id)
+        .where(Participation.round_id == rnd.id).order_by(Authority.name)).all()
+    mine = {p.authority_id: p for ps in placements.placements_of(db.session, rnd).values() for p in ps
+            if p.researcher_id == current_user.id}
+    rows = []
+    for part, authority in parts:
+        if not current_user.may_see_authority(authority.id):
+            continue
+        own = mine.get(authority.id)
+        rows.append({"authority": authority, "mine": own, "form": PlacementForm(
+            formdata=None, authority=authority.id, stage=own.stage if own else "",
+            selection=part.staff_selection or "", managers_in_post=part.managers_in_post,
+            practitioners_in_post=part.practitioners_in_post)})
+    scored = db.session.scalar(sa.select(RoundScoring.id).where(RoundScoring.round_id == rnd.id)) is not None
+    return render_template("scoring/placements.html", round=rnd, rows=rows, scored=scored,
+                           labels=placements.STAGE_LABELS)

@@ -24,4 +24,6 @@ def pages(world):
         Page("scoring.compute", f"/rounds/{r.id}/scores/compute", STAFF, "POST", {"seed": "1"}),
         Page("scoring.run_status", f"/scoring/runs/{run.id}", STAFF),
         Page("scoring.run_status_json", f"/scoring/runs/{run.id}.json", STAFF),
+        Page("scoring.placements_page", f"/rounds/{r.id}/placements", STAFF),
+        Page("scoring.publish", f"/rounds/{r.id}/scores/publish", frozenset({ADMIN}), "POST", {}),
     ]

@@ -29,7 +29,8 @@ def test_score_json_shape(runner, session):
         assert isinstance(d["rank"], int)
         assert set(d["components"]) == {"level_centre", "level_agreement", "impact_agreement",
                                         "feature_agreement", "shared_features", "feature_balance"}
-        assert all(v is None or 0 <= v <= 1 for v in d["components"].values())
+        assert all(v is None or -1 <= v <= 1 for v in d["components"].values())
+        assert d["n"] == {"dcs": 1, "manager": 3, "practitioner": 4}
     assert data[0]["confidence"] > data[1]["confidence"]
 
     stored = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)

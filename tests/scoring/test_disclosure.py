@@ -53,16 +53,18 @@ def test_staff_total_and_level_components_hidden_when_one_group_is_hidden(client
     rows = _csv(client, f"/rounds/{rnd.id}/scores/tables/continuum.csv")
     head = rows[0]
     k = _row(rows, {king.label})
-    # 12 staff with a director under the threshold: the total would give the director away.
-    assert k[head.index("Staff interviewed")] == "hidden"
+    # 12 staff with a director under the threshold: each group's count is shown or
+    # suppressed on its own, and no total is shown that would give the director away.
+    assert k[head.index("Interviewed (DCS · SM · PR)")] == "<5 · 5 · 6"
+    assert "Staff interviewed" not in head
     for col in ("Level of impact", "Agreement on level", "Agreement on types of impact"):
         assert k[head.index(col)] == "hidden", col
-    for col in ("Agreement on features", "Features named by all groups", "Positive vs to develop"):
+    for col in ("Agreement on features", "Features named by all three groups", "Positive vs to develop"):
         assert re.fullmatch(r"\d\.\d\d", k[head.index(col)]), col
     # Every group under the threshold (Southby): the level components and the total are hidden
     # (a search over few people's half-step levels would find them); the index still shows.
     s = _row(rows, {authorities["Southby"].label})
-    assert s[head.index("Staff interviewed")] == "hidden"
+    assert s[head.index("Interviewed (DCS · SM · PR)")] == "<5 · <5 · <5"
     assert s[head.index("Level of impact")] == "hidden"
     assert re.fullmatch(r"\d\.\d\d", s[head.index("Confidence")])
     page = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
@@ -84,7 +86,7 @@ def test_open_viewers_see_exact_totals_and_components(client, auth, scored):
     auth.login(Role.ADMIN)
     rows = _csv(client, f"/rounds/{rnd.id}/scores/tables/continuum.csv")
     k = _row(rows, {LONG})
-    assert k[rows[0].index("Staff interviewed")] == "12"
+    assert k[rows[0].index("Interviewed (DCS · SM · PR)")] == "1 · 5 · 6"
     assert "hidden" not in k
     data = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
     assert data[LONG]["components"]["level_centre"] is not None
@@ -98,6 +100,7 @@ class _Score:
     def __init__(self, ns):
         self.authority = type("A", (), {"id": 1})()
         self.profile = {"groups": {g: {"n": n} for g, n in ns.items()}}
+        self.n = dict(ns)
         self.components = {"level_centre": 0.5, "level_agreement": 0.5, "impact_agreement": 0.5,
                            "feature_agreement": 0.5}
 
@@ -151,12 +154,17 @@ WEIGHTS = {c[0]: c[1] for c in present.COMPONENTS}
 
 
 def level_components(levels_by_group):
-    """level_centre and level_agreement as core computes them (docs/METHODOLOGY.md)."""
-    means = [sum(v) / len(v) for v in levels_by_group.values() if v]
-    every = [x for v in levels_by_group.values() for x in v]
-    m = sum(every) / len(every)
-    var = sum((x - m) ** 2 for x in every) / (len(every) - 1)
-    return (sum(means) / len(means) - 1) / 3, max(0.0, 1 - var)
+    """level_centre and level_agreement as core computes them (docs/METHODOLOGY.md): the
+    mean of the group means, and 1 - the mean half squared difference between two
+    distinct staff from groups drawn with equal weight."""
+    groups = list(levels_by_group.values())
+    means = [sum(v) / len(v) for v in groups if v]
+    V = 0.0
+    for a, b in itertools.product(range(3), range(3)):
+        pairs = [(x - y) ** 2 / 2 for i, x in enumerate(groups[a]) for j, y in enumerate(groups[b])
+                 if a != b or i != j]
+        V += (sum(pairs) / len(pairs) if pairs else 0.0) / 9
+    return (sum(means) / len(means) - 1) / 3, 1 - V
 
 
 def solutions(shown: dict, hidden_sizes: dict, shown_levels: dict, digits: int | None) -> set:
@@ -219,13 +227,15 @@ def test_hidden_groups_levels_cannot_be_found_by_search(client, auth, demo, sess
     assert shown_levels == {"practitioner": sorted(DEMO["levels"]["practitioner"])}
     hidden_sizes = {"dcs": 1, "manager": 3}     # a viewer sees "<5"; the search tries the true sizes
     truth = ((3.5,), (2, 2.5, 3))
+    found = {}
     for digits in (None, 2):
-        found = solutions(shown, hidden_sizes, shown_levels, digits)
-        assert truth in found, digits
-        assert len(found) > 1, digits
-    # The open viewer's numbers do give the levels away: the search itself works.
-    full = present.score_json(score, None)
-    assert solutions(full, hidden_sizes, shown_levels, None) == {truth}
+        found[digits] = solutions(shown, hidden_sizes, shown_levels, digits)
+        assert truth in found[digits], digits
+        assert len(found[digits]) > 2, digits
+    # The open viewer's numbers narrow the levels down to the truth and at most one
+    # mirror image (the level components are symmetric in the groups): the search works.
+    full = solutions(present.score_json(score, None), hidden_sizes, shown_levels, None)
+    assert truth in full and len(full) <= 2
 
 
 def test_one_hidden_director_cannot_be_found_by_search(client, auth, scored):
@@ -371,7 +381,8 @@ def _rows(names):
         def __init__(self, i):
             self.rank, self.rank_low, self.rank_high = i, i, i
             self.confidence, self.ci_low, self.ci_high = 0.5, 0.4, 0.6
-    return [{"score": S(i + 1), "name": n, "missing_groups": []} for i, n in enumerate(names)]
+    return [{"score": S(i + 1), "name": n, "missing_groups": [], "rank_text": str(i + 1),
+             "n_text": "1 DCS · 3 SM · 5 PR"} for i, n in enumerate(names)]
 
 
 def test_continuum_gutter_fits_the_longest_name():

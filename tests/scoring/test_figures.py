@@ -24,11 +24,17 @@ def test_figure2_ranks_above_figure3_with_separate_intervals(app, session, figur
     for name in ("shared_features", "feature_agreement", "feature_balance", "level_centre", "level_agreement"):
         assert confident.components[name] > early.components[name], name
     assert early.components["shared_features"] == 0.0       # nothing named by all three groups
-    shared = {f["code"] for f in confident.profile["positive"] if len(f["groups"]) == 3}
+    # One definition of "named by all three groups": in a DCS-manager-practitioner trio, all
+    # three name it. Every member of Figure 2's groups names the group's features, so two
+    # features are shared by every trio: the profile says so, and the index is 1 - 2**-2.
+    shared = {f["code"] for f in confident.profile["positive"] if f["trios"] >= 0.5}
     assert shared == {"F.holistic_view", "F.locality_working"}
-    assert all(len(f["groups"]) < 3 for f in early.profile["positive"])
+    assert confident.profile["shared_per_trio"] == pytest.approx(2.0)
+    assert confident.components["shared_features"] == pytest.approx(0.75)
+    assert all(f["trios"] == 0 for f in early.profile["positive"])
     assert len(early.profile["to_develop"]) > len(confident.profile["to_develop"])
     assert confident.flags == {"weight_rank_range": [1, 1]}
+    assert confident.n == {"dcs": 1, "manager": 3, "practitioner": 4}
 
 
 def test_profile_records_the_groups_that_named_each_feature(app, session, figure_round):

@@ -16,5 +16,8 @@ def test_documented_components_and_weights_match_the_code():
     assert rows, "no component table found in METHODOLOGY.md"
     assert [(name, float(w)) for name, w in rows] == [(c[0], c[1]) for c in core.COMPONENTS]
     assert f"Method version: **{core.METHOD_VERSION}**" in text
-    assert f"{core.DEFAULT_REPLICATES} replicates by\ndefault" in text or \
-        f"{core.DEFAULT_REPLICATES} replicates by default" in text.replace("\n", " ")
+    flat = " ".join(text.split())
+    assert f"drawn {core.DEFAULT_REPLICATES:,} times" in flat
+    assert (f"at least {core.MIN_GROUP[0]} DCS, {core.MIN_GROUP[1]} managers and {core.MIN_GROUP[2]} "
+            "practitioners") in flat
+    assert f"at least {core.KAPPA_FLOOR:g}" in flat

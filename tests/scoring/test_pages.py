@@ -1,6 +1,7 @@
 """Pages, JSON and downloads: anonymisation, small-number suppression, stored results only."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import time
@@ -116,13 +117,17 @@ def test_admin_sees_names_and_json_matches_cli_numbers(client, auth, scored, ses
     auth.login(Role.ADMIN)
     data = client.get(f"/rounds/{rnd.id}/scores.json").get_json()
     stored = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
-                             .order_by(ConfidenceScore.rank)).all()
-    assert [(d["authority"], d["confidence"], d["ci_low"], d["ci_high"], d["rank"]) for d in data] == \
-        [(s.authority.name, s.confidence, s.ci_low, s.ci_high, s.rank) for s in stored]
+                             .order_by(ConfidenceScore.rank.is_(None), ConfidenceScore.rank)).all()
+    assert [(d["authority"], d["confidence"], d["ci_low"], d["ci_high"], d["rank"], d["n"]) for d in data] == \
+        [(s.authority.name, s.confidence, s.ci_low, s.ci_high, s.rank, s.n) for s in stored]
+    # No practitioners interviewed: not placed, never filled in from other authorities.
     eastwick = next(d for d in data if d["authority"] == "Eastwick")
     assert eastwick["flags"]["missing_groups"] == ["practitioner"]
+    assert eastwick["confidence"] is None and eastwick["rank"] is None
+    assert eastwick["n"] == {"dcs": 1, "manager": 3, "practitioner": 0}
+    assert eastwick["reason"].startswith("too few interviewed to place")
     page = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
-    assert "No practitioner" in page and 'stroke-dasharray="4 3"' in page
+    assert "Too few interviewed to place" in page and "1 DCS · 3 SM · 0 PR" in page
 
 
 def test_pages_answer_from_stored_results_without_recomputing(client, auth, scored, monkeypatch):
@@ -206,10 +211,16 @@ def test_round_report_shows_change_since_an_earlier_round(client, auth, session)
     auth.login(Role.ADMIN)
     html = client.get(f"/rounds/{second.id}/report").get_data(as_text=True)
     assert "Change since the authority" in html and "Round 1" in html
-    rows = client.get(f"/rounds/{second.id}/scores/tables/change.csv").get_data(as_text=True).splitlines()
-    assert rows[1].startswith("Southby,Round 1,") and rows[1].endswith(",yes")
-    assert rows[2].startswith("Northam,Round 1,")
-    assert float(rows[1].split(",")[4]) > 0 > float(rows[2].split(",")[4])
+    text = client.get(f"/rounds/{second.id}/scores/tables/change.csv").get_data(as_text=True)
+    head, *rows = csv.reader(io.StringIO(text))
+    col = {c: i for i, c in enumerate(head)}
+    assert [r[col["Authority"]] for r in rows] == ["Southby", "Northam"]
+    assert all(r[col["Previous round"]] == "Round 1" for r in rows)
+    # The change has its own interval; both moved well clear of zero.
+    assert [r[col["Change clear of zero"]] for r in rows] == ["yes", "yes"]
+    up, down = (float(r[col["Change"]]) for r in rows)
+    assert up > 0 > down
+    assert float(rows[0][col["95% interval low"]]) > 0 > float(rows[1][col["95% interval high"]])
 
 
 def test_profile_charts_leave_room_for_their_labels():

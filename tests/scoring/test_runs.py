@@ -107,5 +107,5 @@ def test_two_computations_at_once_leave_one_consistent_set(app, session, rnd, da
     scoring = session.scalars(sa.select(RoundScoring).where(RoundScoring.round_id == rnd.id)).all()
     assert len(scores) == 2 and len(scoring) == 1
     # Every row is from the same computation: the one whose round-level row stands.
-    assert {s.profile["bootstrap"]["seed"] for s in scores} == {scoring[0].seed}
+    assert {s.profile["uncertainty"]["seed"] for s in scores} == {scoring[0].seed}
     assert {s.computed_at for s in scores} == {scoring[0].computed_at}
