@@ -37,7 +37,7 @@ def _hasher() -> tuple[PasswordHasher, str]:
 # passphrases are welcome, common passwords and the account's own details are not.
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
-MIN_PASSWORD_SCORE = 3           # zxcvbn's scale 0-4; 3 is "safely unguessable" online
+MIN_PASSWORD_SCORE = 3           # zxcvbn's 0-4 scale; 3 needs at least 10^8 guesses
 ZXCVBN_MAX_LENGTH = 72           # the library refuses longer input; its cost grows with length
 CONTEXT_WORDS = ("impactmodel", "larc")   # this service's own names
 # zxcvbn keeps the user inputs in a module-level dictionary, so checks take turns.
