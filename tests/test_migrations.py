@@ -122,3 +122,24 @@ def test_audit_log_is_append_only_in_the_database(empty_url):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT action FROM audit_event")).scalars().all() == ["test"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
+def test_audit_log_refuses_truncate_on_postgresql(empty_url):
+    # SQLite has no TRUNCATE; its DELETE without WHERE is refused above.
+    command.upgrade(alembic_config(empty_url), "head")
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit_event (at, actor, action, entity, details) "
+                             "VALUES (CURRENT_TIMESTAMP, 'cli', 'test', 'round', '{}')"))
+    for statement in ("TRUNCATE audit_event", 'TRUNCATE "user" CASCADE'):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT action FROM audit_event")).scalars().all() == ["test"]
+    command.downgrade(alembic_config(empty_url), "0004")
+    with engine.connect() as conn:  # the downgrade takes the trigger away again
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_trigger "
+                                    "WHERE tgname = 'audit_event_no_truncate'")).scalar() == 0
+    engine.dispose()

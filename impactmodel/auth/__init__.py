@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_login import LoginManager
 
+from impactmodel.auth.models import User
 from impactmodel.db import db
 
 login_manager = LoginManager()
@@ -14,10 +15,14 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_user(session_id: str):
-    from impactmodel.auth.models import User
-    user_id, _, key = session_id.partition(".")
+    """The signed-in user, on every request, if the session is still current.
+
+    The cookie is signed, so it cannot be forged; the session version (User.get_id)
+    is what lets the server end a session that was copied before it was ended.
+    """
+    user_id, _, version = session_id.partition(".")
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or key != user.session_key:
+    if user is None or not user.active or version != str(user.session_version):
         return None
     return user
 
@@ -28,4 +33,5 @@ def init_app(app: Flask) -> None:
     from impactmodel.web import add_nav_link
     app.register_blueprint(views.bp)
     add_nav_link(app, "auth.users", "Accounts", 90)
+    add_nav_link(app, "auth.change_password", "Your password", 95)
     app.cli.add_command(cli.user)

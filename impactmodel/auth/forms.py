@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from email_validator import EmailNotValidError, validate_email
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from impactmodel.auth.models import Role
 
@@ -23,17 +23,34 @@ def email_address(form, field) -> None:
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address.")])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter an e-mail address."),
                                                      email_address])
     name = StringField("Name", validators=[Length(max=120)])
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role])
+    # New accounts start with the least privilege: an analyst sees no authority by name
+    # and changes nothing.
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role],
+                       default=Role.ANALYST.value)
     authority_id = SelectField("Authority (for an authority contact)", coerce=int,
                                validators=[Optional()])
     assigned = SelectMultipleField("Authorities assigned (for a researcher)", coerce=int)
     active = BooleanField("Account active", default=True)
-    password = PasswordField("Password", validators=[Optional(), Length(min=10, message=
-                                                     "Use at least 10 characters.")])
+    # Length and strength are checked by services.check_password, with the account's details.
+    # "new-password": a browser must not fill in the administrator's own password here.
+    password = PasswordField("Password", validators=[Optional()],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField("New password", validators=[DataRequired("Enter a new password.")],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Enter the new password again."),
+        EqualTo("new", message="The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"})

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -93,6 +92,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Part of every session's identity: raising it ends every session signed in before
+    # (sign-out, a new password, deactivation, a change of role or authorities).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     authority = relationship("Authority", foreign_keys=[authority_id])
     assigned_authorities = relationship("Authority", secondary=researcher_assignment,
@@ -111,14 +113,10 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
-    @property
-    def session_key(self) -> str:
-        """Changes whenever the password does, so that sessions signed in before a
-        password reset stop working."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
-
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_key}"
+        """What the session cookie holds: the account and its session version, so a
+        cookie issued before the version was raised no longer signs anyone in."""
+        return f"{self.id}.{self.session_version}"
 
     def may_see_authority(self, authority_id: int) -> bool:
         """Whether this user may see an authority's own (non-anonymised) data."""

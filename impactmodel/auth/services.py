@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import threading
 from datetime import timedelta
 from functools import lru_cache
 
@@ -11,9 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from impactmodel.audit import record
 from impactmodel.auth.models import LoginAttempt, Role, User
+from impactmodel.consortium.models import Authority
 from impactmodel.db import utcnow
 
 @lru_cache(maxsize=4)
@@ -28,17 +32,75 @@ def _hasher() -> tuple[PasswordHasher, str]:
     cfg = current_app.config
     return _hasher_for(cfg["ARGON2_TIME_COST"], cfg["ARGON2_MEMORY_COST"])
 
+
+# Length and guessability, no composition rules (NCSC and NIST SP 800-63B): long
+# passphrases are welcome, common passwords and the account's own details are not.
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+MIN_PASSWORD_SCORE = 3           # zxcvbn's 0-4 scale; 3 needs at least 10^8 guesses
+ZXCVBN_MAX_LENGTH = 72           # the library refuses longer input; its cost grows with length
+CONTEXT_WORDS = ("impactmodel", "larc")   # this service's own names
+# zxcvbn keeps the user inputs in a module-level dictionary, so checks take turns.
+_zxcvbn_lock = threading.Lock()
 
 
 class AccountError(ValueError):
     """A change to an account that cannot be made; the message says why."""
 
 
-def hash_password(password: str) -> str:
+class PasswordRejected(AccountError):
+    """The password is too short, too long or too easy to guess."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm a change is not the account's."""
+
+
+def _identifiers(email: str, name: str) -> list[str]:
+    """Words of the account's own details a guesser would try first."""
+    email, name = email.strip().lower(), name.strip().lower()
+    local, _, domain = email.partition("@")
+    words = {email, domain, *domain.split(".")}
+    for text in (local, name):  # "jane.doe" and "Jane Doe": whole, in parts and run together
+        parts = re.split(r"[\W_]+", text)
+        words.update([text, "".join(parts), *parts])
+    return sorted(w for w in words if len(w) >= 3)
+
+
+def check_password(password: str, *, email: str, name: str) -> None:
+    """Refuse a password that is short, or easy to guess from common passwords and
+    from the account's e-mail address and name; the message says why."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordRejected(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    # A longer passphrase is judged by its first 72 characters, which must hold up alone.
+    with _zxcvbn_lock:
+        result = zxcvbn(password[:ZXCVBN_MAX_LENGTH],
+                        user_inputs=[*_identifiers(email, name), *CONTEXT_WORDS])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    reasons = []
+    known = {m["matched_word"] for m in result["sequence"] if m.get("dictionary_name") == "user_inputs"}
+    if known - set(CONTEXT_WORDS):
+        reasons.append("It contains the account's e-mail address or name.")
+    if known & set(CONTEXT_WORDS):
+        reasons.append("It contains the name of this service.")
+    if result["feedback"]["warning"]:
+        reasons.append(result["feedback"]["warning"])
+    reasons += result["feedback"]["suggestions"] or ["Add another word or two. Uncommon words are better."]
+    raise PasswordRejected(" ".join(["This password is too easy to guess.", *reasons]))
+
+
+def hash_password(password: str) -> str:
+    """The Argon2id hash to store; check_password decides first whether to accept it."""
     return _hasher()[0].hash(password)
+
+
+def end_sessions(user: User) -> None:
+    """Every session signed in as ``user`` before this ends at the next request (the
+    caller commits). A SQL increment, so two changes at once both count."""
+    user.session_version = User.session_version + 1
 
 
 def _digest(text: str) -> str:
@@ -101,7 +163,6 @@ def authenticate(session: Session, email: str, password: str, remote_addr: str) 
 
 def create_user(session: Session, actor, *, email: str, name: str, role: Role, password: str,
                 authority_id: int | None = None, assigned_authority_ids=()) -> User:
-    from impactmodel.consortium.models import Authority
     email = email.strip()
     if "@" not in email:
         raise AccountError("Enter an e-mail address such as name@example.org.")
@@ -109,6 +170,7 @@ def create_user(session: Session, actor, *, email: str, name: str, role: Role, p
         raise AccountError(f"There is already an account for {email}.")
     if role is Role.AUTHORITY_CONTACT and authority_id is None:
         raise AccountError("An authority contact must belong to an authority.")
+    check_password(password, email=email, name=name)
     user = User(email=email, name=name.strip() or email, role=role,
                 password_hash=hash_password(password),
                 authority_id=authority_id if role is Role.AUTHORITY_CONTACT else None)
@@ -124,12 +186,18 @@ def create_user(session: Session, actor, *, email: str, name: str, role: Role, p
 
 def update_user(session: Session, actor, user: User, *, name: str, role: Role, active: bool,
                 authority_id: int | None, assigned_authority_ids=(), password: str | None = None) -> None:
-    from impactmodel.consortium.models import Authority
+    """Change an account. A new password, deactivation, or a change of role or of the
+    authorities the account may see ends the account's sessions, so nobody keeps access
+    they no longer have."""
     if role is Role.AUTHORITY_CONTACT and authority_id is None:
         raise AccountError("An authority contact must belong to an authority.")
     if getattr(actor, "id", None) == user.id and (role is not Role.ADMIN or not active):
         raise AccountError("You cannot remove your own administrator access.")
-    user.name = name.strip() or user.email
+    name = name.strip() or user.email
+    if password:
+        check_password(password, email=user.email, name=name)
+    before = _access(user)
+    user.name = name
     user.role = role
     user.active = active
     user.authority_id = authority_id if role is Role.AUTHORITY_CONTACT else None
@@ -138,6 +206,36 @@ def update_user(session: Session, actor, user: User, *, name: str, role: Role, a
         if role is Role.RESEARCHER else []
     if password:
         user.password_hash = hash_password(password)
+    sessions_ended = bool(password) or _access(user) != before
+    if sessions_ended:
+        end_sessions(user)
     record(session, actor, "user.update", "user", user.id, role=role.value, active=active,
-           password_changed=bool(password))
+           password_changed=bool(password), sessions_ended=sessions_ended)
+    session.commit()
+
+
+def _access(user: User) -> tuple:
+    """What an account may do and see: a change to any of it ends its sessions."""
+    return (user.role, user.active, user.authority_id,
+            frozenset(a.id for a in user.assigned_authorities))
+
+
+def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """A signed-in user sets a new password; their other sessions end."""
+    hasher, _dummy = _hasher()
+    try:
+        hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise WrongPassword("That is not your current password.") from None
+    check_password(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    record(session, user, "user.password_change", "user", user.id)
+    session.commit()
+
+
+def sign_out(session: Session, user: User) -> None:
+    """End every session of ``user``, this one and any copy of its cookie."""
+    end_sessions(user)
+    record(session, user, "auth.logout", "user", user.id)
     session.commit()

@@ -9,12 +9,17 @@ from wtforms.fields.choices import SelectChoice
 
 from impactmodel.access import public, requires
 from impactmodel.auth import services
-from impactmodel.auth.forms import LoginForm, UserForm
+from impactmodel.auth.forms import LoginForm, PasswordChangeForm, UserForm
 from impactmodel.auth.models import Role, User
 from impactmodel.consortium.models import Authority
 from impactmodel.db import db
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.context_processor
+def _password_policy() -> dict:
+    return {"min_password_length": services.MIN_PASSWORD_LENGTH}
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,6 +53,8 @@ def login():
 @bp.post("/logout")
 @requires()
 def logout():
+    # Server-side, so a copy of this session's cookie stops working too.
+    services.sign_out(db.session, current_user)
     logout_user()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))
@@ -73,7 +80,8 @@ def new_user():
     _fill_choices(form)
     if form.validate_on_submit():
         if not form.password.data:
-            form.password.errors.append("Set a first password of at least 10 characters.")
+            form.password.errors.append(
+                f"Set a first password of at least {services.MIN_PASSWORD_LENGTH} characters.")
         else:
             try:
                 services.create_user(db.session, current_user, email=form.email.data,
@@ -81,6 +89,9 @@ def new_user():
                                      password=form.password.data,
                                      authority_id=form.authority_id.data or None,
                                      assigned_authority_ids=form.assigned.data)
+            except services.PasswordRejected as exc:
+                db.session.rollback()
+                form.password.errors.append(str(exc))
             except services.AccountError as exc:
                 db.session.rollback()
                 form.email.errors.append(str(exc))
@@ -108,10 +119,43 @@ def edit_user(user_id: int):
                                  authority_id=form.authority_id.data or None,
                                  assigned_authority_ids=form.assigned.data,
                                  password=form.password.data or None)
+        except services.PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
         except services.AccountError as exc:
             db.session.rollback()
             form.role.errors.append(str(exc))
         else:
+            if user.id == current_user.id:
+                login_user(user)  # an administrator's new password ends their other sessions only
             flash(f"Saved {user.email}.")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires()
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        purpose = f"current-password:{current_user.id}"
+        addr = request.remote_addr or "unknown"
+        limit = current_app.config["LOGIN_MAX_FAILURES"]
+        if services.guesses_throttled(db.session, purpose, addr, limit):
+            return render_template("auth/password.html", form=form, throttled=True,
+                                   minutes=current_app.config["LOGIN_WINDOW_MINUTES"]), 429
+        try:
+            services.change_own_password(db.session, current_user, current=form.current.data,
+                                         new=form.new.data)
+        except services.PasswordRejected as exc:
+            db.session.rollback()
+            form.new.errors.append(str(exc))
+        except services.WrongPassword as exc:
+            db.session.rollback()
+            services.note_failed_guess(db.session, purpose, addr)
+            form.current.errors.append(str(exc))
+        else:
+            login_user(current_user._get_current_object())  # this session goes on; others end
+            flash("Your password has been changed. Any other sessions of yours have ended.")
+            return redirect(url_for("consortium.home"))
+    return render_template("auth/password.html", form=form, throttled=False)

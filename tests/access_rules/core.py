@@ -6,6 +6,7 @@ def pages(world):
     return [
         Page("auth.login", "/login", EVERYONE),
         Page("auth.logout", "/logout", SIGNED_IN, "POST"),
+        Page("auth.change_password", "/account/password", SIGNED_IN),
         Page("auth.users", "/admin/users", frozenset({ADMIN})),
         Page("auth.new_user", "/admin/users/new", frozenset({ADMIN})),
         Page("auth.edit_user", f"/admin/users/{world.users[ADMIN].id}", frozenset({ADMIN})),

@@ -185,3 +185,14 @@ def test_fields_render_no_empty_aria_attributes(client, auth):
     assert 'aria-describedby="role-hint"' in page
     bad = client.post("/admin/users/new", data={"email": "nope", "role": "analyst"}).get_data(as_text=True)
     assert 'aria-invalid="true"' in bad and 'aria-describedby="email-err"' in bad
+
+
+def test_new_account_form_defaults_to_the_least_privileged_role(client, auth, session):
+    auth.login(Role.ADMIN)
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    selected = re.findall(r'<option selected value="([^"]+)">', page)
+    assert selected == ["analyst"]
+    response = client.post("/admin/users/new", data={"email": "new@example.org",
+                                                      "password": "long enough pw"})
+    assert response.status_code == 302  # no role chosen: the default, not an administrator
+    assert session.scalar(sa.select(User.role).where(User.email == "new@example.org")) is Role.ANALYST
