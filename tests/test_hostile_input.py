@@ -55,6 +55,7 @@ def _query_vectors(names, method):
     if method == "GET":
         yield "query invalid UTF-8", "&".join(f"{n}=%FF%ED%A0%80" for n in names)
         yield "query huge number", {n: HUGE_NUMBER for n in names}
+        yield "query huge", {n: HUGE[:2_000] for n in names}
         yield "query digits not ASCII", {n: "\u00b2\u0663" for n in names}
 
 
