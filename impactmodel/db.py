@@ -5,6 +5,7 @@ created lazily for the current app context and closed when it ends.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from flask import Flask, current_app, g
@@ -49,10 +50,24 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class _NoRowEcho(logging.Filter):
+    """Drop SQLAlchemy's echo of result rows: rows carry respondents' answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
 def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
     """An engine for ``url``. ``foreign_keys=False`` is for SQLite migrations, whose
-    table rebuilds would otherwise cascade deletes."""
-    kwargs: dict = {"future": True}
+    table rebuilds would otherwise cascade deletes.
+
+    Bound parameters are never logged or put into error messages (which reach the
+    log): they hold respondents' answers. SQL logging, when turned on, shows statements only.
+    """
+    kwargs: dict = {"future": True, "hide_parameters": True}
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, _NoRowEcho) for f in engine_logger.filters):
+        engine_logger.addFilter(_NoRowEcho())
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if url in ("sqlite://", "sqlite:///:memory:"):

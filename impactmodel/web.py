@@ -1,12 +1,13 @@
 """Cross-cutting web concerns: CSRF, security headers, error pages, template helpers."""
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from impactmodel.access import rule_for
+from impactmodel.db import db
 
 csrf = CSRFProtect()
 
@@ -21,6 +22,11 @@ ERROR_TEXT = {
     500: ("Something went wrong on our side", "Nothing you typed has been lost that was "
           "already saved. Please try again in a moment."),
 }
+
+
+def wants_json() -> bool:
+    """A script's request (autosave, coding): it reads errors as JSON, not as a page."""
+    return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def add_nav_link(app: Flask, endpoint: str, label: str, order: int) -> None:
@@ -78,6 +84,11 @@ def init_app(app: Flask) -> None:
         description = getattr(error, "description", None)
         if code in (400, 429) and isinstance(description, str) and description:
             text = description
+        # A failed write leaves the session unusable, and the page's header reads the user.
+        # Nothing of the request is logged here: its text may be a respondent's answer.
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error=text if code in (400, 429) else title), code
         return render_template("errors/error.html", code=code, title=title, text=text), code
 
     for code in ERROR_TEXT:

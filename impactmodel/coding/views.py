@@ -20,13 +20,13 @@ from impactmodel.coding.qdpx import export_qdpx as write_qdpx
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
+from impactmodel.inputs import as_id, json_object, takes_json
 
 bp = Blueprint("coding", __name__, url_prefix="/coding")
 
 
 def _int(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return as_id(request.args.get(name, ""))
 
 
 def _filter() -> queries.QueueFilter:
@@ -198,7 +198,7 @@ def _json_span(ctx: services.AnswerContext, data: dict) -> tuple[int | None, int
         return None, None
     try:
         return offsets.span_to_python(ctx.answer.text or "", int(data["start"]), int(data["end"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise services.CodingError(str(exc) if isinstance(exc, ValueError) else
                                    "a span needs a start and an end") from None
 
@@ -222,8 +222,9 @@ def list_codings(answer_id: int):
 
 @bp.post("/answers/<int:answer_id>/codings")
 @requires("can_code")
+@takes_json
 def add_coding(answer_id: int):
-    data = request.get_json(silent=True) or {}
+    data = json_object(code=str, valence=str)
     ctx = _context(answer_id)
     try:
         start, end = _json_span(ctx, data)
@@ -238,8 +239,9 @@ def add_coding(answer_id: int):
 
 @bp.post("/codings/<int:coding_id>")
 @requires("can_code")
+@takes_json
 def update_coding(coding_id: int):
-    data = request.get_json(silent=True) or {}
+    data = json_object(code=str, valence=str)
     coding = db.session.get(Coding, coding_id)
     if coding is None or coding.answer_id is None:
         abort(404)
@@ -274,20 +276,21 @@ def _delete(remove, item_id: int, done: str):
 
 @bp.post("/codings/<int:coding_id>/delete")
 @requires("can_code")
+@takes_json
 def delete_coding(coding_id: int):
     return _delete(services.delete_coding, coding_id, "Coding removed.")
 
 
 @bp.post("/answers/<int:answer_id>/memos")
 @requires("can_code")
+@takes_json
 def add_memo(answer_id: int):
-    data = request.get_json(silent=True) if request.is_json else request.form
-    data = data or {}
+    data = json_object(text=str, coding_id=(int, str)) if request.is_json else request.form
     _context(answer_id)
     coding_id = data.get("coding_id")
     try:
         memo = services.add_memo(db.session, current_user, answer_id, data.get("text", ""),
-                                 int(coding_id) if str(coding_id or "").isdigit() else None)
+                                 as_id(coding_id))
     except services.CodingError as exc:
         return _fail(exc, 422)
     if _wants_json():
@@ -298,12 +301,14 @@ def add_memo(answer_id: int):
 
 @bp.post("/memos/<int:memo_id>/delete")
 @requires("can_code")
+@takes_json
 def delete_memo(memo_id: int):
     return _delete(services.delete_memo, memo_id, "Memo removed.")
 
 
 @bp.post("/answers/<int:answer_id>/done")
 @requires("can_code")
+@takes_json
 def finish_second(answer_id: int):
     """A blind second coder has finished the answer: on to their next one."""
     _context(answer_id)

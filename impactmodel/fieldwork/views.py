@@ -19,6 +19,7 @@ from impactmodel.fieldwork import services
 from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
 from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
 from impactmodel.fieldwork.questions import LEVELS, question_type
+from impactmodel.inputs import as_id, json_object, takes_json
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/fieldwork")
 
@@ -72,8 +73,7 @@ PER_PAGE = 50
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return as_id(request.args.get(name, ""))
 
 
 @bp.get("/")
@@ -187,6 +187,7 @@ def interview(response_id: int):
 
 @bp.post("/interviews/<int:response_id>/answers")
 @requires("can_run_fieldwork")
+@takes_json
 def autosave(response_id: int):
     """JSON autosave: ``{"answers": [{"key", "text", "value", "note", "seq"}]}``.
 
@@ -194,8 +195,7 @@ def autosave(response_id: int):
     ``errors`` (key -> message; nothing saved), 409 if the interview is complete.
     """
     response = _interview_or_404(response_id)
-    payload = request.get_json(silent=True)
-    items = payload.get("answers") if isinstance(payload, dict) else None
+    items = json_object(answers=list).get("answers")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 500:
         return jsonify(error="Send {\"answers\": [{\"key\": ..., ...}]}."), 400
     try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import sys
 
 import click
@@ -30,8 +31,9 @@ def _import_command(name: str, func, summary: str) -> None:
     @with_appcontext
     def command(file, round_name, check):
         try:
-            with open(file, encoding="utf-8", newline="") as fh:
-                result = func(db.session, fh, round_name, dry_run=check)
+            with open(file, "rb") as fh:
+                text = csvio.decode(fh.read())
+            result = func(db.session, io.StringIO(text, newline=""), round_name, dry_run=check)
         except csvio.ImportRejected as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:

@@ -20,6 +20,7 @@ from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import STAFF_ROLES, RespondentRole
+from impactmodel.inputs import unstorable
 
 CODED_COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt", "coder"]
 CODED_REQUIRED = ["authority", "respondent", "role", "code"]
@@ -71,6 +72,23 @@ class ImportResult:
         return len(self.new_authorities)
 
 
+def decode(raw: bytes) -> str:
+    """An uploaded or opened file's text; bytes that are not UTF-8 reject it, naming the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ImportRejected([Problem(line, None, "is not UTF-8 text: save the file as 'CSV UTF-8' "
+                                                  "and try again")]) from None
+
+
+def _unstorable_lines(text: str) -> list[Problem]:
+    # Lines as the CSV reader counts them; a quoted value may span several.
+    return [Problem(line, None, f"contains {what}, which cannot be stored: remove it and try again")
+            for line, physical in enumerate(io.StringIO(text, newline=""), start=1)
+            if (what := unstorable(physical))]
+
+
 def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tuple[int, dict]]:
     try:
         text = stream.read()
@@ -78,6 +96,8 @@ def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tupl
         raise ImportRejected([Problem(None, None, f"the file is not UTF-8 text ({exc.reason})")]) from None
     if text.startswith("\ufeff"):
         text = text[1:]  # spreadsheet programs add a byte-order mark
+    if problems := _unstorable_lines(text):
+        raise ImportRejected(problems)
     if not text.strip():
         raise ImportRejected([Problem(None, None, "the file is empty: it needs a header row")])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)

@@ -49,24 +49,18 @@ def upload():
     problems = plan = None
     if form.validate_on_submit():
         check_only = request.form.get("action") == "check"
-        raw = form.file.data.read()
+        func = csvio.import_coded if form.kind.data == "coded" else csvio.import_levels
         try:
-            stream = io.StringIO(raw.decode("utf-8"), newline="")
-        except UnicodeDecodeError:
-            problems = [csvio.Problem(None, None, "the file is not UTF-8 text: save it as "
-                                                  "'CSV UTF-8' and try again")]
+            stream = io.StringIO(csvio.decode(form.file.data.read()), newline="")
+            result = func(db.session, stream, form.round_name, actor=current_user, dry_run=check_only)
+        except csvio.ImportRejected as exc:
+            problems = exc.problems
         else:
-            func = csvio.import_coded if form.kind.data == "coded" else csvio.import_levels
-            try:
-                result = func(db.session, stream, form.round_name, actor=current_user, dry_run=check_only)
-            except csvio.ImportRejected as exc:
-                problems = exc.problems
+            if check_only:
+                plan = csvio.describe(result, checked_only=True)
             else:
-                if check_only:
-                    plan = csvio.describe(result, checked_only=True)
-                else:
-                    flash(csvio.describe(result))
-                    return redirect(url_for("consortium.round_detail", round_id=result.round.id))
+                flash(csvio.describe(result))
+                return redirect(url_for("consortium.round_detail", round_id=result.round.id))
     return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
                            columns=csvio.CODED_COLUMNS, level_columns=csvio.LEVELS_COLUMNS), \
         (422 if problems else 200)
