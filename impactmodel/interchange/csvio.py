@@ -467,7 +467,8 @@ def describe_duplicates(duplicates: list[tuple[int, int]], *, checked_only: bool
     if not duplicates:
         return ""
     n = len(duplicates)
-    named = ", ".join(f"line {line} repeats line {earlier}" for line, earlier in duplicates[:MAX_DUPLICATES_NAMED])
+    named = ", ".join(f"line {line} repeats line {earlier}"
+                      for line, earlier in duplicates[:MAX_DUPLICATES_NAMED])
     more = f" and {n - MAX_DUPLICATES_NAMED} more" if n > MAX_DUPLICATES_NAMED else ""
     verb = "would be" if checked_only else ("was" if n == 1 else "were")
     return (f"{n} duplicate row{'' if n == 1 else 's'} {verb} left out, so nothing is stored twice "

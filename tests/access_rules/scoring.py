@@ -1,6 +1,6 @@
 from impactmodel.scoring import services
 from impactmodel.scoring.models import ScoringRun
-from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page
+from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page, Write
 
 
 def pages(world):
@@ -25,3 +25,9 @@ def pages(world):
         Page("scoring.run_status", f"/scoring/runs/{run.id}", STAFF),
         Page("scoring.run_status_json", f"/scoring/runs/{run.id}.json", STAFF),
     ]
+
+
+def writes(world):
+    # Scores are recomputed from every authority's data; the computation changes none of it.
+    return [Write("scoring.compute", f"/rounds/{world.round.id}/scores/compute",
+                  {"seed": "1", "authority_id": world.other.id})]

@@ -73,7 +73,8 @@ def test_a_refused_row_says_nothing_about_the_other_authoritys_respondents(clien
     page = upload(client, "coded", "authority,respondent,role,code\nOther Borough,m-1,dcs,L1.tools\n") \
         .get_data(as_text=True)
     assert "you are not assigned to &#39;Other Borough&#39;" in page
-    assert "already recorded" not in page and "manager" not in page.split("problems-title")[1].split("</table>")[0]
+    problems = page.split("problems-title")[1].split("</table>")[0]
+    assert "already recorded" not in problems and "manager" not in problems
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
@@ -97,7 +98,8 @@ def test_a_researcher_cannot_create_a_round_or_an_authority(client, auth, sessio
 def test_a_researcher_imports_into_their_authority(client, auth, session, two_boroughs):
     rnd, mine, other, researcher = two_boroughs
     auth.login(researcher)
-    text = "authority,respondent,role,level\nAssigned Borough,m-1,manager,2\nAssigned Borough,p-1,practitioner,1.5\n"
+    text = ("authority,respondent,role,level\nAssigned Borough,m-1,manager,2\n"
+            "Assigned Borough,p-1,practitioner,1.5\n")
     response = upload(client, "levels", text)
     assert response.status_code == 302
     session.expire_all()
