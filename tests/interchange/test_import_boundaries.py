@@ -205,3 +205,9 @@ def test_many_duplicates_are_counted_and_the_first_named(runner, session, tmp_pa
     assert "12 duplicate rows were left out" in result.output
     assert "(line 3 repeats line 2, line 4 repeats line 2" in result.output
     assert "line 12 repeats line 2 and 2 more)." in result.output
+
+
+def test_a_researcher_with_no_round_to_import_into_is_told_who_creates_one(client, auth):
+    auth.login(Role.RESEARCHER)
+    page = client.get("/import").get_data(as_text=True)
+    assert "There is no round yet: an administrator creates rounds." in page
