@@ -266,45 +266,71 @@ def delete_memo(session: Session, actor: User, memo_id: int) -> None:
 
 # --- Double coding -----------------------------------------------------------------
 
+def shared_authority_ids(first: User, second: User) -> set[int] | None:
+    """The authorities both users may see; None when both see every authority."""
+    a, b = first.visible_authority_ids(), second.visible_authority_ids()
+    if a is None or b is None:
+        return b if a is None else a
+    return a & b
+
+
 def double_coding_population(session: Session, round_id: int, second_coder: User,
-                             authority_id: int | None = None) -> list[int]:
+                             authority_ids: set[int] | None = None) -> list[int]:
     """Coded open answers of the round that ``second_coder`` could code blind.
 
-    First-coded (an agreed coding made by a person), in an authority the second
-    coder may see, not coded by the second coder, and not already drawn for them.
+    First-coded (an agreed coding made by a person), in one of ``authority_ids`` (None:
+    any) that the second coder may see, not coded by the second coder, and not already
+    drawn for them.
     """
-    q = (sa.select(Coding.answer_id).join(Respondent, Coding.respondent_id == Respondent.id)
-         .where(Coding.round_id == round_id, Coding.answer_id.is_not(None), Coding.agreed.is_(True),
-                Coding.coder != INSTRUMENT_CODER).distinct())
-    if authority_id:
-        q = q.where(Respondent.authority_id == authority_id)
+    within = second_coder.visible_authority_ids()
+    if authority_ids is not None:
+        within = authority_ids if within is None else within & authority_ids
+    q = (sa.select(Coding.answer_id).join(Answer, Coding.answer_id == Answer.id)
+         .join(Response, Answer.response_id == Response.id)
+         .join(Respondent, Response.respondent_id == Respondent.id)
+         .where(Coding.round_id == round_id, Coding.agreed.is_(True), Coding.coder != INSTRUMENT_CODER)
+         .distinct())
+    if within is not None:
+        q = q.where(Respondent.authority_id.in_(within))
     ids = set(session.scalars(q))
     own = set(session.scalars(sa.select(Coding.answer_id).where(
         Coding.answer_id.in_(ids), Coding.coder_id == second_coder.id)))
     drawn = set(session.scalars(sa.select(DoubleCoding.answer_id).where(
         DoubleCoding.second_coder_id == second_coder.id)))
-    authority_of = dict(session.execute(
-        sa.select(Answer.id, Respondent.authority_id).join(Response, Answer.response_id == Response.id)
-        .join(Respondent, Response.respondent_id == Respondent.id).where(Answer.id.in_(ids))).all())
-    return sorted(i for i in ids - own - drawn if second_coder.may_see_authority(authority_of[i]))
+    return sorted(ids - own - drawn)
 
 
 def draw_double_sample(session: Session, actor: User, round_id: int, second_coder_id: int,
                        share: float, seed: int, authority_id: int | None = None) -> list[DoubleCoding]:
     """Draw ``share`` of the round's coded answers (at least one) for a blind second coder.
 
-    The draw is reproducible: the same population and ``seed`` give the same answers
-    (``random.Random(seed).sample`` over the sorted answer ids).
+    Only answers of authorities that both ``actor`` and the second coder may see are
+    drawn: a draw freezes the answers' first coding until reconciliation, which no one
+    may do to another authority's answers. The draw is reproducible: the same
+    population and ``seed`` give the same answers (``random.Random(seed).sample`` over
+    the sorted answer ids).
     """
+    if not actor.role.can_code:
+        raise NotAllowed("your role may not code")
+    if authority_id is not None and not actor.may_see_authority(authority_id):
+        raise NotAllowed("you are not assigned to this authority")
     if not 0 < share <= 1:
         raise CodingError("the share must be more than 0% and at most 100%")
     second = session.get(User, second_coder_id)
     if second is None or not second.active or not second.role.can_code:
         raise CodingError("choose an active researcher or administrator as the second coder")
-    population = double_coding_population(session, round_id, second, authority_id)
+    shared = shared_authority_ids(actor, second)
+    if authority_id is not None:
+        shared = {authority_id} if shared is None else shared & {authority_id}
+    if shared == set():
+        where = "that authority" if authority_id is not None else "any of your authorities"
+        raise CodingError(f"{second.name} is not assigned to {where}: a draw covers only "
+                          "authorities you both may see")
+    population = double_coding_population(session, round_id, second, shared)
     if not population:
         raise CodingError(f"there are no coded answers that {second.name} could code blind "
-                          "(they must be assigned to the authority and not have coded the answer)")
+                          "in the authorities you are both assigned to (they must not have "
+                          "coded the answer or have it drawn already)")
     n = min(len(population), max(1, math.ceil(share * len(population) - 1e-9)))
     chosen = sorted(random.Random(seed).sample(population, n))
     rows = [DoubleCoding(round_id=round_id, answer_id=a, second_coder_id=second.id, drawn_by_id=actor.id)

@@ -431,7 +431,7 @@ def draw():
             rows = services.draw_double_sample(db.session, current_user, form.round_id.data,
                                                form.second_coder_id.data, form.share.data / 100,
                                                form.seed.data)
-        except services.CodingError as exc:
+        except (services.CodingError, services.NotAllowed) as exc:
             flash(f"Nothing was drawn: {exc}.", "error")
         else:
             coder = db.session.get(User, form.second_coder_id.data)

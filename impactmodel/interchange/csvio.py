@@ -2,12 +2,17 @@
 
 Every row is checked before anything is written. One bad row imports nothing, and
 the error names the line, the column and the problem (line 1 is the header).
+
+A user imports only rows of the authorities they may see, and only an administrator's
+import may create a round or an authority. The command line (an actor given as a string,
+such as ``"cli"``) acts as an administrator. Rows that would store the same thing twice
+are stored once and reported.
 """
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Iterable
 
 import sqlalchemy as sa
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
+from impactmodel.auth.models import User
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
@@ -27,6 +33,7 @@ CODED_REQUIRED = ["authority", "respondent", "role", "code"]
 LEVELS_COLUMNS = ["authority", "respondent", "role", "level"]
 LEVELS = [1 + i / 2 for i in range(7)]  # 1, 1.5, ..., 4
 MAX_ERRORS_SHOWN = 20
+MAX_DUPLICATES_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class ImportResult:
     new_round: bool
     new_authorities: list[str]
     respondents_created: int
+    # (line, earlier line it repeats) for each row left out as a duplicate
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def authorities_created(self) -> int:
@@ -87,6 +96,21 @@ def _unstorable_lines(text: str) -> list[Problem]:
     return [Problem(line, None, f"contains {what}, which cannot be stored: remove it and try again")
             for line, physical in enumerate(io.StringIO(text, newline=""), start=1)
             if (what := unstorable(physical))]
+
+@dataclass(frozen=True)
+class Permit:
+    """What an importing actor may write."""
+
+    authority_ids: set[int] | None   # the authorities rows may name; None: every one
+    may_create: bool                 # whether the import may create rounds and authorities
+
+    @classmethod
+    def of(cls, actor: User | str) -> Permit:
+        if isinstance(actor, str):   # the command line or the demo loader: an administrator
+            return cls(None, True)
+        if not actor.role.can_import:
+            raise ImportRejected([Problem(None, None, "your role may not import data")])
+        return cls(actor.visible_authority_ids(), actor.role.can_manage_rounds)
 
 
 def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tuple[int, dict]]:
@@ -178,8 +202,9 @@ class _Round:
     conflict unless another import changed the round meanwhile (then it rolls back).
     """
 
-    def __init__(self, session: Session, round_name: str):
+    def __init__(self, session: Session, round_name: str, permit: Permit):
         self.session = session
+        self.permit = permit
         self.name = _normalise(round_name)
         self.round = session.scalar(sa.select(Round).where(Round.name == self.name))
         self.key_groups: dict[str, int | None] = {code: None for code in services.STANDARD_KEY_GROUPS}
@@ -194,6 +219,7 @@ class _Round:
                 key = (authority_name, resp.reference)
                 self.respondents[key] = resp
                 self.people[key] = (resp.role, codes.get(resp.key_group_id), None)
+        self.existing: dict[str, int] = dict(session.execute(sa.select(Authority.name, Authority.id)).all())
         self.authorities: dict[str, Authority] = {}
         self._new_names: set[str] = set()
         self._new_round = False
@@ -205,7 +231,34 @@ class _Round:
             return [Problem(None, "--round", "the round needs a name")]
         if len(self.name) > limit:
             return [Problem(None, "--round", f"the round name is longer than {limit} characters")]
+        if self.round is None and not self.permit.may_create:
+            return [Problem(None, "--round", f"there is no round {self.name!r}, and only an administrator "
+                                             "can create a round: choose an existing one")]
         return []
+
+    def check_authority(self, row: dict, line: int, problems: list[Problem]) -> bool:
+        """Whether the row's authority is one the importing user may write to.
+
+        A refused row is checked no further, so that no message describes another
+        authority's respondents.
+        """
+        name = _normalise(row["authority"])
+        authority_id = self.existing.get(name)
+        if authority_id is None:
+            if self.permit.may_create:
+                return True
+            problems.append(Problem(line, "authority", f"there is no authority {name!r}, and only an "
+                                                       f"administrator can add one; {self._yours()}"))
+            return False
+        if self.permit.authority_ids is None or authority_id in self.permit.authority_ids:
+            return True
+        problems.append(Problem(line, "authority", f"you are not assigned to {name!r}; {self._yours()}"))
+        return False
+
+    def _yours(self) -> str:
+        names = sorted(n for n, i in self.existing.items() if i in (self.permit.authority_ids or ()))
+        return (f"you can import rows of {', '.join(names)}" if names
+                else "you are not assigned to any authority")
 
     def check_person(self, row: dict, role: RespondentRole, key_group: str | None, line: int,
                      problems: list[Problem]) -> None:
@@ -222,20 +275,28 @@ class _Round:
         elif key_group and not seen_group:
             self.people[key] = (role, key_group, seen_line or line)
 
-    def plan(self, rows: int, rowdicts: Iterable[dict]) -> ImportResult:
+    def plan(self, rows: int, rowdicts: Iterable[dict], duplicates: list[tuple[int, int]]) -> ImportResult:
         """What writing would create, without writing."""
         rowdicts = list(rowdicts)
-        existing = set(self.session.scalars(sa.select(Authority.name)))
-        names = sorted({_normalise(r["authority"]) for r in rowdicts} - existing)
+        names = sorted({_normalise(r["authority"]) for r in rowdicts} - set(self.existing))
         new_people = {(_normalise(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
-        return ImportResult(self.round, self.name, rows, self.round is None, names, len(new_people))
+        return ImportResult(self.round, self.name, rows, self.round is None, names, len(new_people),
+                            duplicates)
 
-    def result(self, rows: int) -> ImportResult:
+    def result(self, rows: int, duplicates: list[tuple[int, int]]) -> ImportResult:
         return ImportResult(self.round, self.name, rows, self._new_round, sorted(self._new_names),
-                            self.created_respondents)
+                            self.created_respondents, duplicates)
+
+    def _refuse_creating(self, what: str) -> None:
+        # Checking refused this already; it can only happen if the database changed since.
+        if not self.permit.may_create:
+            raise ImportRejected([Problem(None, None, f"{what} no longer exists, and only an "
+                                                      "administrator can create it; nothing was imported")])
 
     def begin_writing(self) -> None:
         self._new_round = self.round is None
+        if self._new_round:
+            self._refuse_creating(f"the round {self.name!r}")
         self.round = services.get_or_create_round(self.session, self.name)
         self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
         self.authorities = {a.name: a for a in self.session.scalars(sa.select(Authority))}
@@ -247,6 +308,7 @@ class _Round:
         name = _normalise(row["authority"])
         authority = self.authorities.get(name)
         if authority is None:
+            self._refuse_creating(f"the authority {name!r}")
             authority = services.get_or_create_authority(self.session, name)
             self.authorities[name] = authority
             self._new_names.add(name)
@@ -282,19 +344,27 @@ def _write(session: Session, write) -> ImportResult:
         raise
 
 
-def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli",
+def import_coded(session: Session, stream: IO[str], round_name: str, actor: User | str = "cli",
                  dry_run: bool = False) -> ImportResult:
     """Import codings (one row per code applied) into ``round_name``; commit or change nothing.
 
-    ``dry_run`` checks every row and says what would be created, writing nothing.
+    ``actor`` is the importing User, whose boundaries the rows must keep (see ``Permit``),
+    or a string naming the command line. A row that would store the same coding as an
+    earlier row (same authority, respondent, code, valence, excerpt and coder) is
+    stored once and listed in ``ImportResult.duplicates``. ``dry_run`` checks every row
+    and says what would be created, writing nothing.
     """
-    target = _Round(session, round_name)
+    target = _Round(session, round_name, Permit.of(actor))
     problems = target.check_round_name()
     rows = _read(stream, CODED_COLUMNS, CODED_REQUIRED)
     cb = codebook_mod.load()
     parsed = []
+    first_line: dict[tuple, int] = {}
+    duplicates: list[tuple[int, int]] = []
     for line, row in rows:
         if not _check_row(row, line, CODED_REQUIRED, problems):
+            continue
+        if not target.check_authority(row, line, problems):
             continue
         role = _role(row["role"], line, problems)
         try:
@@ -310,11 +380,17 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
         if role is None:
             continue
         target.check_person(row, role, key_group, line, problems)
+        coding = (_normalise(row["authority"]), row["respondent"], row["code"], valence,
+                  row.get("excerpt") or None, row.get("coder") or "")
+        earlier = first_line.setdefault(coding, line)
+        if earlier != line:
+            duplicates.append((line, earlier))
+            continue
         parsed.append((row, role, valence))
     if problems:
         raise ImportRejected(problems)
     if dry_run:
-        return target.plan(len(parsed), (row for row, *_ in parsed))
+        return target.plan(len(parsed), (row for row, *_ in parsed), duplicates)
 
     def write() -> ImportResult:
         codebook_mod.sync(session, cb)
@@ -325,24 +401,30 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
                   for row, role, valence in parsed]
         session.execute(sa.insert(Coding), values)
         record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
-               respondents_created=target.created_respondents)
-        return target.result(len(values))
+               duplicates=len(duplicates), respondents_created=target.created_respondents)
+        return target.result(len(values), duplicates)
     return _write(session, write)
 
 
-def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli",
+def import_levels(session: Session, stream: IO[str], round_name: str, actor: User | str = "cli",
                   dry_run: bool = False) -> ImportResult:
     """Import staff members' self-reported levels of impact; commit or change nothing.
 
-    ``dry_run`` checks every row and says what would be created, writing nothing.
+    ``actor`` as for ``import_coded``. A row repeating an earlier row's respondent and
+    level is listed in ``ImportResult.duplicates``; another level for the same
+    respondent is a problem. ``dry_run`` checks every row and says what would be
+    created, writing nothing.
     """
-    target = _Round(session, round_name)
+    target = _Round(session, round_name, Permit.of(actor))
     problems = target.check_round_name()
     rows = _read(stream, LEVELS_COLUMNS, LEVELS_COLUMNS)
     parsed = []
     levels: dict[tuple[str, str], tuple[float, int]] = {}
+    duplicates: list[tuple[int, int]] = []
     for line, row in rows:
         if not _check_row(row, line, LEVELS_COLUMNS, problems):
+            continue
+        if not target.check_authority(row, line, problems):
             continue
         role = _role(row["role"], line, problems, staff_only=True)
         try:
@@ -363,18 +445,22 @@ def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli
                                                    f"{first[0]:g} on line {first[1]}"))
             continue
         target.check_person(row, role, None, line, problems)
+        if first[1] != line:
+            duplicates.append((line, first[1]))
+            continue
         parsed.append((row, role, level))
     if problems:
         raise ImportRejected(problems)
     if dry_run:
-        return target.plan(len(parsed), (row for row, *_ in parsed))
+        return target.plan(len(parsed), (row for row, *_ in parsed), duplicates)
 
     def write() -> ImportResult:
         target.begin_writing()
         for row, role, level in parsed:
             target.respondent(row, role).impact_level = level
-        record(session, actor, "import.levels", "round", target.round.id, rows=len(parsed))
-        return target.result(len(parsed))
+        record(session, actor, "import.levels", "round", target.round.id, rows=len(parsed),
+               duplicates=len(duplicates))
+        return target.result(len(parsed), duplicates)
     return _write(session, write)
 
 
@@ -389,9 +475,23 @@ def describe(result: ImportResult, *, checked_only: bool = False) -> str:
                        f"({', '.join(result.new_authorities)})")
     created.append(f"{result.respondents_created} new respondent{'' if result.respondents_created == 1 else 's'}")
     head = "All rows are valid: " if checked_only else ""
-    return (f"{head}{verb.capitalize() if not head else verb} {result.rows} row{'' if result.rows == 1 else 's'} "
+    text = (f"{head}{verb.capitalize() if not head else verb} {result.rows} row{'' if result.rows == 1 else 's'} "
             f"into {result.round_name!r}, with {', '.join(created[:-1]) + ' and ' if len(created) > 1 else ''}"
             f"{created[-1]}.")
+    return f"{text} {describe_duplicates(result.duplicates, checked_only=checked_only)}".rstrip()
+
+
+def describe_duplicates(duplicates: list[tuple[int, int]], *, checked_only: bool = False) -> str:
+    """Which rows repeat an earlier one and are (or would be) left out; '' if none."""
+    if not duplicates:
+        return ""
+    n = len(duplicates)
+    named = ", ".join(f"line {line} repeats line {earlier}"
+                      for line, earlier in duplicates[:MAX_DUPLICATES_NAMED])
+    more = f" and {n - MAX_DUPLICATES_NAMED} more" if n > MAX_DUPLICATES_NAMED else ""
+    verb = "would be" if checked_only else ("was" if n == 1 else "were")
+    return (f"{n} duplicate row{'' if n == 1 else 's'} {verb} left out, so nothing is stored twice "
+            f"({named}{more}).")
 
 
 def coding_excerpt(coding: Coding) -> str:

@@ -26,9 +26,15 @@ class ImportForm(FlaskForm):
     kind = SelectField("What the file holds", choices=[
         SelectChoice("coded", "Codings (authority, respondent, role, code, ...)"),
         SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
-    round_choice = SelectField("Round")
+    # Any existing round, or a new one; whether this user may create one is the import's
+    # decision, so that a refusal names the round.
+    round_choice = SelectField("Round", validate_choice=False)
     new_round = StringField("Name of the new round", validators=[Length(max=80)])
     file = FileField("CSV file (UTF-8, header row)", validators=[FileRequired("Choose a CSV file.")])
+
+    def validate_round_choice(self, field):
+        if field.data != NEW_ROUND and field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Choose a round from the list.")
 
     def validate_new_round(self, field):
         if self.round_choice.data == NEW_ROUND and not (field.data or "").strip():
@@ -45,7 +51,9 @@ class ImportForm(FlaskForm):
 def upload():
     form = ImportForm()
     rounds = db.session.scalars(sa.select(Round.name).order_by(Round.created_at.desc(), Round.id.desc())).all()
-    form.round_choice.choices = [SelectChoice(r, r) for r in rounds] + [SelectChoice(NEW_ROUND, "A new round…")]
+    may_create = current_user.role.can_manage_rounds
+    form.round_choice.choices = [SelectChoice(r, r) for r in rounds] + (
+        [SelectChoice(NEW_ROUND, "A new round…")] if may_create else [])
     problems = plan = None
     if form.validate_on_submit():
         check_only = request.form.get("action") == "check"
@@ -62,8 +70,9 @@ def upload():
                 flash(csvio.describe(result))
                 return redirect(url_for("consortium.round_detail", round_id=result.round.id))
     return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
-                           columns=csvio.CODED_COLUMNS, level_columns=csvio.LEVELS_COLUMNS), \
-        (422 if problems else 200)
+                           may_create=may_create, columns=csvio.CODED_COLUMNS,
+                           level_columns=csvio.LEVELS_COLUMNS), \
+        (422 if problems or form.errors else 200)
 
 
 @bp.get("/rounds/<int:round_id>/export/coded.csv")

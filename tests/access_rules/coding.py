@@ -3,7 +3,7 @@ from impactmodel.coding.models import Coding, Memo
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
                                           ResponseMode)
-from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page
+from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page, Write
 
 
 def _answer(world):
@@ -71,4 +71,28 @@ def pages(world):
         Page("coding.disagreements", f"/coding/disagreements?round={r}", STAFF),
         Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
         Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
+    ]
+
+
+def writes(world):
+    r, f = world.round, world.foreign
+    a, d, c = f.open_answer.id, f.double_answer.id, f.coding.id
+    return [
+        Write("coding.add_coding", f"/coding/answers/{a}/codings",
+              json={"code": "L2.dialogue", "valence": None, "start": 0, "end": 5}),
+        Write("coding.update_coding", f"/coding/codings/{c}", json={"code": "L2.dialogue"}),
+        Write("coding.delete_coding", f"/coding/codings/{c}/delete"),
+        Write("coding.add_memo", f"/coding/answers/{a}/memos", {"text": "Hostile memo"}),
+        # A memo on the user's own answer, pinned to Other's coding.
+        Write("coding.add_memo", f"/coding/answers/{f.own_answer.id}/memos",
+              {"text": "Hostile memo", "coding_id": c}),
+        Write("coding.delete_memo", f"/coding/memos/{f.memo.id}/delete"),
+        Write("coding.finish_second", f"/coding/answers/{d}/done"),
+        Write("coding.reconcile", f"/coding/answers/{d}/reconcile", {"keep": "L1.tools|positive"}),
+        Write("coding.reconcile_agreed", f"/coding/rounds/{r.id}/reconcile-agreed"),
+        # Other's first codings would freeze if its answers were drawn for Other's coder.
+        Write("coding.draw", "/coding/double/draw",
+              {"round_id": r.id, "second_coder_id": f.second.id, "share": 100, "seed": 1}),
+        Write("coding.codebook_import", "/coding/codebook/import"),
+        Write("coding.codebook_apply", "/coding/codebook/apply", {"definition": "", "base": ""}),
     ]

@@ -1,4 +1,6 @@
-from tests.access_rules import ADMIN, EVERYONE, SIGNED_IN, STAFF, Page
+import io
+
+from tests.access_rules import ADMIN, EVERYONE, SIGNED_IN, STAFF, Page, Write
 
 
 def pages(world):
@@ -17,4 +19,42 @@ def pages(world):
              {"authority": a.name}),
         Page("interchange.upload", "/import", STAFF),
         Page("interchange.export_coded", f"/rounds/{r.id}/export/coded.csv", STAFF),
+    ]
+
+
+def _csv(kind: str, text: str, round_choice: str, new_round: str = ""):
+    def form():
+        return {"kind": kind, "round_choice": round_choice, "new_round": new_round, "action": "import",
+                "file": (io.BytesIO(text.encode()), f"{kind}.csv")}
+    return form
+
+
+def writes(world):
+    r, other, f = world.round, world.other, world.foreign
+    ref = world.other_respondent.reference
+    return [
+        Write("auth.login", "/login", {"email": f.coder.email, "password": "not the password"}),
+        Write("auth.logout", "/logout"),
+        Write("auth.change_password", "/account/password",
+              {"current": "not the password", "new": "a long new passphrase here",
+               "confirm": "a long new passphrase here"}),
+        Write("auth.new_user", "/admin/users/new",
+              {"email": "mole@example.org", "name": "Mole", "role": "authority_contact",
+               "authority_id": other.id, "assigned": [other.id], "password": "a long enough password"}),
+        Write("auth.edit_user", f"/admin/users/{f.coder.id}",
+              {"name": "Moved", "role": "researcher", "active": "y", "authority_id": 0,
+               "assigned": [world.authority.id]}),
+        Write("consortium.create_round", "/rounds", {"name": "Hostile round"}),
+        Write("consortium.add_authority", f"/rounds/{r.id}/authorities",
+              {"authority": other.name, "locality": "Hostile locality"}),
+        Write("interchange.upload", "/import", _csv(
+            "levels", f"authority,respondent,role,level\n{other.name},{ref},manager,1\n", r.name)),
+        Write("interchange.upload", "/import", _csv(
+            "coded", f"authority,respondent,role,code\n{other.name},{ref},manager,L1.tools\n"
+                     f"{other.name},hostile-1,dcs,L1.tools\n", r.name)),
+        Write("interchange.upload", "/import", _csv(
+            "coded", "authority,respondent,role,code\nHostile Borough,x-1,dcs,L1.tools\n", r.name)),
+        Write("interchange.upload", "/import", _csv(
+            "levels", f"authority,respondent,role,level\n{world.authority.name},m-9,manager,2\n",
+            "__new__", "Hostile round")),
     ]

@@ -1,6 +1,6 @@
 from impactmodel.auth.models import Role
 from impactmodel.fieldwork import services
-from tests.access_rules import EVERYONE, STAFF, Page
+from tests.access_rules import EVERYONE, STAFF, Page, Write
 
 
 def pages(world):
@@ -33,4 +33,29 @@ def pages(world):
         Page("survey.start", f"/s/{child.token}", EVERYONE),
         Page("survey.enter_code", "/s", EVERYONE),
         Page("survey.by_code", f"/s/c/{fresh.code}", EVERYONE),
+    ]
+
+
+def writes(world):
+    r, other, f = world.round, world.other, world.foreign
+    i = f.interview.id
+    where = {"round_id": r.id, "authority_id": other.id, "key_group": "", "case": "",
+             "respondent_id": world.other_respondent.id}
+    # A survey link's token is its credential: Other's own respondent could answer. What
+    # no one may do is change a survey Other's respondent has sent, nor reach other rows.
+    token = f.sent_survey.token
+    answers = {"respondent_id": world.other_respondent.id, "answer_id": f.open_answer.id,
+               "support_helpful": "not"}
+    return [
+        Write("fieldwork.start", "/fieldwork/interviews/new",
+              {**where, "role": "manager", "reference": "hostile-2", "consent": "y"}),
+        Write("fieldwork.interview", f"/fieldwork/interviews/{i}",
+              {"l1_changes": "Hostile text", "respondent_id": world.other_respondent.id}),
+        Write("fieldwork.autosave", f"/fieldwork/interviews/{i}/answers",
+              json={"answers": [{"key": "l1_changes", "text": "Hostile text", "seq": 2**40}]}),
+        Write("fieldwork.complete", f"/fieldwork/interviews/{i}/complete", {"confirm": "yes"}),
+        Write("fieldwork.invitations", "/fieldwork/invitations", {**where, "role": "parent", "count": 3}),
+        Write("survey.start", f"/s/{token}", {"consent": "yes", "mode": "self", **answers}),
+        Write("survey.step", f"/s/{token}/1", answers),
+        Write("survey.check", f"/s/{token}/check", {"send": "yes", **answers}),
     ]

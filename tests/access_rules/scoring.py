@@ -1,6 +1,6 @@
 from impactmodel.scoring import services
 from impactmodel.scoring.models import ScoringRun
-from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page
+from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page, Write
 
 
 def pages(world):
@@ -27,3 +27,15 @@ def pages(world):
         Page("scoring.placements_page", f"/rounds/{r.id}/placements", STAFF),
         Page("scoring.publish", f"/rounds/{r.id}/scores/publish", frozenset({ADMIN}), "POST", {}),
     ]
+
+
+def writes(world):
+    # Scores are recomputed from every authority's data; the computation changes none of it.
+    r, other = world.round, world.other
+    return [Write("scoring.compute", f"/rounds/{r.id}/scores/compute",
+                  {"seed": "1", "authority_id": other.id}),
+            # Placements and staff in post are written only for authorities the user may see.
+            Write("scoring.placements_page", f"/rounds/{r.id}/placements",
+                  {"authority": other.id, "stage": "early", "selection": "nominated",
+                   "managers_in_post": "7", "practitioners_in_post": "9"}),
+            Write("scoring.publish", f"/rounds/{r.id}/scores/publish")]

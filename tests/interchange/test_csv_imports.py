@@ -166,7 +166,7 @@ def test_export_unknown_round(runner):
 
 
 def test_web_upload_shows_every_problem_and_imports_nothing(client, auth, session):
-    auth.login(Role.RESEARCHER)
+    auth.login(Role.ADMIN)
     bad = GOOD + "Northshire,m1,manager,L9.x,,,,\nNorthshire,m2,boss,L1.tools,,,,\n"
     response = client.post("/import", data={"kind": "coded", "round_choice": "__new__", "new_round": "R",
                                             "file": (io.BytesIO(bad.encode()), "c.csv")},

@@ -1,0 +1,213 @@
+"""Imports keep authority boundaries: a user imports only rows of the authorities they may
+see, only an administrator creates rounds and authorities, and repeated rows are stored once."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from impactmodel.auth.models import Role
+from impactmodel.coding.models import Coding
+from impactmodel.consortium.models import Authority, Respondent, Round
+from impactmodel.interchange import csvio
+from tests.conftest import ENGINES
+
+
+@pytest.fixture
+def two_boroughs(session, make_round, make_authority, make_respondent, make_user):
+    """Round 'R' with Assigned Borough (the researcher's) and Other Borough, a manager of
+    each at level 3, and a researcher assigned only to Assigned Borough."""
+    rnd = make_round("R")
+    mine = make_authority("Assigned Borough", round=rnd)
+    other = make_authority("Other Borough", round=rnd)
+    make_respondent(rnd, mine, "manager", reference="m-1", level=3)
+    make_respondent(rnd, other, "manager", reference="m-1", level=3)
+    researcher = make_user(Role.RESEARCHER, assigned=[mine])
+    return rnd, mine, other, researcher
+
+
+def upload(client, kind, text, round_choice="R", new_round="", action="import"):
+    return client.post("/import", data={"kind": kind, "round_choice": round_choice, "new_round": new_round,
+                                        "action": action, "file": (io.BytesIO(text.encode()), "in.csv")},
+                       content_type="multipart/form-data")
+
+
+def state(session):
+    """Everything an import could change."""
+    session.expire_all()
+    return (sorted(session.execute(sa.select(Respondent.authority_id, Respondent.reference,
+                                             Respondent.impact_level)).all()),
+            sorted(session.execute(sa.select(Coding.respondent_id, Coding.code_id)).all()),
+            sorted(session.scalars(sa.select(Authority.name))),
+            sorted(session.scalars(sa.select(Round.name))))
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+@pytest.mark.parametrize("kind,text", [
+    ("levels", "authority,respondent,role,level\nAssigned Borough,m-1,manager,2\n"
+               "Other Borough,m-1,manager,1\n"),
+    ("coded", "authority,respondent,role,code\nAssigned Borough,m-1,manager,L1.tools\n"
+              "Other Borough,m-1,manager,L1.tools\n"),
+])
+def test_rows_of_an_authority_not_assigned_are_refused_with_their_line(client, auth, session, two_boroughs,
+                                                                       kind, text):
+    *_, researcher = two_boroughs
+    auth.login(researcher)
+    before = state(session)
+    for action in ("check", "import"):
+        response = upload(client, kind, text, action=action)
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert "Nothing was imported: 1 problem" in page
+        assert ("<td>3</td><td>authority</td><td>you are not assigned to &#39;Other Borough&#39;; "
+                "you can import rows of Assigned Borough</td>") in page
+    assert state(session) == before   # not even the row of the assigned authority
+
+
+def test_a_refused_row_says_nothing_about_the_other_authoritys_respondents(client, auth, session,
+                                                                          two_boroughs):
+    *_, researcher = two_boroughs
+    auth.login(researcher)
+    # Other Borough's m-1 is a manager: a clash would say so, were the row checked further.
+    page = upload(client, "coded", "authority,respondent,role,code\nOther Borough,m-1,dcs,L1.tools\n") \
+        .get_data(as_text=True)
+    assert "you are not assigned to &#39;Other Borough&#39;" in page
+    problems = page.split("problems-title")[1].split("</table>")[0]
+    assert "already recorded" not in problems and "manager" not in problems
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_researcher_cannot_create_a_round_or_an_authority(client, auth, session, two_boroughs):
+    *_, researcher = two_boroughs
+    auth.login(researcher)
+    before = state(session)
+    form = client.get("/import").get_data(as_text=True)
+    assert "A new round…" not in form and "Only an administrator creates rounds and authorities" in form
+    text = "authority,respondent,role,level\nAssigned Borough,m-2,manager,2\nNew Borough,m-1,manager,2\n"
+    response = upload(client, "levels", text, round_choice="__new__", new_round="Round 9")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "there is no round &#39;Round 9&#39;, and only an administrator can create a round" in page
+    assert ("<td>3</td><td>authority</td><td>there is no authority &#39;New Borough&#39;, and only an "
+            "administrator can add one; you can import rows of Assigned Borough</td>") in page
+    assert state(session) == before
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_researcher_imports_into_their_authority(client, auth, session, two_boroughs):
+    rnd, mine, other, researcher = two_boroughs
+    auth.login(researcher)
+    text = ("authority,respondent,role,level\nAssigned Borough,m-1,manager,2\n"
+            "Assigned Borough,p-1,practitioner,1.5\n")
+    response = upload(client, "levels", text)
+    assert response.status_code == 302
+    session.expire_all()
+    levels = dict(session.execute(sa.select(Respondent.authority_id, Respondent.impact_level)
+                                  .where(Respondent.reference == "m-1")).all())
+    assert levels == {mine.id: 2.0, other.id: 3.0}
+
+
+def test_an_administrators_web_import_creates_rounds_and_authorities(client, auth, session, two_boroughs):
+    auth.login(Role.ADMIN)
+    assert "A new round…" in client.get("/import").get_data(as_text=True)
+    text = "authority,respondent,role,level\nOther Borough,m-1,manager,2\nNew Borough,m-1,manager,2\n"
+    assert upload(client, "levels", text, round_choice="__new__", new_round="Round 9").status_code == 302
+    assert "New Borough" in state(session)[2] and "Round 9" in state(session)[3]
+
+
+def test_a_round_not_in_the_list_is_refused(client, auth, session, two_boroughs):
+    auth.login(Role.ADMIN)
+    response = upload(client, "levels", "authority,respondent,role,level\nOther Borough,m-1,manager,2\n",
+                      round_choice="Invented round")
+    assert response.status_code == 422 and "Choose a round from the list." in response.get_data(as_text=True)
+    assert "Invented round" not in state(session)[3]
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_service_itself_keeps_the_boundary(app, session, two_boroughs):
+    """Not only the page: the import functions refuse for the user they act for."""
+    rnd, mine, other, researcher = two_boroughs
+    before = state(session)
+    with app.app_context():
+        with pytest.raises(csvio.ImportRejected) as refused:
+            csvio.import_levels(session, io.StringIO("authority,respondent,role,level\n"
+                                                     "Other Borough,m-1,manager,1\n"), "R", actor=researcher)
+    assert [str(p) for p in refused.value.problems] == [
+        "line 2, column 'authority': you are not assigned to 'Other Borough'; "
+        "you can import rows of Assigned Borough"]
+    assert state(session) == before
+
+
+def test_a_user_without_import_rights_imports_nothing(app, session, two_boroughs, make_user):
+    rnd, mine, *_ = two_boroughs
+    contact = make_user(Role.AUTHORITY_CONTACT, authority=mine)
+    before = state(session)
+    with app.app_context(), pytest.raises(csvio.ImportRejected, match="your role may not import data"):
+        csvio.import_levels(session, io.StringIO("authority,respondent,role,level\n"
+                                                 "Assigned Borough,m-1,manager,1\n"), "R", actor=contact)
+    assert state(session) == before
+
+
+def test_a_researcher_with_no_authority_is_told_so(client, auth, session, two_boroughs):
+    auth.login(Role.RESEARCHER)
+    page = upload(client, "levels", "authority,respondent,role,level\nAssigned Borough,m-1,manager,1\n") \
+        .get_data(as_text=True)
+    assert "you are not assigned to &#39;Assigned Borough&#39;; you are not assigned to any authority" in page
+
+
+# --- Duplicate rows -------------------------------------------------------------------
+
+CODED = """authority,respondent,role,code,valence,key_group,excerpt,coder
+Northshire,dcs-1,dcs,F.locality_working,positive,,"Locality teams",rk
+Northshire,dcs-1,dcs,L1.tools,,,,rk
+Northshire,dcs-1,dcs,F.locality_working,positive,,"Locality teams",rk
+Northshire,dcs-1,dcs,L1.tools,positive,,,rk
+Northshire,dcs-1,dcs,L1.tools,,,,jb
+"""
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_duplicate_rows_are_stored_once_and_named(runner, session, tmp_path):
+    path = tmp_path / "coded.csv"
+    path.write_text(CODED, encoding="utf-8")
+    check = runner.invoke(args=["import", "coded", str(path), "--round", "R", "--check"])
+    assert check.exit_code == 0, check.output
+    assert "would import 3 rows" in check.output
+    assert ("2 duplicate rows would be left out, so nothing is stored twice "
+            "(line 4 repeats line 2, line 5 repeats line 3).") in check.output
+    result = runner.invoke(args=["import", "coded", str(path), "--round", "R"])
+    assert result.exit_code == 0, result.output
+    # L1.tools with no valence is its default, positive: the same coding as line 3.
+    assert "Imported 3 rows" in result.output
+    assert "2 duplicate rows were left out, so nothing is stored twice " \
+           "(line 4 repeats line 2, line 5 repeats line 3)." in result.output
+    codings = sorted(session.execute(sa.select(Coding.code_id, Coding.coder)).all())
+    assert codings == [("F.locality_working", "rk"), ("L1.tools", "jb"), ("L1.tools", "rk")]
+
+
+def test_duplicate_level_rows_are_reported_on_the_page(client, auth, session, two_boroughs):
+    auth.login(Role.ADMIN)
+    text = ("authority,respondent,role,level\nOther Borough,m-1,manager,2\nOther Borough,p-1,practitioner,1\n"
+            "Other Borough,m-1,manager,2\n")
+    response = upload(client, "levels", text)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Imported 2 rows" in page
+    assert "1 duplicate row was left out, so nothing is stored twice (line 4 repeats line 2)." in page
+
+
+def test_many_duplicates_are_counted_and_the_first_named(runner, session, tmp_path):
+    path = tmp_path / "levels.csv"
+    path.write_text("authority,respondent,role,level\n" + "Northshire,m-1,manager,2\n" * 13, encoding="utf-8")
+    result = runner.invoke(args=["import", "levels", str(path), "--round", "R"])
+    assert result.exit_code == 0, result.output
+    assert "12 duplicate rows were left out" in result.output
+    assert "(line 3 repeats line 2, line 4 repeats line 2" in result.output
+    assert "line 12 repeats line 2 and 2 more)." in result.output
+
+
+def test_a_researcher_with_no_round_to_import_into_is_told_who_creates_one(client, auth):
+    auth.login(Role.RESEARCHER)
+    page = client.get("/import").get_data(as_text=True)
+    assert "There is no round yet: an administrator creates rounds." in page
