@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import STAFF_ROLES, RespondentRole
@@ -272,7 +272,7 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
     problems = target.check_round_name()
     rows = _read(stream, CODED_COLUMNS, CODED_REQUIRED)
     cb = codebook_mod.load()
-    parsed = []
+    parsed, lines = [], []
     for line, row in rows:
         if not _check_row(row, line, CODED_REQUIRED, problems):
             continue
@@ -291,6 +291,7 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
             continue
         target.check_person(row, role, key_group, line, problems)
         parsed.append((row, role, valence))
+        lines.append(line)
     if problems:
         raise ImportRejected(problems)
     if dry_run:
@@ -303,11 +304,38 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor="cli"
                    "code_id": row["code"], "valence": valence, "excerpt": row.get("excerpt") or None,
                    "coder": row.get("coder") or "", "agreed": True}
                   for row, role, valence in parsed]
+        _number_identical_rows(values)
+        stored = set()
+        keys = [v["identity"] for v in values]
+        for i in range(0, len(keys), 500):
+            stored |= set(session.scalars(sa.select(Coding.identity).where(
+                Coding.identity.in_(keys[i:i + 500]))))
+        if stored:
+            raise ImportRejected([Problem(line, None, "this coding is already in the round (the same "
+                                                      "respondent, code, valence, excerpt and coder): "
+                                                      "was this file imported before?")
+                                  for line, v in zip(lines, values) if v["identity"] in stored])
         session.execute(sa.insert(Coding), values)
         record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
                respondents_created=target.created_respondents)
         return target.result(len(values))
     return _write(session, write)
+
+
+def _number_identical_rows(values: list[dict]) -> None:
+    """Give each row its coding identity; identical rows are numbered 0, 1, ... so they
+    stay distinct codings (an export can hold two: two closed answers of one person
+    carrying the same code)."""
+    seen: dict[str, int] = {}
+    for v in values:
+        plain = coding_identity(answer_id=None, respondent_id=v["respondent_id"], code_id=v["code_id"],
+                                valence=v["valence"], start=None, end=None, excerpt=v["excerpt"],
+                                coder=v["coder"], coder_id=None)
+        occurrence = seen[plain] = seen.get(plain, -1) + 1
+        v["identity"] = coding_identity(answer_id=None, respondent_id=v["respondent_id"],
+                                        code_id=v["code_id"], valence=v["valence"], start=None,
+                                        end=None, excerpt=v["excerpt"], coder=v["coder"],
+                                        coder_id=None, occurrence=occurrence)
 
 
 def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli",
