@@ -108,7 +108,7 @@ def test_imports_keep_identical_rows_and_refuse_the_same_file_twice(runner, sess
     assert count(session) == 3
 
 
-def test_a_large_import_is_one_statement_and_stays_valid(runner, session, tmp_path):
+def test_a_large_import_with_repeated_rows_stays_valid(runner, session, tmp_path):
     rows = [f"Northshire,pr-{i % 40},practitioner,L1.tools,,,\"said {i % 7}\",rk" for i in range(3000)]
     path = tmp_path / "big.csv"
     path.write_text("authority,respondent,role,code,valence,key_group,excerpt,coder\n" + "\n".join(rows),
