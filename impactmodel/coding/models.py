@@ -1,10 +1,13 @@
 """The codebook in the database, codings of answers, memos and double coding."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from impactmodel.db import Base, utcnow
@@ -38,14 +41,52 @@ class Code(Base):
     retired: Mapped[bool] = mapped_column(default=False)
 
 
+def coding_identity(*, answer_id: int | None, respondent_id: int | None, code_id: str,
+                    valence: Any, start: int | None, end: int | None, excerpt: str | None,
+                    coder: str | None, coder_id: int | None, occurrence: int = 0) -> str:
+    """The key two identical codings share (sha256 hex), stored in ``Coding.identity``.
+
+    Identical means: the same answer and span (a coding without a span: the same
+    excerpt), or, for a coding without an answer, the same respondent and excerpt;
+    the same code and valence; the same coder (the user, or the name recorded for
+    imports and the instrument). Another coder repeating a coding makes a different
+    key, so a blind second coding stands beside the first. ``occurrence`` numbers
+    identical rows of one import (an export can hold two: two closed answers of one
+    respondent carrying the same code), so they stay two codings.
+
+    A key column rather than a unique index over the columns themselves: NULL never
+    equals NULL in a unique index, and an excerpt can be longer than an index entry.
+    """
+    who = f"user:{coder_id}" if coder_id is not None else f"name:{coder or ''}"
+    if answer_id is not None:
+        where: list = (["answer", answer_id, start, end] if start is not None
+                       else ["answer", answer_id, "excerpt", excerpt or ""])
+    else:
+        where = ["respondent", respondent_id, "excerpt", excerpt or "", occurrence]
+    parts = where + [code_id, getattr(valence, "value", valence), who]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _identity_of_inserted_row(context) -> str:
+    """The key of a row inserted without the ORM (bulk inserts): from its own values."""
+    row = context.get_current_parameters()
+    return coding_identity(answer_id=row.get("answer_id"), respondent_id=row.get("respondent_id"),
+                           code_id=row.get("code_id"), valence=row.get("valence") or "positive",
+                           start=row.get("start"), end=row.get("end"), excerpt=row.get("excerpt"),
+                           coder=row.get("coder"), coder_id=row.get("coder_id"))
+
+
 class Coding(Base):
     """One code applied to (part of) what a respondent said.
 
     ``start``/``end`` are character offsets into ``answer.text`` when the coding
-    was made on an answer; imported codings may carry only an ``excerpt``.
-    ``agreed`` marks the codings that scores use: single coding, closed answers
-    and imports are agreed at once; a second coder's blind codings are not, until
-    reconciliation.
+    was made on an answer, and ``excerpt`` the text they covered when it was made
+    (kept, so an edited answer can be re-anchored and nothing coded is lost);
+    imported codings may carry only an ``excerpt``. ``needs_review`` marks a coding
+    whose excerpt could not be found exactly once after its answer changed: it keeps
+    its excerpt, has no span, and waits for its coder. ``agreed`` marks the codings
+    that scores use: single coding, closed answers and imports are agreed at once; a
+    second coder's blind codings are not, until reconciliation.
     """
 
     __tablename__ = "coding"
@@ -70,10 +111,33 @@ class Coding(Base):
     coder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     agreed: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # coding_identity(...): unique, so the same coding cannot be stored twice (a double
+    # click, two tabs). NULL while the coding needs review: it has no span to compare.
+    identity: Mapped[str | None] = mapped_column(sa.String(64), unique=True,
+                                                 default=_identity_of_inserted_row)
 
     code: Mapped[Code] = relationship()
     respondent = relationship("Respondent")
     answer = relationship("Answer")
+
+    def current_identity(self) -> str | None:
+        if self.needs_review:
+            return None
+        return coding_identity(answer_id=self.answer_id, respondent_id=self.respondent_id,
+                               code_id=self.code_id, valence=self.valence, start=self.start,
+                               end=self.end, excerpt=self.excerpt, coder=self.coder,
+                               coder_id=self.coder_id)
+
+
+@event.listens_for(Coding, "before_insert")
+@event.listens_for(Coding, "before_update")
+def _keep_identity(_mapper, _connection, coding: Coding) -> None:
+    # Code, valence, span and review flag of a coding on an answer change through the
+    # ORM; the key follows them. A coding without an answer (imported) keeps the key it
+    # was given, which may number it among identical rows of its import.
+    if coding.answer_id is not None or coding.identity is None:
+        coding.identity = coding.current_identity()
 
 
 class Memo(Base):

@@ -65,3 +65,20 @@ def span_to_python(text: str, start: int, end: int) -> tuple[int, int]:
     if e <= s:
         raise ValueError("select some text first: the span is empty")
     return s, e
+
+
+def reanchor(excerpt: str | None, start: int | None, end: int | None, text: str) -> tuple[int, int] | None:
+    """Where a coded excerpt sits in an answer's new text, or None if that is unclear.
+
+    The rule: an excerpt still at its place stays; otherwise, found exactly once, the
+    span moves there; found nowhere, or more than once, there is no span to give (the
+    coding keeps its excerpt and waits for its coder's review).
+    """
+    if not excerpt:
+        return None
+    if start is not None and text[start:end] == excerpt:
+        return start, end
+    first = text.find(excerpt)
+    if first < 0 or text.find(excerpt, first + 1) >= 0:
+        return None
+    return first, first + len(excerpt)

@@ -61,7 +61,7 @@ class QueueFilter:
     role: str | None = None
     key_group: str | None = None
     question: str | None = None
-    status: str = "uncoded"          # uncoded | coded | all
+    status: str = "uncoded"          # uncoded | coded | review | all
 
     def args(self) -> dict:
         """As query-string arguments (only those set), to carry between pages."""
@@ -95,6 +95,10 @@ def queue_query(session: Session, user: User, flt: QueueFilter):
         q = q.where(Answer.id.not_in(_coded_by_people()))
     elif flt.status == "coded":
         q = q.where(Answer.id.in_(_coded_by_people()))
+    elif flt.status == "review":
+        # Codings flagged when their answer was edited, that this user sees on the answer.
+        q = q.where(Answer.id.in_(sa.select(Coding.answer_id).where(
+            Coding.needs_review.is_(True), sa.or_(Coding.agreed.is_(True), Coding.coder_id == user.id))))
     return q.order_by(Answer.id)
 
 

@@ -11,12 +11,14 @@ import random
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
-from impactmodel.coding.models import Coding, DoubleCoding, Memo
+from impactmodel.coding import offsets
+from impactmodel.coding.models import Coding, DoubleCoding, Memo, coding_identity
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
 from impactmodel.db import utcnow
@@ -32,6 +34,14 @@ class CodingError(ValueError):
 
 class NotAllowed(PermissionError):
     """The user may not code this answer (another authority, or another coder's blind work)."""
+
+
+class AlreadyApplied(CodingError):
+    """The same coding (answer, span, code, valence, coder) is already stored: ``coding_id``."""
+
+    def __init__(self, code_id: str, coding_id: int | None):
+        super().__init__(f"{code_id} is already applied to this span with this valence")
+        self.coding_id = coding_id
 
 
 @dataclass(frozen=True)
@@ -171,22 +181,34 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
         raise CodingError("this answer has no text to code")
     start, end = _check_span(text, start, end)
     val = _codable(session, code_id, valence)
-    duplicate = session.scalar(sa.select(Coding.id).where(
-        Coding.answer_id == answer_id, Coding.code_id == code_id, Coding.valence == val,
-        Coding.start == start if start is not None else Coding.start.is_(None),
-        Coding.end == end if end is not None else Coding.end.is_(None),
-        Coding.coder_id == actor.id, Coding.agreed.is_(ctx.blind is None)))
-    if duplicate is not None:
-        raise CodingError(f"{code_id} is already applied to this span")
+    excerpt = text[start:end] if start is not None else None
+    identity = coding_identity(answer_id=answer_id, respondent_id=ctx.respondent.id, code_id=code_id,
+                               valence=val, start=start, end=end, excerpt=excerpt,
+                               coder=actor.email, coder_id=actor.id)
+    _refuse_twice(session, code_id, identity)
     coding = Coding(round_id=ctx.respondent.round_id, respondent_id=ctx.respondent.id,
                     answer_id=answer_id, code_id=code_id, valence=val, start=start, end=end,
-                    coder=actor.email, coder_id=actor.id, agreed=ctx.blind is None)
+                    excerpt=excerpt, coder=actor.email, coder_id=actor.id, agreed=ctx.blind is None)
     session.add(coding)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request stored the same coding a moment ago (the unique identity).
+        session.rollback()
+        _refuse_twice(session, code_id, identity)
+        raise
     record(session, actor, "coding.add", "coding", coding.id, answer_id=answer_id, code=code_id,
            valence=val.value, start=start, end=end, blind=ctx.blind is not None)
     session.commit()
     return coding
+
+
+def _refuse_twice(session: Session, code_id: str, identity: str | None) -> None:
+    """AlreadyApplied if a coding with this identity is stored."""
+    existing = session.scalar(sa.select(Coding.id).where(Coding.identity == identity)) \
+        if identity is not None else None
+    if existing is not None:
+        raise AlreadyApplied(code_id, existing)
 
 
 def update_coding(session: Session, actor: User, coding_id: int, *, code_id: str | None = None,
@@ -205,16 +227,83 @@ def update_coding(session: Session, actor: User, coding_id: int, *, code_id: str
             changed["valence"] = [coding.valence.value, val.value]
             coding.valence = val
     if start is not None or end is not None:
-        s, e = _check_span(ctx.answer.text or "", start, end)
-        if (s, e) != (coding.start, coding.end):
+        text = ctx.answer.text or ""
+        s, e = _check_span(text, start, end)
+        if (s, e) != (coding.start, coding.end) or coding.needs_review:
             changed["span"] = [[coding.start, coding.end], [s, e]]
             coding.start, coding.end = s, e
-            coding.excerpt = None     # the excerpt follows the span
+            coding.excerpt = text[s:e]     # the excerpt follows the span
+            coding.needs_review = False    # its coder has placed it again
     if changed:
         record(session, actor, "coding.update", "coding", coding.id, answer_id=coding.answer_id,
                coder=coding.coder, **changed)
-        session.commit()
+        code = coding.code_id
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise AlreadyApplied(code, None) from None
     return coding
+
+
+def follow_answer_text(session: Session, actor, answer_id: int, old_text: str | None,
+                       new_text: str | None) -> dict[str, list[int]]:
+    """Re-anchor the span codings of an answer whose text has just changed. No commit:
+    the caller saving the answer commits, so the text and its codings change together.
+
+    Each coding's excerpt is looked for in the new text (``offsets.reanchor``): still at
+    its place, it stays; found exactly once, its span moves there; otherwise the coding
+    keeps its excerpt, loses its span and is flagged ``needs_review`` for its coder, so
+    no span ever points outside the text. A flagged coding whose excerpt is later found
+    once is placed again. Returns ``{"moved": [...], "flagged": [...]}`` (coding ids).
+    """
+    text = new_text or ""
+    codings = list(session.scalars(sa.select(Coding).where(
+        Coding.answer_id == answer_id, Coding.coder != INSTRUMENT_CODER,
+        sa.or_(Coding.start.is_not(None), Coding.needs_review.is_(True))).order_by(Coding.id)))
+    if not codings:
+        return {"moved": [], "flagged": []}
+    plan: dict[int, tuple[int, int] | None] = {}
+    for c in codings:
+        if c.excerpt is None and c.start is not None and c.end <= len(old_text or ""):
+            c.excerpt = old_text[c.start:c.end]    # made before excerpts were kept
+        plan[c.id] = offsets.reanchor(c.excerpt, c.start, c.end, text)
+    # A coding moved onto a span where its coder already has the same code stays
+    # flagged rather than become a second copy of it.
+    taken: set[str] = set(session.scalars(sa.select(Coding.identity).where(
+        Coding.answer_id == answer_id, Coding.identity.is_not(None),
+        Coding.id.not_in([c.id for c in codings]))))
+    for c in codings:
+        span = plan[c.id]
+        if span is None:
+            continue
+        key = coding_identity(answer_id=answer_id, respondent_id=c.respondent_id, code_id=c.code_id,
+                              valence=c.valence, start=span[0], end=span[1], excerpt=c.excerpt,
+                              coder=c.coder, coder_id=c.coder_id)
+        if key in taken:
+            plan[c.id] = None
+        taken.add(key)
+    changing = [c for c in codings if (plan[c.id] is None) != c.needs_review
+                or (plan[c.id] is not None and plan[c.id] != (c.start, c.end))]
+    if not changing:
+        return {"moved": [], "flagged": []}
+    # Two codings may swap places: free every changing key first, then set the new ones.
+    for c in changing:
+        c.needs_review = True
+    session.flush()
+    moved, flagged = [], []
+    for c in changing:
+        span = plan[c.id]
+        if span is None:
+            c.start = c.end = None
+            flagged.append(c.id)
+        else:
+            c.start, c.end = span
+            c.needs_review = False
+            moved.append(c.id)
+    session.flush()
+    record(session, actor, "coding.reanchor", "answer", answer_id, moved=moved, flagged=flagged)
+    return {"moved": moved, "flagged": flagged}
 
 
 def delete_coding(session: Session, actor: User, coding_id: int) -> None:

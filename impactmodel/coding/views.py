@@ -37,7 +37,7 @@ def _filter() -> queries.QueueFilter:
     return queries.QueueFilter(
         round_id=_int("round"), authority_id=_int("authority"), role=role,
         key_group=request.args.get("key_group") or None, question=request.args.get("question") or None,
-        status=status if status in ("uncoded", "coded", "all") else "uncoded")
+        status=status if status in ("uncoded", "coded", "review", "all") else "uncoded")
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -129,19 +129,22 @@ def _panel_data(ctx: services.AnswerContext) -> dict:
     memos = services.visible_memos(db.session, ctx, current_user)
     items = []
     for c in codings:
-        start, end = (c.start, c.end) if c.start is not None else (0, len(text))
+        span = _span(c, text)
         code = cb.get(c.code_id)
+        review = span is None and (c.needs_review or c.start is not None)
+        start, end = span or (0, len(text))
         items.append({"coding": c, "label": code.label if code else c.code_id,
                       "valences": list(code.valences) if code else [c.valence.value],
-                      "excerpt": text[start:end], "whole": c.start is None,
-                      "start16": offsets.to_browser(text, start), "end16": offsets.to_browser(text, end)})
+                      "excerpt": (c.excerpt or "") if review else (c.excerpt or text[start:end]),
+                      "whole": span is None and not review, "review": review, "span": span,
+                      "start16": offsets.to_browser(text, start) if span else None,
+                      "end16": offsets.to_browser(text, end) if span else None})
     # Highlighted text: cut at every span boundary, mark the pieces any coding covers.
-    cuts = sorted({0, len(text)} | {i["coding"].start for i in items if i["coding"].start is not None}
-                  | {i["coding"].end for i in items if i["coding"].end is not None})
+    spans = [(i["span"], i["coding"].code_id) for i in items if i["span"]]
+    cuts = sorted({0, len(text)} | {s for (s, _e), _c in spans} | {e for (_s, e), _c in spans})
     segments = []
     for a, b in zip(cuts, cuts[1:]):
-        covering = [i["coding"].code_id for i in items if i["coding"].start is not None
-                    and i["coding"].start <= a and b <= i["coding"].end]
+        covering = [code for (s, e), code in spans if s <= a and b <= e]
         segments.append((text[a:b], covering))
     # Coders and memo authors by name; their e-mail only as a tooltip for administrators.
     ids = {i["coding"].coder_id for i in items} | {m.author_id for m in memos}
@@ -155,6 +158,14 @@ def _panel_data(ctx: services.AnswerContext) -> dict:
     return {"items": items, "segments": segments, "memos": memos, "authors": authors,
             "author_emails": {uid: e for uid, (_n, e) in people.items()}, "ctx": ctx,
             "coding_labels": {i["coding"].id: f'{i["coding"].code_id} {i["label"]}' for i in items}}
+
+
+def _span(c: Coding, text: str) -> tuple[int, int] | None:
+    """The coding's span in the answer as it is now; None without one (whole answer, or
+    flagged for review). A span that no longer fits the text is treated as flagged."""
+    if c.start is None or c.needs_review or not 0 <= c.start < c.end <= len(text):
+        return None
+    return c.start, c.end
 
 
 def _coder_label(coder: str) -> str:
@@ -204,10 +215,13 @@ def _json_span(ctx: services.AnswerContext, data: dict) -> tuple[int | None, int
 
 
 def _coding_json(c: Coding, text: str) -> dict:
-    start16 = offsets.to_browser(text, c.start) if c.start is not None else None
-    end16 = offsets.to_browser(text, c.end) if c.end is not None else None
-    return {"id": c.id, "code": c.code_id, "valence": c.valence.value, "start": c.start, "end": c.end,
-            "start_utf16": start16, "end_utf16": end16, "agreed": c.agreed, "coder": c.coder}
+    span = _span(c, text)
+    return {"id": c.id, "code": c.code_id, "valence": c.valence.value,
+            "start": span[0] if span else None, "end": span[1] if span else None,
+            "start_utf16": offsets.to_browser(text, span[0]) if span else None,
+            "end_utf16": offsets.to_browser(text, span[1]) if span else None,
+            "excerpt": c.excerpt, "needs_review": span is None and (c.needs_review or c.start is not None),
+            "agreed": c.agreed, "coder": c.coder}
 
 
 @bp.get("/answers/<int:answer_id>/codings")
@@ -232,6 +246,8 @@ def add_coding(answer_id: int):
             start, end = 0, len(ctx.answer.text or "")   # nothing selected: the whole answer
         coding = services.add_coding(db.session, current_user, answer_id, str(data.get("code", "")),
                                      data.get("valence") or None, start, end)
+    except services.AlreadyApplied as exc:
+        return jsonify(error=str(exc), coding_id=exc.coding_id), 409
     except services.CodingError as exc:
         return jsonify(error=str(exc)), 422
     return jsonify(coding=_coding_json(coding, ctx.answer.text or "")), 201
@@ -251,6 +267,8 @@ def update_coding(coding_id: int):
         coding = services.update_coding(db.session, current_user, coding_id,
                                         code_id=data.get("code") or None,
                                         valence=data.get("valence") or None, start=start, end=end)
+    except services.AlreadyApplied as exc:
+        return jsonify(error=str(exc), coding_id=exc.coding_id), 409
     except services.CodingError as exc:
         return jsonify(error=str(exc)), 422
     except services.NotAllowed as exc:

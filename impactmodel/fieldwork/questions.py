@@ -74,6 +74,24 @@ class QuestionType:
         return form.get(name), None
 
     @classmethod
+    def text_input(cls, name: str) -> str:
+        """The name of the form's text box for this question (words beside a choice)."""
+        return f"{name}-other"
+
+    @classmethod
+    def sent_in_form(cls, q: dict, form, name: str) -> dict[str, Any]:
+        """The parts of the answer a posted form carries, as ``{"text": ..., "value": ...}``.
+
+        A text box left out of the form is not sent, so the stored words stay; a choice
+        is always taken, since a browser sends nothing at all for unticked boxes.
+        """
+        text, value = cls.from_form(q, form, name)
+        parts = {} if cls.open else {"value": value}
+        if cls.text_input(name) in form:
+            parts["text"] = text
+        return parts
+
+    @classmethod
     def codes(cls, q: dict, text: str | None, value: Any) -> list[tuple[str, Valence]]:
         """The codebook codes a closed answer carries, with their valence."""
         return []
@@ -94,6 +112,10 @@ class Text(QuestionType):
         if value not in (None, ""):
             raise AnswerInvalid("This question takes words, not a choice.")
         return _text(text, cls.limit), None
+
+    @classmethod
+    def text_input(cls, name):
+        return name
 
 
 @register

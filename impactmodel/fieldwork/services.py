@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
+from impactmodel.coding import services as coding_services
 from impactmodel.coding.models import Coding
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
@@ -405,10 +406,16 @@ def start_interview(session: Session, actor, *, round: Round | str | int,
 
 @dataclass
 class SaveReport:
-    """What ``save_answers`` did: per question key, the sequence stored or held."""
+    """What ``save_answers`` did: per question key, the sequence stored or held.
+
+    ``stale``: answers changed elsewhere (a newer sequence, or a version other than the
+    one the form was loaded with), kept as stored. ``flagged``: ids of codings that
+    need review because the words they coded are no longer found once in the answer.
+    """
 
     saved: dict[str, int | None] = field(default_factory=dict)
     stale: dict[str, int | None] = field(default_factory=dict)
+    flagged: list[int] = field(default_factory=list)
 
 
 def _clean_seq(seq: Any) -> int | None:
@@ -426,7 +433,7 @@ def _clean_seq(seq: Any) -> int | None:
 def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
     """Check answers against the response's instrument version; AnswersInvalid if any fail.
 
-    Each item: ``key`` and any of ``text``, ``value``, ``note``, ``seq``.
+    Each item: ``key`` and any of ``text``, ``value``, ``note``, ``seq``, ``base``.
     """
     idef = definition_of(response)
     errors: dict[str, str] = {}
@@ -445,8 +452,14 @@ def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
             note = (note or "").replace("\r\n", "\n").strip() or None
             if note and len(note) > NOTE_MAX:
                 raise AnswerInvalid(f"The note is too long: keep it under {NOTE_MAX:,} characters.")
-            cleaned.append({"key": key, "text": text, "value": value, "note": note,
-                            "seq": _clean_seq(item.get("seq"))})
+            entry = {"key": key, "text": text, "value": value, "note": note,
+                     "seq": _clean_seq(item.get("seq"))}
+            if "base" in item:
+                # A form save: written only over the version it was loaded with, under a
+                # sequence newer than that version, as an autosave would be.
+                entry["base"] = _clean_seq(item["base"])
+                entry["seq"] = max(int(time.time() * 1000), (entry["base"] or 0) + 1)
+            cleaned.append(entry)
         except AnswerInvalid as exc:
             errors[key] = str(exc)
     if errors:
@@ -454,10 +467,11 @@ def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
     return cleaned
 
 
-def _write(session: Session, response: Response, item: dict, report: SaveReport) -> None:
+def _write(session: Session, actor, response: Response, item: dict, report: SaveReport) -> None:
     key, seq = item["key"], item["seq"]
     existing = session.scalar(sa.select(Answer).where(Answer.response_id == response.id,
-                                                      Answer.question_key == key))
+                                                      Answer.question_key == key)
+                              .execution_options(populate_existing=True))
     if existing is None:
         if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
@@ -467,20 +481,31 @@ def _write(session: Session, response: Response, item: dict, report: SaveReport)
         session.flush()   # an IntegrityError here means another request inserted it: retried
         report.saved[key] = seq
         return
+    if "base" in item and (existing.text, existing.value, existing.note) == \
+            (item["text"], item["value"], item["note"]):
+        return   # a form sends every answer; one it leaves as stored is no change at all
     # One conditional UPDATE, so that of two racing writes the newer always wins.
     stmt = sa.update(Answer).where(Answer.id == existing.id)
-    if seq is not None:
+    if "base" in item:
+        base = item["base"]
+        stmt = stmt.where(Answer.client_seq.is_(None) if base is None else Answer.client_seq == base)
+    elif seq is not None:
         stmt = stmt.where(sa.or_(Answer.client_seq.is_(None), Answer.client_seq < seq))
     values = {"text": item["text"], "value": item["value"], "note": item["note"],
               "updated_at": utcnow()}
     if seq is not None:
         values["client_seq"] = seq
+    old_text = existing.text
     done = session.execute(stmt.values(**values), execution_options={"synchronize_session": False})
     session.expire(existing)
-    if done.rowcount:
-        report.saved[key] = seq if seq is not None else existing.client_seq
-    else:
+    if not done.rowcount:
         report.stale[key] = existing.client_seq
+        return
+    report.saved[key] = seq if seq is not None else existing.client_seq
+    if old_text != item["text"]:
+        # Codings of the old words follow them into the new text, or wait for review.
+        moved = coding_services.follow_answer_text(session, actor, existing.id, old_text, item["text"])
+        report.flagged += moved["flagged"]
 
 
 def save_answers(session: Session, actor, response: Response, items: Iterable[dict]) -> SaveReport:
@@ -489,18 +514,31 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     Parameters
     ----------
     items : dicts with ``key`` (a question key of the response's instrument version) and
-        ``text``, ``value``, ``note`` (None clears) and optionally ``seq``: the client's
-        autosave sequence (e.g. milliseconds). A write whose ``seq`` is not newer than the
-        stored one is ignored and reported in ``SaveReport.stale``.
+        any of ``text``, ``value``, ``note``: a part left out is not sent and stays as
+        stored; only a part sent as None (or empty) clears. Optionally ``seq``: the
+        client's autosave sequence (milliseconds); a write whose ``seq`` is not newer
+        than the stored one is ignored and reported in ``SaveReport.stale``. Or ``base``:
+        the sequence the answer had when a form was loaded (None: no answer yet); the
+        write happens only if the stored answer still has it, under a new sequence, and
+        is otherwise reported stale; an answer the form leaves as stored is not written.
+
+    When an answer's text changes, its span codings are re-anchored
+    (``coding.services.follow_answer_text``) in the same transaction.
 
     Raises AnswersInvalid (nothing saved), ResponseLocked, PermissionError. Autosave
-    calls this every few seconds, so it writes no audit event; starting and completing do.
+    calls this every few seconds, so it writes no audit event; starting and completing
+    do (and re-anchoring codings does).
     """
     session.refresh(response)
     if response.status is ResponseStatus.COMPLETE:
         raise ResponseLocked("this response is complete and can no longer change")
     _check_access(actor, response.respondent.authority_id)
-    cleaned = clean_answers(response, list(items))
+    stored = answers_of(session, response)
+    merged = []
+    for item in items:
+        a = stored.get(item.get("key")) if isinstance(item.get("key"), str) else None
+        merged.append({**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item})
+    cleaned = clean_answers(response, merged)
 
     def work() -> SaveReport:
         # Claim the response first, and only while it is in progress: a save racing a
@@ -513,7 +551,7 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
             raise ResponseLocked("this response is complete and can no longer change")
         report = SaveReport()
         for item in cleaned:
-            _write(session, response, item, report)
+            _write(session, actor, response, item, report)
         session.commit()
         return report
     return _retrying(session, work)

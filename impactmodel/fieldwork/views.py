@@ -56,9 +56,25 @@ def display_values(idef, answers: dict) -> dict[str, dict]:
                 value = f"{float(value):g}"
             except (TypeError, ValueError):
                 value = str(value)
-        out[key] = {"text": text or "", "value": value, "note": note or "",
-                    "seq": getattr(a, "client_seq", None)}
+        # The version shown: a stored answer's sequence, or the one a posted form was loaded with.
+        seq = a.get("base") if isinstance(a, dict) else a.client_seq
+        out[key] = {"text": text or "", "value": value, "note": note or "", "seq": seq}
     return out
+
+
+def choice_words(q: dict, value) -> str:
+    """A closed answer in words (option labels), to show someone what they sent."""
+    if value in (None, "", [], {}):
+        return ""
+    if q["type"] == "level":
+        return f"Level {float(value):g}"
+    if isinstance(value, dict):   # feature ratings
+        features = {f["code"]: f["label"] for f in q.get("features") or []}
+        ratings = {r["id"]: r["label"] for r in q.get("ratings") or []}
+        return "; ".join(f"{features.get(f, f)}: {ratings.get(r, r)}" for f, r in value.items())
+    labels = {o["id"]: o["label"] for o in q.get("options") or []}
+    labels["other"] = q.get("other_label") or "Something else"
+    return ", ".join(labels.get(v, str(v)) for v in (value if isinstance(value, list) else [value]))
 
 
 def _interview_or_404(response_id: int) -> Response:
@@ -154,35 +170,71 @@ def start():
 @requires("can_run_fieldwork")
 def interview(response_id: int):
     """The schedule, section by section. Saves as the researcher types (interview.js);
-    the Save button posts the whole form, so nothing depends on scripts."""
+    the Save button posts the whole form, so nothing depends on scripts.
+
+    Each question in the form carries the version (``<key>-seq``) it was loaded with: a
+    save writes only answers still at that version, and keeps (and names) those changed
+    elsewhere since, showing what was sent beside them. A question the form does not
+    carry is not sent, and stays as stored.
+    """
     response = _interview_or_404(response_id)
     idef = services.definition_of(response)
     errors: dict[str, str] = {}
     values = None
+    changed_elsewhere: dict[str, dict] = {}
     if request.method == "POST":
         if response.status is ResponseStatus.COMPLETE:
             flash("This interview is complete: its answers can no longer change.", "error")
             return redirect(url_for("fieldwork.interview", response_id=response.id))
-        items = []
-        for key, q in idef.questions.items():
-            text, value = question_type(q["type"]).from_form(q, request.form, key)
-            items.append({"key": key, "text": text, "value": value,
-                          "note": request.form.get(f"{key}-note")})
+        items = _form_items(idef)
+        if not items:
+            flash("No answers were sent, so nothing changed. Reload the page and try again.", "error")
+            return redirect(url_for("fieldwork.interview", response_id=response.id))
         try:
-            services.save_answers(db.session, current_user, response, items)
+            report = services.save_answers(db.session, current_user, response, items)
         except services.AnswersInvalid as exc:
             errors = exc.errors
-            values = display_values(idef, {i["key"]: i for i in items})
+            stored = services.answers_of(db.session, response)
+            values = display_values(idef, {**stored, **{i["key"]: _with_stored(i, stored) for i in items}})
         else:
-            flash("Answers saved.")
-            return redirect(url_for("fieldwork.interview", response_id=response.id))
+            if not report.stale:
+                flash("Answers saved.")
+                return redirect(url_for("fieldwork.interview", response_id=response.id))
+            sent = {i["key"]: i for i in items}
+            changed_elsewhere = {k: {"label": idef.question(k)["label"], "text": sent[k].get("text") or "",
+                                     "choice": choice_words(idef.question(k), sent[k].get("value")),
+                                     "note": sent[k].get("note") or ""} for k in report.stale}
     if values is None:
         values = display_values(idef, services.answers_of(db.session, response))
     respondent = response.respondent
+    status = 422 if errors else (409 if changed_elsewhere else 200)
     return render_template("fieldwork/interview.html", response=response, idef=idef,
                            respondent=respondent, values=values, errors=errors, levels=LEVELS,
+                           changed_elsewhere=changed_elsewhere,
                            locked=response.status is ResponseStatus.COMPLETE,
-                           server_now_ms=int(time.time() * 1000)), (422 if errors else 200)
+                           server_now_ms=int(time.time() * 1000)), status
+
+
+def _form_items(idef) -> list[dict]:
+    """The answers a posted interview form carries, each with the version it was loaded
+    with. Questions whose version marker is missing were not sent."""
+    items = []
+    for key, q in idef.questions.items():
+        if f"{key}-seq" not in request.form:
+            continue
+        base = request.form.get(f"{key}-seq", "").strip()
+        item = {"key": key, "base": int(base) if base.isdigit() else (base or None),
+                **question_type(q["type"]).sent_in_form(q, request.form, key)}
+        if f"{key}-note" in request.form:
+            item["note"] = request.form.get(f"{key}-note")
+        items.append(item)
+    return items
+
+
+def _with_stored(item: dict, stored: dict) -> dict:
+    """A sent answer, its unsent parts filled from the stored one (to show it again)."""
+    a = stored.get(item["key"])
+    return {**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item}
 
 
 @bp.post("/interviews/<int:response_id>/answers")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Iterable
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import STAFF_ROLES, RespondentRole
@@ -73,8 +73,10 @@ class ImportResult:
     new_round: bool
     new_authorities: list[str]
     respondents_created: int
-    # (line, earlier line it repeats) for each row left out as a duplicate
+    # (line, earlier line it repeats) for each row that repeats an earlier one
     duplicates: list[tuple[int, int]] = field(default_factory=list)
+    # Codings keep repeated rows (one row per coding); levels leave them out.
+    duplicates_kept: bool = False
 
     @property
     def authorities_created(self) -> int:
@@ -351,14 +353,16 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor: User
     ``actor`` is the importing User, whose boundaries the rows must keep (see ``Permit``),
     or a string naming the command line. A row that would store the same coding as an
     earlier row (same authority, respondent, code, valence, excerpt and coder) is
-    stored once and listed in ``ImportResult.duplicates``. ``dry_run`` checks every row
+    listed in ``ImportResult.duplicates`` and stored as a coding of its own, as the export
+    writes one row per coding (one person's two closed answers can carry the same code);
+    a file whose codings are already in the round is refused. ``dry_run`` checks every row
     and says what would be created, writing nothing.
     """
     target = _Round(session, round_name, Permit.of(actor))
     problems = target.check_round_name()
     rows = _read(stream, CODED_COLUMNS, CODED_REQUIRED)
     cb = codebook_mod.load()
-    parsed = []
+    parsed, lines = [], []
     first_line: dict[tuple, int] = {}
     duplicates: list[tuple[int, int]] = []
     for line, row in rows:
@@ -385,12 +389,12 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor: User
         earlier = first_line.setdefault(coding, line)
         if earlier != line:
             duplicates.append((line, earlier))
-            continue
         parsed.append((row, role, valence))
+        lines.append(line)
     if problems:
         raise ImportRejected(problems)
     if dry_run:
-        return target.plan(len(parsed), (row for row, *_ in parsed), duplicates)
+        return replace(target.plan(len(parsed), (row for row, *_ in parsed), duplicates), duplicates_kept=True)
 
     def write() -> ImportResult:
         codebook_mod.sync(session, cb)
@@ -399,11 +403,38 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor: User
                    "code_id": row["code"], "valence": valence, "excerpt": row.get("excerpt") or None,
                    "coder": row.get("coder") or "", "agreed": True}
                   for row, role, valence in parsed]
+        _number_identical_rows(values)
+        stored = set()
+        keys = [v["identity"] for v in values]
+        for i in range(0, len(keys), 500):
+            stored |= set(session.scalars(sa.select(Coding.identity).where(
+                Coding.identity.in_(keys[i:i + 500]))))
+        if stored:
+            raise ImportRejected([Problem(line, None, "this coding is already in the round (the same "
+                                                      "respondent, code, valence, excerpt and coder): "
+                                                      "was this file imported before?")
+                                  for line, v in zip(lines, values) if v["identity"] in stored])
         session.execute(sa.insert(Coding), values)
         record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
                duplicates=len(duplicates), respondents_created=target.created_respondents)
-        return target.result(len(values), duplicates)
+        return replace(target.result(len(values), duplicates), duplicates_kept=True)
     return _write(session, write)
+
+
+def _number_identical_rows(values: list[dict]) -> None:
+    """Give each row its coding identity; identical rows are numbered 0, 1, ... so they
+    stay distinct codings (an export can hold two: two closed answers of one person
+    carrying the same code)."""
+    seen: dict[str, int] = {}
+    for v in values:
+        plain = coding_identity(answer_id=None, respondent_id=v["respondent_id"], code_id=v["code_id"],
+                                valence=v["valence"], start=None, end=None, excerpt=v["excerpt"],
+                                coder=v["coder"], coder_id=None)
+        occurrence = seen[plain] = seen.get(plain, -1) + 1
+        v["identity"] = coding_identity(answer_id=None, respondent_id=v["respondent_id"],
+                                        code_id=v["code_id"], valence=v["valence"], start=None,
+                                        end=None, excerpt=v["excerpt"], coder=v["coder"],
+                                        coder_id=None, occurrence=occurrence)
 
 
 def import_levels(session: Session, stream: IO[str], round_name: str, actor: User | str = "cli",
@@ -478,20 +509,26 @@ def describe(result: ImportResult, *, checked_only: bool = False) -> str:
     text = (f"{head}{verb.capitalize() if not head else verb} {result.rows} row{'' if result.rows == 1 else 's'} "
             f"into {result.round_name!r}, with {', '.join(created[:-1]) + ' and ' if len(created) > 1 else ''}"
             f"{created[-1]}.")
-    return f"{text} {describe_duplicates(result.duplicates, checked_only=checked_only)}".rstrip()
+    repeats = describe_duplicates(result.duplicates, checked_only=checked_only, kept=result.duplicates_kept)
+    return f"{text} {repeats}".rstrip()
 
 
-def describe_duplicates(duplicates: list[tuple[int, int]], *, checked_only: bool = False) -> str:
-    """Which rows repeat an earlier one and are (or would be) left out; '' if none."""
+def describe_duplicates(duplicates: list[tuple[int, int]], *, checked_only: bool = False,
+                        kept: bool = False) -> str:
+    """Which rows repeat an earlier one, and whether they are (or would be) kept; '' if none."""
     if not duplicates:
         return ""
     n = len(duplicates)
     named = ", ".join(f"line {line} repeats line {earlier}"
                       for line, earlier in duplicates[:MAX_DUPLICATES_NAMED])
     more = f" and {n - MAX_DUPLICATES_NAMED} more" if n > MAX_DUPLICATES_NAMED else ""
+    rows = f"{n} row{'' if n == 1 else 's'} repeat{'s' if n == 1 else ''} an earlier row exactly ({named}{more})"
+    if kept:
+        verb = "would each be" if checked_only else "each was"
+        return (f"{rows}: {verb} stored as a coding of its own, as an export writes one row per coding. "
+                "If a repeat is a mistake, remove it and import again.")
     verb = "would be" if checked_only else ("was" if n == 1 else "were")
-    return (f"{n} duplicate row{'' if n == 1 else 's'} {verb} left out, so nothing is stored twice "
-            f"({named}{more}).")
+    return f"{rows}: {verb} left out, so nothing is stored twice."
 
 
 def coding_excerpt(coding: Coding) -> str:

@@ -12,13 +12,13 @@ its nearest, DELETE without WHERE, is refused by the DELETE trigger of 0001 (SQL
 skips its truncate shortcut on tables with triggers).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,3 +1,5 @@
+import itertools
+
 from impactmodel import codebook
 from impactmodel.coding.models import Coding, Memo
 from impactmodel.enums import RespondentRole
@@ -24,9 +26,13 @@ def _answer(world):
     return answer, coding
 
 
+_made = itertools.count(1)
+
+
 def _coding(world, answer_id):
+    # A coder of its own each time: the same coding cannot be stored twice.
     coding = Coding(round_id=world.round.id, respondent_id=world.respondent.id, answer_id=answer_id,
-                    code_id="L1.tools", start=0, end=5, coder="matrix")
+                    code_id="L1.tools", start=0, end=5, coder=f"matrix {next(_made)}")
     world.session.add(coding)
     world.session.commit()
     return coding

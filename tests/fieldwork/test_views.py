@@ -9,6 +9,7 @@ from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import Respondent
 from impactmodel.fieldwork import services
 from impactmodel.fieldwork.models import Answer, Invitation, Response, ResponseStatus
+from tests.fieldwork.browser_form import form_fields, with_answers
 
 
 def _interview(session, fw, authority=None, role="dcs"):
@@ -68,18 +69,20 @@ def test_autosave_accepts_known_keys_and_refuses_stale_writes(client, auth, sess
     assert 'data-seq="1700000000100"' in page and "Joined-up" in page
     assert re.search(r'value="2.5"\s+checked', page)
     # Without scripts, the whole form posts (and keeps what was typed on an error).
-    form = client.post(f"/fieldwork/interviews/{response.id}", data={
-        "definition": "From the form", "impact_level": "3", "shared_understanding": "partly",
-        "feature_ratings-F.commissioning": "key", "l1_mentioned": ["L1.tools", "L1.forums"]})
+    form = client.post(f"/fieldwork/interviews/{response.id}", data=with_answers(
+        form_fields(page), definition="From the form", definition__note="", impact_level="3",
+        shared_understanding="partly", **{"feature_ratings-F.commissioning": "key"},
+        l1_mentioned=["L1.tools", "L1.forums"]))
     assert form.status_code == 302
     session.expire_all()
     answers = services.answers_of(session, response)
     assert answers["definition"].text == "From the form" and answers["impact_level"].value == 3.0
     assert answers["feature_ratings"].value == {"F.commissioning": "key"}
     assert answers["l1_mentioned"].value == ["L1.tools", "L1.forums"]
-    assert answers["definition"].note is None        # the form had an empty note
-    wrong = client.post(f"/fieldwork/interviews/{response.id}", data={
-        "definition": "Typed and kept", "impact_level": "3.25"})
+    assert answers["definition"].note is None        # the form sent an empty note
+    page = client.get(f"/fieldwork/interviews/{response.id}").get_data(as_text=True)
+    wrong = client.post(f"/fieldwork/interviews/{response.id}", data=with_answers(
+        form_fields(page), definition="Typed and kept", impact_level="3.25"))
     assert wrong.status_code == 422
     assert "Typed and kept" in wrong.get_data(as_text=True) and "half steps" in wrong.get_data(as_text=True)
     # Complete: coded, then locked.

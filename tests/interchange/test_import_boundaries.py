@@ -168,22 +168,29 @@ Northshire,dcs-1,dcs,L1.tools,,,,jb
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
-def test_duplicate_rows_are_stored_once_and_named(runner, session, tmp_path):
+def test_repeated_coding_rows_are_named_and_kept_one_coding_per_row(runner, session, tmp_path):
+    # An export writes one row per coding, and one person's two closed answers can carry
+    # the same code: repeated rows are each a coding, so the round trip keeps them; the
+    # import names them so a mistaken repeat can be removed.
     path = tmp_path / "coded.csv"
     path.write_text(CODED, encoding="utf-8")
     check = runner.invoke(args=["import", "coded", str(path), "--round", "R", "--check"])
     assert check.exit_code == 0, check.output
-    assert "would import 3 rows" in check.output
-    assert ("2 duplicate rows would be left out, so nothing is stored twice "
-            "(line 4 repeats line 2, line 5 repeats line 3).") in check.output
+    assert "would import 5 rows" in check.output
+    assert ("2 rows repeat an earlier row exactly (line 4 repeats line 2, line 5 repeats line 3): "
+            "would each be stored as a coding of its own") in check.output
     result = runner.invoke(args=["import", "coded", str(path), "--round", "R"])
     assert result.exit_code == 0, result.output
     # L1.tools with no valence is its default, positive: the same coding as line 3.
-    assert "Imported 3 rows" in result.output
-    assert "2 duplicate rows were left out, so nothing is stored twice " \
-           "(line 4 repeats line 2, line 5 repeats line 3)." in result.output
+    assert "Imported 5 rows" in result.output
+    assert "(line 4 repeats line 2, line 5 repeats line 3): each was stored as a coding of its own" \
+        in result.output
     codings = sorted(session.execute(sa.select(Coding.code_id, Coding.coder)).all())
-    assert codings == [("F.locality_working", "rk"), ("L1.tools", "jb"), ("L1.tools", "rk")]
+    assert codings == [("F.locality_working", "rk"), ("F.locality_working", "rk"), ("L1.tools", "jb"),
+                       ("L1.tools", "rk"), ("L1.tools", "rk")]
+    # The same file again would double every coding: refused, naming the lines.
+    again = runner.invoke(args=["import", "coded", str(path), "--round", "R"])
+    assert again.exit_code != 0 and "was this file imported before?" in again.output
 
 
 def test_duplicate_level_rows_are_reported_on_the_page(client, auth, session, two_boroughs):
@@ -194,7 +201,7 @@ def test_duplicate_level_rows_are_reported_on_the_page(client, auth, session, tw
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Imported 2 rows" in page
-    assert "1 duplicate row was left out, so nothing is stored twice (line 4 repeats line 2)." in page
+    assert "1 row repeats an earlier row exactly (line 4 repeats line 2): was left out, so nothing is stored twice." in page
 
 
 def test_many_duplicates_are_counted_and_the_first_named(runner, session, tmp_path):
@@ -202,9 +209,9 @@ def test_many_duplicates_are_counted_and_the_first_named(runner, session, tmp_pa
     path.write_text("authority,respondent,role,level\n" + "Northshire,m-1,manager,2\n" * 13, encoding="utf-8")
     result = runner.invoke(args=["import", "levels", str(path), "--round", "R"])
     assert result.exit_code == 0, result.output
-    assert "12 duplicate rows were left out" in result.output
+    assert "12 rows repeat an earlier row exactly" in result.output and "were left out" in result.output
     assert "(line 3 repeats line 2, line 4 repeats line 2" in result.output
-    assert "line 12 repeats line 2 and 2 more)." in result.output
+    assert "line 12 repeats line 2 and 2 more):" in result.output
 
 
 def test_a_researcher_with_no_round_to_import_into_is_told_who_creates_one(client, auth):
