@@ -18,7 +18,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium import services
-from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.consortium.models import Authority, Participation, Respondent, Round, authority_key
 from impactmodel.enums import STAFF_ROLES, RespondentRole
 
 CODED_COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt", "coder"]
@@ -168,10 +168,10 @@ class _Round:
         if self.round is not None:
             self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
             codes = {v: k for k, v in self.key_groups.items()}
-            for resp, authority_name in session.execute(
-                    sa.select(Respondent, Authority.name).join(Authority)
+            for resp, name_key in session.execute(
+                    sa.select(Respondent, Authority.name_key).join(Authority)
                     .where(Respondent.round_id == self.round.id)):
-                key = (authority_name, resp.reference)
+                key = (name_key, resp.reference)
                 self.respondents[key] = resp
                 self.people[key] = (resp.role, codes.get(resp.key_group_id), None)
         self.authorities: dict[str, Authority] = {}
@@ -190,10 +190,10 @@ class _Round:
     def check_person(self, row: dict, role: RespondentRole, key_group: str | None, line: int,
                      problems: list[Problem]) -> None:
         """One respondent keeps one role and one key group, in the file and in the database."""
-        key = (_normalise(row["authority"]), row["respondent"])
+        key = (authority_key(row["authority"]), row["respondent"])
         seen_role, seen_group, seen_line = self.people.setdefault(key, (role, key_group, line))
         where = f"on line {seen_line}" if seen_line else "already"
-        who = f"respondent {row['respondent']!r} of {key[0]}"
+        who = f"respondent {row['respondent']!r} of {_normalise(row['authority'])}"
         if seen_role is not role:
             problems.append(Problem(line, "role", f"{who} is {seen_role.value} {where}"
                                     if seen_line else f"{who} is already recorded as {seen_role.value}"))
@@ -205,9 +205,13 @@ class _Round:
     def plan(self, rows: int, rowdicts: Iterable[dict]) -> ImportResult:
         """What writing would create, without writing."""
         rowdicts = list(rowdicts)
-        existing = set(self.session.scalars(sa.select(Authority.name)))
-        names = sorted({_normalise(r["authority"]) for r in rowdicts} - existing)
-        new_people = {(_normalise(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
+        new = {}     # name key -> the file's first spelling, for names no authority has
+        for r in rowdicts:
+            name = _normalise(r["authority"])
+            if authority_key(name) not in new and services.find_authority_by_name(self.session, name) is None:
+                new[authority_key(name)] = name
+        names = sorted(new.values())
+        new_people = {(authority_key(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
         return ImportResult(self.round, self.name, rows, self.round is None, names, len(new_people))
 
     def result(self, rows: int) -> ImportResult:
@@ -218,22 +222,22 @@ class _Round:
         self._new_round = self.round is None
         self.round = services.get_or_create_round(self.session, self.name)
         self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
-        self.authorities = {a.name: a for a in self.session.scalars(sa.select(Authority))}
+        self.authorities = {a.name_key: a for a in self.session.scalars(sa.select(Authority))}
         participating = set(self.session.scalars(sa.select(Participation.authority_id)
                                                  .where(Participation.round_id == self.round.id)))
         self._participating = participating
 
     def respondent(self, row: dict, role: RespondentRole) -> Respondent:
         name = _normalise(row["authority"])
-        authority = self.authorities.get(name)
+        authority = self.authorities.get(authority_key(name))
         if authority is None:
             authority = services.get_or_create_authority(self.session, name)
-            self.authorities[name] = authority
+            self.authorities[authority.name_key] = authority
             self._new_names.add(name)
         if authority.id not in self._participating:
             services.ensure_participation(self.session, self.round, authority)
             self._participating.add(authority.id)
-        key = (name, row["respondent"])
+        key = (authority_key(name), row["respondent"])
         resp = self.respondents.get(key)
         group = self.people[key][1]
         group_id = self.key_groups.get(group) if group else None
@@ -337,7 +341,7 @@ def import_levels(session: Session, stream: IO[str], round_name: str, actor="cli
             continue
         if role is None:
             continue
-        first = levels.setdefault((_normalise(row["authority"]), row["respondent"]), (level, line))
+        first = levels.setdefault((authority_key(row["authority"]), row["respondent"]), (level, line))
         if first[0] != level:
             problems.append(Problem(line, "level", f"respondent {row['respondent']!r} already has level "
                                                    f"{first[0]:g} on line {first[1]}"))
