@@ -73,7 +73,7 @@ MERGE_COUNTS = {
 def plan_merge(session: Session, source: Authority, target: Authority) -> MergePlan:
     plan = MergePlan(source, target)
     if source.id == target.id:
-        plan.clashes.append("An authority cannot be merged into itself.")
+        plan.clashes.append("an authority cannot be merged into itself")
         return plan
 
     def count(model, *where) -> int:
@@ -121,8 +121,8 @@ def merge_authorities(session: Session, actor, source: Authority, target: Author
     """
     plan = plan_merge(session, source, target)
     if plan.clashes:
-        raise AuthorityError("Nothing was merged. " + " ".join(plan.clashes[:10])
-                             + (f" (and {len(plan.clashes) - 10} more)" if len(plan.clashes) > 10 else ""))
+        more = f" and {len(plan.clashes) - 10} more" if len(plan.clashes) > 10 else ""
+        raise AuthorityError(f"Nothing was merged. {'; '.join(plan.clashes[:10])}{more}.")
     src, tgt = source.id, target.id
 
     def move(model, *where) -> None:
