@@ -165,11 +165,11 @@ def main() -> None:
                 sig.append((time.perf_counter() - t) * 1000)
             print(f"  stale check (input signature, run by the first page request, then reused for SCORES_STALE_CHECK_SECONDS): median "
                   f"{statistics.median(sig):.0f} ms, max {max(sig):.0f} ms")
-            authority_id = db.session.scalar(sa.select(Authority.id).order_by(Authority.id))
+            public_id = db.session.scalar(sa.select(Authority.public_id).order_by(Authority.id))
         client = app.test_client()
         client.post("/login", data={"email": "bench@example.org", "password": "correct horse battery"})
         for label, url in (("continuum", f"/rounds/{round_id}/scores"),
-                           ("profile", f"/rounds/{round_id}/scores/authorities/{authority_id}"),
+                           ("profile", f"/rounds/{round_id}/scores/authorities/{public_id}"),
                            ("round report", f"/rounds/{round_id}/report"),
                            ("JSON", f"/rounds/{round_id}/scores.json")):
             client.get(url)  # warm templates

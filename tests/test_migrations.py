@@ -47,12 +47,14 @@ def revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def seed(conn) -> dict:
+def seed(conn, *, at_head: bool = False) -> dict:
     from datetime import datetime, timezone
     now = datetime(2008, 5, 1, tzinfo=timezone.utc)
     conn.execute(sa.insert(round_), [{"id": 1, "name": "Round 1", "created_at": now}])
-    conn.execute(sa.insert(authority), [{"id": 1, "name": "Northshire", "label": "Authority A",
-                                         "created_at": now}])
+    row = {"id": 1, "name": "Northshire", "label": "Authority A", "created_at": now}
+    if at_head:   # columns added since, without defaults in the database
+        row |= {"name_key": "northshire", "public_id": "Qx3-public_id"}
+    conn.execute(sa.insert(sa.table("authority", *(sa.column(c) for c in row))), [row])
     conn.execute(sa.insert(respondent), [{"id": 1, "round_id": 1, "authority_id": 1, "reference": "m1",
                                           "role": "manager", "impact_level": 2.5, "created_at": now}])
     conn.execute(sa.insert(code), [{"id": "L1.tools", "label": "Tools", "description": "",
@@ -93,7 +95,7 @@ def test_up_down_up_keeps_data_on_the_way_up(empty_url):
     assert left == set(), f"tables left after downgrade to base: {left}"
     command.upgrade(cfg, "head")
     with engine.begin() as conn:
-        assert seed(conn) == before
+        assert seed(conn, at_head=True) == before
     engine.dispose()
 
 
@@ -142,4 +144,41 @@ def test_audit_log_refuses_truncate_on_postgresql(empty_url):
     with engine.connect() as conn:  # the downgrade takes the trigger away again
         assert conn.execute(sa.text("SELECT count(*) FROM pg_trigger "
                                     "WHERE tgname = 'audit_event_no_truncate'")).scalar() == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize("empty_url", ENGINES, indirect=True)
+def test_authority_keys_keep_near_duplicates_apart_and_public_ids_are_random(empty_url):
+    from datetime import datetime, timezone
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0004")
+    engine = make_engine(empty_url)
+    now = datetime(2008, 5, 1, tzinfo=timezone.utc)
+    names = ["Northshire County Council", "northshire  county council", "NORTHSHIRE COUNTY COUNCIL ",
+             "Southvale"]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(authority), [{"id": i, "name": n, "label": f"Authority {chr(64 + i)}",
+                                             "created_at": now} for i, n in enumerate(names, 1)])
+    command.upgrade(cfg, "0008")
+    keyed = sa.table("authority", sa.column("id"), sa.column("name"), sa.column("name_key"),
+                     sa.column("public_id"), sa.column("label"), sa.column("created_at"))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(keyed).order_by(keyed.c.id)).all()
+    # The oldest keeps the plain key; the later near-duplicates are kept apart, not lost.
+    assert [r.name_key for r in rows] == ["northshire county council", "northshire county council\t2",
+                                          "northshire county council\t3", "southvale"]
+    assert [r.name for r in rows] == names
+    ids = [r.public_id for r in rows]
+    assert len(set(ids)) == 4 and all(len(i) == 16 and not i.isdigit() for i in ids)
+    new = {"id": 9, "name": "Southvale Council", "label": "Authority Z", "name_key": "southvale",
+           "public_id": "another-public-id", "created_at": now}
+    with pytest.raises(sa.exc.IntegrityError, match="name_key"):
+        with engine.begin() as conn:
+            conn.execute(sa.insert(keyed).values(new))
+    with engine.begin() as conn:   # the same row with a key of its own goes in
+        conn.execute(sa.insert(keyed).values(new | {"name_key": "southvale council"}))
+    command.downgrade(cfg, "0004")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(authority.c.name).order_by(authority.c.id)).scalars().all() == \
+            names + ["Southvale Council"]
     engine.dispose()

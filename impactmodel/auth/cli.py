@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from impactmodel.auth import services
 from impactmodel.auth.models import Role
-from impactmodel.consortium.models import Authority
+from impactmodel.consortium.services import find_authority_by_name
 from impactmodel.db import db
 
 
@@ -26,9 +25,10 @@ def create(email, name, role, authority_name, password):
     """Create an account (the password is asked for, not echoed)."""
     authority_id = None
     if authority_name:
-        authority_id = db.session.scalar(sa.select(Authority.id).where(Authority.name == authority_name))
-        if authority_id is None:
+        authority = find_authority_by_name(db.session, authority_name)
+        if authority is None:
             raise click.ClickException(f"no authority called {authority_name!r}")
+        authority_id = authority.id
     try:
         services.create_user(db.session, "cli", email=email, name=name, role=Role(role),
                              password=password, authority_id=authority_id)

@@ -7,3 +7,4 @@ def init_app(app: Flask) -> None:
     from impactmodel.web import add_nav_link
     app.register_blueprint(views.bp)
     add_nav_link(app, "consortium.home", "Rounds", 10)
+    add_nav_link(app, "consortium.authorities", "Authorities", 85)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -11,6 +11,28 @@ class RoundForm(FlaskForm):
 
 
 class ParticipationForm(FlaskForm):
+    # list= ties the field to the page's <datalist> of existing names (no script needed).
     authority = StringField("Authority name", validators=[DataRequired("Enter the authority's "
-                                                                       "name."), Length(max=120)])
+                                                                       "name."), Length(max=120)],
+                            render_kw={"list": "authority-names", "autocomplete": "off"})
     locality = StringField("Locality studied", validators=[Length(max=120)])
+
+
+class RenameAuthorityForm(FlaskForm):
+    name = StringField("New name", validators=[DataRequired("Enter the authority's new name."),
+                                               Length(max=120, message="An authority's name has at "
+                                                                       "most 120 characters.")])
+
+
+class MergeAuthorityForm(FlaskForm):
+    """Step one names the authority to merge into; step two repeats it with ``confirmed``."""
+
+    into = SelectField("Merge into", validators=[DataRequired("Choose the authority to merge into.")],
+                       validate_choice=True)
+    confirmed = HiddenField()
+
+
+class RemoveParticipationForm(FlaskForm):
+    """Empty until confirmed: then carries the counts the administrator was shown."""
+
+    confirmed = HiddenField()

@@ -1,11 +1,13 @@
 """The consortium: rounds, authorities, localities, key groups, cases, respondents."""
 from __future__ import annotations
 
+import secrets
 import string
+import unicodedata
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from impactmodel.db import Base, utcnow
 from impactmodel.enums import EvidenceCategory, RespondentRole, enum_type
@@ -29,18 +31,56 @@ class Round(Base):
                                                       order_by="KeyGroup.code")
 
 
+def authority_key(name: str) -> str:
+    """The form of a name that authorities are matched by: "northshire  County council"
+    and "Northshire County Council" are one authority (Unicode-normalised, casefolded,
+    whitespace collapsed)."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def new_public_id() -> str:
+    """16 url-safe random characters, never all digits (those are the old numeric URLs)."""
+    while True:
+        public_id = secrets.token_urlsafe(12)
+        if not public_id.isdigit():
+            return public_id
+
+
 class Authority(Base):
-    """A local authority. ``label`` is its stable anonymised name ("Authority C")."""
+    """A local authority. ``label`` is its stable anonymised name ("Authority C").
+
+    ``public_id`` is what URLs and file names carry: random, so it says nothing about
+    the order in which authorities were added (ids do, and so could map labels to names).
+    """
 
     __tablename__ = "authority"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    # authority_key(name), unique so that no two authorities differ only in case or spacing.
+    # Casefolding can lengthen a name ("ß" -> "ss"), hence the room.
+    name_key: Mapped[str] = mapped_column(sa.String(400), unique=True)
     label: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    public_id: Mapped[str] = mapped_column(sa.String(24), unique=True, default=new_public_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     localities: Mapped[list[Locality]] = relationship(back_populates="authority",
                                                       cascade="all, delete-orphan")
+
+    @validates("name")
+    def _keep_key(self, _attribute: str, name: str) -> str:
+        self.name_key = authority_key(name)
+        return name
+
+    @property
+    def near_duplicate(self) -> bool:
+        """Left by the upgrade that introduced keys: same key as an older authority."""
+        return DUPLICATE_MARK in self.name_key
+
+
+# A key holding this mark (which authority_key never produces) belongs to an authority
+# that matched an older one when keys were introduced; an administrator merges or renames it.
+DUPLICATE_MARK = "\t"
 
 
 def anonymised_label(index: int) -> str:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel.coding.models import Coding
-from impactmodel.consortium.models import Participation, Respondent, Round
+from impactmodel.consortium.models import DUPLICATE_MARK, Authority, Participation, Respondent, Round
 from impactmodel.enums import RespondentRole
 
 
@@ -28,3 +28,24 @@ def round_overview(session: Session, rnd: Round) -> list[dict]:
     return [{"participation": p, "authority": p.authority,
              "roles": {r.value: by_role[p.authority_id].get(r.value, 0) for r in RespondentRole},
              "codings": codings.get(p.authority_id, 0)} for p in parts]
+
+
+def authority_overview(session: Session, authority_id: int | None = None) -> list[dict]:
+    """Every authority (or one) by name: the rounds it takes part in with its respondents
+    in each, and, for a near-duplicate kept apart by the upgrade, the authority it matches."""
+    query = sa.select(Authority).order_by(Authority.name_key)
+    if authority_id is not None:
+        query = query.where(Authority.id == authority_id)
+    authorities = session.scalars(query).all()
+    respondents = {(a, r): n for a, r, n in session.execute(
+        sa.select(Respondent.authority_id, Respondent.round_id, sa.func.count())
+        .group_by(Respondent.authority_id, Respondent.round_id))}
+    rounds: dict[int, list[tuple[Round, int]]] = defaultdict(list)
+    for part in session.scalars(sa.select(Participation).join(Round)
+                                .order_by(Round.created_at, Round.id)
+                                .options(sa.orm.joinedload(Participation.round))):
+        rounds[part.authority_id].append((part.round, respondents.get((part.authority_id, part.round_id), 0)))
+    by_key = {a.name_key: a for a in session.scalars(sa.select(Authority))}
+    return [{"authority": a, "rounds": rounds[a.id], "respondents": sum(n for _r, n in rounds[a.id]),
+             "duplicate_of": by_key.get(a.name_key.split(DUPLICATE_MARK)[0]) if a.near_duplicate else None}
+            for a in authorities]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from impactmodel.consortium.models import (Authority, Case, KeyGroup, Participation, Respondent,
-                                           Round, anonymised_label)
+                                           Round, anonymised_label, authority_key, new_public_id)
+from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
 
 # The key groups of Round 1 (DOMAIN.md); a round may define others.
@@ -35,21 +37,49 @@ def get_or_create_round(session: Session, name: str) -> Round:
     return rnd
 
 
+def find_authority_by_name(session: Session, name: str) -> Authority | None:
+    """The authority called ``name``, ignoring case and spacing ("northshire  county
+    council" finds "Northshire County Council"). Every lookup by name comes here."""
+    return session.scalar(sa.select(Authority).where(Authority.name_key == authority_key(name)))
+
+
 def get_or_create_authority(session: Session, name: str) -> Authority:
+    """The authority called ``name`` (as find_authority_by_name matches), made if new
+    with a random free anonymised label."""
     name = " ".join(name.split())
     if not name:
         raise ValueError("an authority needs a name")
-    authority = session.scalar(sa.select(Authority).where(Authority.name == name))
+    limit = Authority.__table__.c.name.type.length
+    if len(name) > limit:
+        raise ValueError(f"an authority name has at most {limit} characters")
+    authority = find_authority_by_name(session, name)
+    # INSERT ... ON CONFLICT DO NOTHING: a request adding the same authority at the same
+    # moment makes the insert a no-op (after waiting for it) instead of failing the
+    # transaction; the lookup then finds the winner's row. A clash on the random label
+    # also does nothing, and the next attempt draws another.
+    attempts = 0
+    while authority is None and attempts < 10:
+        attempts += 1
+        insert = _insert(session)(Authority).values(
+            name=name, name_key=authority_key(name), label=_free_label(session),
+            public_id=new_public_id(), created_at=utcnow())
+        session.execute(insert.on_conflict_do_nothing())
+        authority = find_authority_by_name(session, name)
     if authority is None:
-        # A random free label: labels in creation or name order could be mapped back to
-        # the (public) list of participating authorities.
-        taken = set(session.scalars(sa.select(Authority.label)))
-        pool = [anonymised_label(i) for i in range(max(26, 2 * len(taken) + 2))]
-        label = secrets.SystemRandom().choice([lbl for lbl in pool if lbl not in taken])
-        authority = Authority(name=name, label=label)
-        session.add(authority)
-        session.flush()
+        raise RuntimeError(f"could not add the authority {name!r}")
     return authority
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _free_label(session: Session) -> str:
+    # Random, not the next letter: labels in creation or name order could be mapped back
+    # to the (public) list of participating authorities.
+    taken = set(session.scalars(sa.select(Authority.label)))
+    pool = [anonymised_label(i) for i in range(max(26, 2 * len(taken) + 2))]
+    return secrets.SystemRandom().choice([lbl for lbl in pool if lbl not in taken])
 
 
 def ensure_participation(session: Session, rnd: Round, authority: Authority) -> Participation:

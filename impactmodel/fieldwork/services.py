@@ -268,7 +268,7 @@ def _authority(session: Session, value: Authority | str | int) -> Authority:
     if isinstance(value, int):
         authority = session.get(Authority, value)
     else:
-        authority = session.scalar(sa.select(Authority).where(Authority.name == " ".join(str(value).split())))
+        authority = consortium.find_authority_by_name(session, str(value))
     if authority is None:
         raise FieldworkError(f"there is no authority {value!r}")
     return authority

@@ -24,7 +24,7 @@ from impactmodel.audit import record
 from impactmodel.auth.models import User
 from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
 from impactmodel.consortium import services
-from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.consortium.models import Authority, Participation, Respondent, Round, authority_key
 from impactmodel.enums import STAFF_ROLES, RespondentRole
 from impactmodel.inputs import unstorable
 
@@ -215,13 +215,16 @@ class _Round:
         if self.round is not None:
             self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
             codes = {v: k for k, v in self.key_groups.items()}
-            for resp, authority_name in session.execute(
-                    sa.select(Respondent, Authority.name).join(Authority)
+            for resp, name_key in session.execute(
+                    sa.select(Respondent, Authority.name_key).join(Authority)
                     .where(Respondent.round_id == self.round.id)):
-                key = (authority_name, resp.reference)
+                key = (name_key, resp.reference)
                 self.respondents[key] = resp
                 self.people[key] = (resp.role, codes.get(resp.key_group_id), None)
-        self.existing: dict[str, int] = dict(session.execute(sa.select(Authority.name, Authority.id)).all())
+        # name key -> (id, name): authorities are matched ignoring case and spacing.
+        self.existing: dict[str, tuple[int, str]] = {
+            key: (aid, name) for aid, name, key in session.execute(
+                sa.select(Authority.id, Authority.name, Authority.name_key))}
         self.authorities: dict[str, Authority] = {}
         self._new_names: set[str] = set()
         self._new_round = False
@@ -245,7 +248,7 @@ class _Round:
         authority's respondents.
         """
         name = _normalise(row["authority"])
-        authority_id = self.existing.get(name)
+        authority_id, _ = self.existing.get(authority_key(name), (None, None))
         if authority_id is None:
             if self.permit.may_create:
                 return True
@@ -258,17 +261,17 @@ class _Round:
         return False
 
     def _yours(self) -> str:
-        names = sorted(n for n, i in self.existing.items() if i in (self.permit.authority_ids or ()))
+        names = sorted(n for i, n in self.existing.values() if i in (self.permit.authority_ids or ()))
         return (f"you can import rows of {', '.join(names)}" if names
                 else "you are not assigned to any authority")
 
     def check_person(self, row: dict, role: RespondentRole, key_group: str | None, line: int,
                      problems: list[Problem]) -> None:
         """One respondent keeps one role and one key group, in the file and in the database."""
-        key = (_normalise(row["authority"]), row["respondent"])
+        key = (authority_key(row["authority"]), row["respondent"])
         seen_role, seen_group, seen_line = self.people.setdefault(key, (role, key_group, line))
         where = f"on line {seen_line}" if seen_line else "already"
-        who = f"respondent {row['respondent']!r} of {key[0]}"
+        who = f"respondent {row['respondent']!r} of {_normalise(row['authority'])}"
         if seen_role is not role:
             problems.append(Problem(line, "role", f"{who} is {seen_role.value} {where}"
                                     if seen_line else f"{who} is already recorded as {seen_role.value}"))
@@ -280,8 +283,13 @@ class _Round:
     def plan(self, rows: int, rowdicts: Iterable[dict], duplicates: list[tuple[int, int]]) -> ImportResult:
         """What writing would create, without writing."""
         rowdicts = list(rowdicts)
-        names = sorted({_normalise(r["authority"]) for r in rowdicts} - set(self.existing))
-        new_people = {(_normalise(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
+        new = {}     # name key -> the file's first spelling, for names no authority has
+        for r in rowdicts:
+            name = _normalise(r["authority"])
+            if authority_key(name) not in new and services.find_authority_by_name(self.session, name) is None:
+                new[authority_key(name)] = name
+        names = sorted(new.values())
+        new_people = {(authority_key(r["authority"]), r["respondent"]) for r in rowdicts} - set(self.respondents)
         return ImportResult(self.round, self.name, rows, self.round is None, names, len(new_people),
                             duplicates)
 
@@ -301,23 +309,23 @@ class _Round:
             self._refuse_creating(f"the round {self.name!r}")
         self.round = services.get_or_create_round(self.session, self.name)
         self.key_groups = {kg.code: kg.id for kg in self.round.key_groups}
-        self.authorities = {a.name: a for a in self.session.scalars(sa.select(Authority))}
+        self.authorities = {a.name_key: a for a in self.session.scalars(sa.select(Authority))}
         participating = set(self.session.scalars(sa.select(Participation.authority_id)
                                                  .where(Participation.round_id == self.round.id)))
         self._participating = participating
 
     def respondent(self, row: dict, role: RespondentRole) -> Respondent:
         name = _normalise(row["authority"])
-        authority = self.authorities.get(name)
+        authority = self.authorities.get(authority_key(name))
         if authority is None:
             self._refuse_creating(f"the authority {name!r}")
             authority = services.get_or_create_authority(self.session, name)
-            self.authorities[name] = authority
+            self.authorities[authority.name_key] = authority
             self._new_names.add(name)
         if authority.id not in self._participating:
             services.ensure_participation(self.session, self.round, authority)
             self._participating.add(authority.id)
-        key = (name, row["respondent"])
+        key = (authority_key(name), row["respondent"])
         resp = self.respondents.get(key)
         group = self.people[key][1]
         group_id = self.key_groups.get(group) if group else None
@@ -384,7 +392,7 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor: User
         if role is None:
             continue
         target.check_person(row, role, key_group, line, problems)
-        coding = (_normalise(row["authority"]), row["respondent"], row["code"], valence,
+        coding = (authority_key(row["authority"]), row["respondent"], row["code"], valence,
                   row.get("excerpt") or None, row.get("coder") or "")
         earlier = first_line.setdefault(coding, line)
         if earlier != line:
@@ -470,7 +478,7 @@ def import_levels(session: Session, stream: IO[str], round_name: str, actor: Use
             continue
         if role is None:
             continue
-        first = levels.setdefault((_normalise(row["authority"]), row["respondent"]), (level, line))
+        first = levels.setdefault((authority_key(row["authority"]), row["respondent"]), (level, line))
         if first[0] != level:
             problems.append(Problem(line, "level", f"respondent {row['respondent']!r} already has level "
                                                    f"{first[0]:g} on line {first[1]}"))

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from impactmodel.access import requires
 from impactmodel.consortium.models import Authority, Participation, Round
+from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.scoring import charts, core, exports, placements, present, services
@@ -80,12 +81,12 @@ def continuum(round_id: int):
                            threshold=viewer.threshold)
 
 
-@bp.get("/rounds/<int:round_id>/scores/authorities/<int:authority_id>")
+@bp.get("/rounds/<int:round_id>/scores/authorities/<public_id>")
 @requires("can_view_scores")
-def profile(round_id: int, authority_id: int):
+def profile(round_id: int, public_id: str):
     rnd = _round(round_id)
-    authority = db.session.get(Authority, authority_id) or abort(404)
-    score = services.stored_score(db.session, rnd, authority_id)
+    authority = authority_for_url(public_id)
+    score = services.stored_score(db.session, rnd, authority.id)
     viewer = _viewer()
     view = None
     stale = False
@@ -161,18 +162,19 @@ def download_table(round_id: int, name: str, fmt: str):
     return _send(table, fmt, f"round-{rnd.id}-{name}")
 
 
-@bp.get("/rounds/<int:round_id>/scores/authorities/<int:authority_id>/tables/<name>.<fmt>")
+@bp.get("/rounds/<int:round_id>/scores/authorities/<public_id>/tables/<name>.<fmt>")
 @requires("can_view_scores")
-def download_profile_table(round_id: int, authority_id: int, name: str, fmt: str):
+def download_profile_table(round_id: int, public_id: str, name: str, fmt: str):
     rnd = _round(round_id)
     if fmt not in FORMATS:
         abort(404)
-    score = services.stored_score(db.session, rnd, authority_id) or abort(404)
+    authority = authority_for_url(public_id)
+    score = services.stored_score(db.session, rnd, authority.id) or abort(404)
     view = present.profile_view(score, _viewer(), _labels(rnd))
     table = present.profile_tables(view).get(name) or abort(404)
-    # The authority's id, never its label: a viewer who sees the name must not find
-    # the anonymised letter beside it in the file name.
-    return _send(table, fmt, f"round-{rnd.id}-authority-{authority_id}-{name}")
+    # The authority's public id, never its label: a viewer who sees the name must not
+    # find the anonymised letter beside it in the file name.
+    return _send(table, fmt, f"round-{rnd.id}-authority-{authority.public_id}-{name}")
 
 
 def _send(table: present.Table, fmt: str, stem: str) -> Response:

@@ -1,6 +1,19 @@
 import io
 
+from impactmodel.consortium import services as consortium
 from tests.access_rules import ADMIN, EVERYONE, SIGNED_IN, STAFF, Page, Write
+
+
+def _spare(world):
+    """An authority taking part in the round with nothing in it, for pages that merge or remove it."""
+    authority = consortium.get_or_create_authority(world.session, f"Spare Borough {_spare.n}")
+    _spare.n += 1
+    consortium.ensure_participation(world.session, world.round, authority)
+    world.session.commit()
+    return authority
+
+
+_spare.n = 0
 
 
 def pages(world):
@@ -17,6 +30,14 @@ def pages(world):
         Page("consortium.round_detail", f"/rounds/{r.id}", SIGNED_IN),
         Page("consortium.add_authority", f"/rounds/{r.id}/authorities", frozenset({ADMIN}), "POST",
              {"authority": a.name}),
+        Page("consortium.authorities", "/authorities", frozenset({ADMIN})),
+        Page("consortium.authority", f"/authorities/{a.public_id}", frozenset({ADMIN})),
+        Page("consortium.rename_authority", f"/authorities/{a.public_id}/rename", frozenset({ADMIN}),
+             "POST", {"name": a.name.upper()}),
+        Page("consortium.merge_authority", lambda w: f"/authorities/{_spare(w).public_id}/merge",
+             frozenset({ADMIN}), "POST", {"into": a.public_id, "confirmed": "yes"}),
+        Page("consortium.remove_participation",
+             lambda w: f"/rounds/{r.id}/authorities/{_spare(w).public_id}/remove", frozenset({ADMIN}), "POST"),
         Page("interchange.upload", "/import", STAFF),
         Page("interchange.export_coded", f"/rounds/{r.id}/export/coded.csv", STAFF),
     ]
@@ -47,6 +68,11 @@ def writes(world):
         Write("consortium.create_round", "/rounds", {"name": "Hostile round"}),
         Write("consortium.add_authority", f"/rounds/{r.id}/authorities",
               {"authority": other.name, "locality": "Hostile locality"}),
+        Write("consortium.rename_authority", f"/authorities/{other.public_id}/rename", {"name": "Renamed Borough"}),
+        Write("consortium.merge_authority", f"/authorities/{other.public_id}/merge",
+              {"into": world.authority.public_id, "confirmed": "yes"}),
+        Write("consortium.remove_participation", f"/rounds/{r.id}/authorities/{other.public_id}/remove",
+              {"confirmed": "yes"}),
         Write("interchange.upload", "/import", _csv(
             "levels", f"authority,respondent,role,level\n{other.name},{ref},manager,1\n", r.name)),
         Write("interchange.upload", "/import", _csv(

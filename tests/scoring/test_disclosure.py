@@ -72,10 +72,10 @@ def test_staff_total_and_level_components_hidden_when_one_group_is_hidden(client
     data = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}
     assert data[king.label]["components"]["level_centre"] is None
     assert data[king.label]["components"]["feature_agreement"] is not None
-    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.id}/tables/components.csv")
+    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.public_id}/tables/components.csv")
     comps = {r[0]: r[2] for r in csv.reader(io.StringIO(profile.get_data(as_text=True)))}
     assert comps["Level of impact"] == comps["Agreement on types of impact"] == "hidden"
-    levels = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{king.id}/tables/levels.csv")
+    levels = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{king.public_id}/tables/levels.csv")
     assert levels[1][:3] == ["Director of Children's Services", "<5", ""]
     assert levels[2][:3] == ["Service manager", "5", "2.50"]
 
@@ -92,7 +92,7 @@ def test_open_viewers_see_exact_totals_and_components(client, auth, scored):
     assert data[LONG]["components"]["level_centre"] is not None
     auth.logout()
     auth.login(Role.AUTHORITY_CONTACT, authority=king)
-    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.id}").get_data(as_text=True)
+    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{king.public_id}").get_data(as_text=True)
     assert "Parts of the index" not in html and ">hidden<" not in html
 
 
@@ -215,7 +215,7 @@ def test_hidden_groups_levels_cannot_be_found_by_search(client, auth, demo, sess
     rnd, a = demo
     auth.login(Role.ANALYST)
     shown = {d["authority"]: d for d in client.get(f"/rounds/{rnd.id}/scores.json").get_json()}[a.label]
-    page = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.id}/tables/levels.csv").get_data(as_text=True)
+    page = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.public_id}/tables/levels.csv").get_data(as_text=True)
     assert "Practitioner,5,2.80" in page       # the practitioners' levels are shown
     # What the page's dot plot shows of the practitioners, and nothing of the others.
     score = services.stored_score(session, rnd, a.id)
@@ -268,7 +268,7 @@ def test_notice_when_data_changed_after_scores_were_computed(client, auth, score
     rnd, authorities = scored
     king = authorities[LONG]
     urls = [f"/rounds/{rnd.id}/scores", f"/rounds/{rnd.id}/report",
-            f"/rounds/{rnd.id}/scores/authorities/{king.id}"]
+            f"/rounds/{rnd.id}/scores/authorities/{king.public_id}"]
     auth.login(Role.RESEARCHER)
     for url in urls:
         assert "The data have changed" not in client.get(url).get_data(as_text=True), url
@@ -313,13 +313,13 @@ def test_the_stale_check_is_reused_for_a_while(app, client, auth, scored, sessio
 
 # ------------------------------------------------------------- 6, 7. downloads
 
-def test_download_names_carry_the_id_not_the_label_and_one_charset(client, auth, scored):
+def test_download_names_carry_the_public_id_not_the_label_and_one_charset(client, auth, scored):
     rnd, authorities = scored
     north = authorities["Northam"]
     auth.login(Role.RESEARCHER, assigned=[north])
-    response = client.get(f"/rounds/{rnd.id}/scores/authorities/{north.id}/tables/levels.csv")
+    response = client.get(f"/rounds/{rnd.id}/scores/authorities/{north.public_id}/tables/levels.csv")
     disposition = response.headers["Content-Disposition"]
-    assert f"authority-{north.id}-levels.csv" in disposition
+    assert f"authority-{north.public_id}-levels.csv" in disposition
     assert north.label.lower().replace(" ", "-") not in disposition.lower()
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert client.get(f"/rounds/{rnd.id}/scores/tables/table2.csv").headers["Content-Type"] == \
@@ -338,14 +338,14 @@ def test_readers_see_words_and_two_decimals(client, auth, scored):
     rnd, authorities = scored
     auth.login(Role.ADMIN)
     report = client.get(f"/rounds/{rnd.id}/report").get_data(as_text=True)
-    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].id}").get_data(as_text=True)
+    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].public_id}").get_data(as_text=True)
     for html in (report, profile):
         assert "to_develop" not in re.sub(r'href="[^"]*"', "", html)
         assert "<td>0.0</td>" not in html and "<td>1.0</td>" not in html
     cells = re.findall(r"<td[^>]*>(\d+\.\d+)</td>", report.split("Integration confidence by authority")[1]
                        .split("</table>")[0])
     assert cells and all(re.fullmatch(r"\d\.\d\d", c) for c in cells)
-    comps = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].id}/tables/components.csv")
+    comps = _csv(client, f"/rounds/{rnd.id}/scores/authorities/{authorities['Southby'].public_id}/tables/components.csv")
     assert all(re.fullmatch(r"\d\.\d\d", r[1]) and re.fullmatch(r"\d\.\d\d", r[2]) for r in comps[1:])
 
 
@@ -438,9 +438,9 @@ def test_a_named_authority_never_shows_its_label(client, auth, scored, role):
     assert all("label" not in d for d in data)
     assert north.label not in {d["authority"] for d in data}
     urls = [f"/rounds/{rnd.id}/scores", f"/rounds/{rnd.id}/report",
-            f"/rounds/{rnd.id}/scores/authorities/{north.id}",
+            f"/rounds/{rnd.id}/scores/authorities/{north.public_id}",
             f"/rounds/{rnd.id}/scores.json"]
-    urls += [f"/rounds/{rnd.id}/scores/authorities/{north.id}/tables/{n}.csv"
+    urls += [f"/rounds/{rnd.id}/scores/authorities/{north.public_id}/tables/{n}.csv"
              for n in ("positive", "to_develop", "levels", "gaps", "components")]
     if role is Role.RESEARCHER:
         urls += [f"/rounds/{rnd.id}/scores/tables/{n}.csv" for n in ("continuum", "change", "gaps")]
@@ -464,12 +464,12 @@ def test_admins_and_the_operator_get_the_label_beside_the_name(client, auth, sco
 
 def test_gap_rows_hidden_from_outside_viewers_when_a_group_is_small(client, auth, demo):
     rnd, a = demo
-    url = f"/rounds/{rnd.id}/scores/authorities/{a.id}/tables/gaps.csv"
+    url = f"/rounds/{rnd.id}/scores/authorities/{a.public_id}/tables/gaps.csv"
     auth.login(Role.ADMIN)
     assert len(_csv(client, url)) > 1          # the open viewer sees the tests
     auth.logout()
     auth.login(Role.ANALYST)
     rows = _csv(client, url)
     assert len(rows) == 1
-    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.id}").get_data(as_text=True)
+    html = client.get(f"/rounds/{rnd.id}/scores/authorities/{a.public_id}").get_data(as_text=True)
     assert "managers or practitioners are fewer than 5" in html

@@ -189,7 +189,7 @@ def test_profile_says_when_gaps_cannot_be_detected(client, auth, session, figure
     score = services.stored_score(session, figures, northam.id)
     assert score.profile["gaps"]["too_few"] and score.profile["gaps"]["rows"] == []
     auth.login(Role.ADMIN)
-    page = client.get(f"/rounds/{figures.id}/scores/authorities/{northam.id}").get_data(as_text=True)
+    page = client.get(f"/rounds/{figures.id}/scores/authorities/{northam.public_id}").get_data(as_text=True)
     assert "no difference between managers and practitioners could reach significance" in page
 
 

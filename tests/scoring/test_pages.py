@@ -37,7 +37,7 @@ def scored(session):
 def _urls(rnd, authorities):
     rid = rnd.id
     pages = [f"/scores", f"/rounds/{rid}/scores", f"/rounds/{rid}/report", f"/rounds/{rid}/scores.json"]
-    pages += [f"/rounds/{rid}/scores/authorities/{a.id}" for a in authorities.values()]
+    pages += [f"/rounds/{rid}/scores/authorities/{a.public_id}" for a in authorities.values()]
     return pages
 
 
@@ -45,7 +45,7 @@ def _downloads(rnd, authorities):
     rid = rnd.id
     out = [f"/rounds/{rid}/scores/tables/{t}.{fmt}" for t in ("continuum", "impacts", "table1", "table2",
                                                               "gaps", "change") for fmt in ("csv", "xlsx")]
-    out += [f"/rounds/{rid}/scores/authorities/{a.id}/tables/{t}.{fmt}" for a in authorities.values()
+    out += [f"/rounds/{rid}/scores/authorities/{a.public_id}/tables/{t}.{fmt}" for a in authorities.values()
             for t in ("positive", "to_develop", "levels", "gaps", "components") for fmt in ("csv", "xlsx")]
     return out
 
@@ -68,12 +68,12 @@ def test_analyst_sees_no_names_and_no_small_counts(client, auth, scored):
         for name in NAMES:
             assert name not in text, (url, name)
         assert "01234" not in text and "how we do things now" not in text, url
-    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Northam'].id}").get_data(as_text=True)
+    profile = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Northam'].public_id}").get_data(as_text=True)
     assert authorities["Northam"].label in profile
     assert "counts under 5 are hidden" in profile
     assert "&lt;5" in profile                               # 3 managers: suppressed
     assert "fewer than 5 people: not shown" in profile      # a group's levels
-    levels_csv = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Northam'].id}"
+    levels_csv = client.get(f"/rounds/{rnd.id}/scores/authorities/{authorities['Northam'].public_id}"
                             "/tables/levels.csv").get_data(as_text=True)
     assert "Service manager,<5,,," in levels_csv
     table2 = client.get(f"/rounds/{rnd.id}/scores/tables/table2.csv").get_data(as_text=True)
@@ -89,11 +89,11 @@ def test_contact_sees_own_authority_named_others_anonymised(client, auth, scored
     auth.login(Role.AUTHORITY_CONTACT, authority=own)
     continuum = client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
     assert "Northam" in continuum and "Southby" not in continuum and other.label in continuum
-    mine = client.get(f"/rounds/{rnd.id}/scores/authorities/{own.id}").get_data(as_text=True)
+    mine = client.get(f"/rounds/{rnd.id}/scores/authorities/{own.public_id}").get_data(as_text=True)
     assert "Northam" in mine.split("<h1>")[1].split("</h1>")[0]
     # Quotes: own authority only, with the authority's name and a phone number taken out.
     assert "In [the authority] locality working is how we do things now; ring [number] to see." in mine
-    theirs = client.get(f"/rounds/{rnd.id}/scores/authorities/{other.id}").get_data(as_text=True)
+    theirs = client.get(f"/rounds/{rnd.id}/scores/authorities/{other.public_id}").get_data(as_text=True)
     assert "Southby" not in theirs and other.label in theirs and "In their words" not in theirs
     assert "&lt;5" in theirs
     data = client.get(f"/rounds/{rnd.id}/scores.json").get_json()
@@ -159,7 +159,7 @@ def test_empty_states_before_any_score(client, auth, make_round, make_authority)
     auth.login(Role.ANALYST)
     assert "No scores have been computed" in client.get(f"/rounds/{rnd.id}/scores").get_data(as_text=True)
     assert "appears once scores have been computed" in client.get(f"/rounds/{rnd.id}/report").get_data(as_text=True)
-    assert "No stored score" in client.get(f"/rounds/{rnd.id}/scores/authorities/{a.id}").get_data(as_text=True)
+    assert "No stored score" in client.get(f"/rounds/{rnd.id}/scores/authorities/{a.public_id}").get_data(as_text=True)
     assert client.get(f"/rounds/{rnd.id}/scores.json").get_json() == []
     assert client.get(f"/rounds/{rnd.id}/scores/tables/table1.csv").status_code == 404
 
