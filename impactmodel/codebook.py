@@ -155,24 +155,37 @@ def sync(session: Session, codebook: Codebook | None = None) -> int:
     """Mirror the codebook into the ``code`` table; record a new version if it changed.
 
     Codes removed from the file are kept (codings refer to them) but marked retired.
-    Returns the codebook version number. Flushes; the caller commits.
+    Returns the codebook version number. Flushes; the caller commits. Requests racing to
+    do it on a fresh database (the first codings, imports or surveys at once) do not
+    fail: the loser's savepoint is rolled back and it uses the winner's version.
     """
     from impactmodel.coding.models import Code, CodebookVersion
     codebook = codebook or load()
-    current = session.scalar(sa.select(CodebookVersion).where(CodebookVersion.checksum == codebook.checksum))
-    if current is not None:
-        return current.version
-    existing = {c.id: c for c in session.scalars(sa.select(Code))}
-    for cid, d in codebook.codes.items():
-        row = existing.get(cid) or Code(id=cid)
-        row.label, row.description, row.level, row.group = d.label, d.description, d.level, d.group
-        row.steering_group, row.valences, row.retired = d.steering_group, list(d.valences), False
-        session.add(row)
-    for cid, row in existing.items():
-        if cid not in codebook.codes:
-            row.retired = True
-    latest = session.scalar(sa.select(sa.func.max(CodebookVersion.version))) or 0
-    session.add(CodebookVersion(version=latest + 1, checksum=codebook.checksum,
-                                definition=codebook.definition))
-    session.flush()
+
+    def current() -> int | None:
+        return session.scalar(sa.select(CodebookVersion.version)
+                              .where(CodebookVersion.checksum == codebook.checksum))
+    version = current()
+    if version is not None:
+        return version
+    try:
+        with session.begin_nested():
+            existing = {c.id: c for c in session.scalars(sa.select(Code))}
+            for cid, d in codebook.codes.items():
+                row = existing.get(cid) or Code(id=cid)
+                row.label, row.description, row.level, row.group = d.label, d.description, d.level, d.group
+                row.steering_group, row.valences, row.retired = d.steering_group, list(d.valences), False
+                session.add(row)
+            for cid, row in existing.items():
+                if cid not in codebook.codes:
+                    row.retired = True
+            latest = session.scalar(sa.select(sa.func.max(CodebookVersion.version))) or 0
+            session.add(CodebookVersion(version=latest + 1, checksum=codebook.checksum,
+                                        definition=codebook.definition))
+            session.flush()
+    except sa.exc.IntegrityError:
+        version = current()
+        if version is None:
+            raise
+        return version
     return latest + 1

@@ -146,3 +146,32 @@ def test_a_coding_flagged_for_review_is_not_a_copy(app, session, make_round, mak
     session.expire_all()
     assert [session.get(Coding, i).needs_review for i in (a.id, b.id)] == [True, True]
     assert [session.get(Coding, i).identity for i in (a.id, b.id)] == [None, None]
+
+
+# PostgreSQL, as in production with several workers; the embedded SQLite database has one
+# writer at a time and is loaded with the codebook by `demo-data` and the first import.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_first_codings_on_a_fresh_database_do_not_race_on_the_codebook(app, session, make_round, make_authority,
+                                                                        make_user, make_answer):
+    # Nothing has put the codebook into the database yet: the first requests all try to.
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    answers = [make_answer(rnd, borough, TEXT) for _ in range(6)]
+    coder = make_user(Role.RESEARCHER, assigned=[borough])
+    clients = []
+    for _ in answers:
+        c = app.test_client()
+        assert c.post("/login", data={"email": coder.email, "password": PASSWORD}).status_code == 302
+        clients.append(c)
+    barrier = threading.Barrier(len(clients))
+
+    def click(pair):
+        c, answer = pair
+        barrier.wait()
+        return c.post(f"/coding/answers/{answer.id}/codings",
+                      json={"code": "L2.dialogue", "start": 0, "end": 9}).status_code
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        codes = list(pool.map(click, zip(clients, answers)))
+    assert codes == [201] * len(answers), codes
+    assert count(session) == len(answers)
