@@ -23,7 +23,10 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
     "LOGIN_WINDOW_MINUTES": 15,
     # Wrong survey codes typed from one client within the window before it must wait.
-    "SURVEY_CODE_MAX_FAILURES": 20,
+    "SURVEY_CODE_MAX_FAILURES": 20,          # wrong short codes per address within the window, free
+    "SURVEY_CODE_WINDOW_HOURS": 24,
+    "SURVEY_CODE_BURST": 3,                  # then this many checks at once,
+    "SURVEY_CODE_REFILL_MINUTES": 10,        # and one more every this many minutes
     # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,

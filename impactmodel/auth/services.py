@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -130,6 +130,46 @@ def guesses_throttled(session: Session, purpose: str, remote_addr: str, limit: i
     return session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
         LoginAttempt.key == _digest(f"purpose:{purpose}"), LoginAttempt.succeeded.is_(False),
         LoginAttempt.remote_addr == _digest(remote_addr), LoginAttempt.at >= since)) >= limit
+
+
+def code_check_allowed(session: Session, purpose: str, remote_addr: str, *, free: int,
+                       window: timedelta, burst: int, refill: timedelta) -> tuple[bool, bool]:
+    """Whether this client may have a code checked now, and whether it is being slowed.
+
+    The first ``free`` wrong codes within ``window`` cost nothing. After that the client
+    is slowed, never locked out: it may have ``burst`` more codes checked at once and one
+    more every ``refill``, valid or not, so a classroom behind one address that made
+    typos still gets in with a correct code, while a guesser is held to a few checks an
+    hour (docs/FIELDWORK.md gives the arithmetic). Returns (allowed, slowed).
+    """
+    now = utcnow()
+    key, addr = _digest(f"purpose:{purpose}"), _digest(remote_addr)
+    fails = session.scalars(sa.select(LoginAttempt.at).where(
+        LoginAttempt.key == key, LoginAttempt.succeeded.is_(False), LoginAttempt.remote_addr == addr,
+        LoginAttempt.at >= now - window).order_by(LoginAttempt.at).limit(free)).all()
+    if len(fails) < free:
+        return True, False
+    slowed_since = _aware(fails[-1])
+    checks = session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.key == _digest(f"purpose:{purpose}:slowed"), LoginAttempt.remote_addr == addr,
+        LoginAttempt.at >= slowed_since))
+    earned = int((now - slowed_since) / refill)
+    return checks < burst + earned, True
+
+
+def note_code_check(session: Session, purpose: str, remote_addr: str, *, found: bool, slowed: bool) -> None:
+    """Record a code check: a wrong code counts towards slowing; a slowed check uses one up."""
+    if not found:
+        session.add(LoginAttempt(key=_digest(f"purpose:{purpose}"), remote_addr=_digest(remote_addr),
+                                 succeeded=False))
+    if slowed:
+        session.add(LoginAttempt(key=_digest(f"purpose:{purpose}:slowed"), remote_addr=_digest(remote_addr),
+                                 succeeded=found))
+    session.commit()
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 def note_failed_guess(session: Session, purpose: str, remote_addr: str) -> None:

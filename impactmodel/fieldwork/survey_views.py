@@ -6,10 +6,13 @@ already-submitted one 410, each with a kind page that says nothing about anyone 
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+import time
+from datetime import timedelta
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from impactmodel.access import public
-from impactmodel.auth.services import guesses_throttled, note_failed_guess
+from impactmodel.auth.services import code_check_allowed, note_code_check
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork import services
@@ -26,47 +29,59 @@ def _ended(reason: str, audience: str | None = None):
                            child=audience == "child", sections=None, state=reason), code
 
 
-# Short codes are short enough to guess at: wrong ones are counted per client and,
-# past SURVEY_CODE_MAX_FAILURES within the window, refused for a while.
-def _guessing() -> bool:
-    return guesses_throttled(db.session, "survey-code", request.remote_addr or "unknown",
-                             current_app.config["SURVEY_CODE_MAX_FAILURES"])
-
-
-def _wrong_guess(typed: str) -> None:
-    # Only a well-formed code is a guess; a typo of the wrong shape teaches nothing, and
-    # counting it would lock out a classroom sharing one address.
-    if services.clean_code(typed) is not None:
-        note_failed_guess(db.session, "survey-code", request.remote_addr or "unknown")
+# Short codes are short enough to guess at. Wrong ones are counted per client; past
+# SURVEY_CODE_MAX_FAILURES within the window the client is slowed (a few checks at once,
+# then one every few minutes), never locked out: a classroom behind one address that
+# made typos still gets in with a correct code. docs/FIELDWORK.md gives the arithmetic.
+def _check_code(typed: str):
+    """(invitation or None, refused page or None) for a typed or linked short code."""
+    cfg = current_app.config
+    addr = request.remote_addr or "unknown"
+    allowed, slowed = code_check_allowed(
+        db.session, "survey-code", addr, free=cfg["SURVEY_CODE_MAX_FAILURES"],
+        window=timedelta(hours=cfg["SURVEY_CODE_WINDOW_HOURS"]), burst=cfg["SURVEY_CODE_BURST"],
+        refill=timedelta(minutes=cfg["SURVEY_CODE_REFILL_MINUTES"]))
+    if not allowed:
+        return None, _too_many_tries()
+    try:
+        invitation = services.find_invitation_by_code(db.session, typed)
+    except services.InvitationNotFound:
+        # Only a well-formed code is a guess; a typo of the wrong shape teaches nothing.
+        if services.clean_code(typed) is not None:
+            note_code_check(db.session, "survey-code", addr, found=False, slowed=slowed)
+        return None, None
+    if slowed:
+        note_code_check(db.session, "survey-code", addr, found=True, slowed=True)
+    return invitation, None
 
 
 def _too_many_tries():
-    return render_template("errors/error.html", code=429, title="Too many tries",
-                           text="Please wait a few minutes and try again, or ask the person who "
-                                "gave you the card for help."), 429
+    minutes = current_app.config["SURVEY_CODE_REFILL_MINUTES"]
+    return render_template("errors/error.html", code=429, title="Please wait a few minutes",
+                           text=f"Many codes have been tried from here. Please wait {minutes} minutes and "
+                                "type the code again, or ask the person who gave you the card for help."), 429
 
 
-@bp.get("")
+@bp.route("", methods=["GET", "POST"])
 @public
 def enter_code():
     """Where a respondent types the short code printed on their card (``/s``).
 
-    A GET form: the code is a credential just as the link is, and asks for nothing else.
+    The form posts, so a typed code never travels in an address (addresses reach
+    access logs). An old bookmark with ``?code=`` still works.
     """
-    typed = (request.args.get("code") or "").strip()[:40]
+    source = request.form if request.method == "POST" else request.args
+    typed = (source.get("code") or "").strip()[:40]
     error = None
-    if "code" in request.args:
-        if _guessing():
-            return _too_many_tries()
-        try:
-            invitation = services.find_invitation_by_code(db.session, typed)
-        except services.InvitationNotFound:
-            _wrong_guess(typed)
-            error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
-                     if not typed else
-                     "We could not find that code. Please check it against your card and try again.")
-        else:
-            return redirect(url_for("survey.start", token=invitation.token))
+    if "code" in source:
+        invitation, refused = _check_code(typed)
+        if refused is not None:
+            return refused
+        if invitation is not None:
+            return redirect(url_for("survey.start", token=invitation.token), code=303)
+        error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
+                 if not typed else
+                 "We could not find that code. Please check it against your card and try again.")
     return render_template("fieldwork/survey/code.html", idef=None, typed=typed, error=error,
                            state="code"), (422 if error else 200)
 
@@ -75,12 +90,10 @@ def enter_code():
 @public
 def by_code(code: str):
     """A short address for the card: ``/s/c/ACDE-FG34`` opens the survey."""
-    if _guessing():
-        return _too_many_tries()
-    try:
-        invitation = services.find_invitation_by_code(db.session, code)
-    except services.InvitationNotFound:
-        _wrong_guess(code)
+    invitation, refused = _check_code(code)
+    if refused is not None:
+        return refused
+    if invitation is None:
         return _ended("unknown")
     return redirect(url_for("survey.start", token=invitation.token))
 
@@ -117,7 +130,8 @@ def start(token: str):
     if response is not None and request.method == "GET":
         # Someone coming back to the link (not Back from page 1: that button is not shown).
         return render_template("fieldwork/survey/welcome_back.html",
-                               **_common(invitation, idef, response=response, step=1))
+                               **_common(invitation, idef, response=response, step=1,
+                                         resume=_first_unanswered_step(idef, response)))
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":
@@ -194,7 +208,47 @@ def step(token: str, step: int):
         values = display_values(idef, services.answers_of(db.session, response))
     return render_template("fieldwork/survey/step.html", **_common(
         invitation, idef, section=section, step=step, values=values, errors=errors,
-        response=response)), (422 if errors else 200)
+        response=response, server_now=int(time.time() * 1000))), (422 if errors else 200)
+
+
+def _first_unanswered_step(idef, response) -> int:
+    """The first page with a question still unanswered (the check page when none is)."""
+    missing = set(services.unanswered(db.session, response))
+    for i, section in enumerate(idef.sections, 1):
+        if any(q["key"] in missing for q in section["questions"]):
+            return i
+    return len(idef.sections) + 1
+
+
+@bp.post("/<token>/<int:step>/save")
+@public
+def save_step(token: str, step: int):
+    """Keep a page's answers as they change, before Next is pressed (the page's script
+    posts the form here a moment after each change, and once more when the page is left).
+
+    The body is the page's own form plus ``seq`` (milliseconds on the server's clock):
+    an older save never overwrites a newer one. Answers 200 with ``saved``/``stale``,
+    422 with ``errors`` (nothing saved), 410 once the survey has been sent.
+    """
+    loaded, error = _load(token)
+    if error:
+        return jsonify(error="This survey can no longer be changed."), error[1]
+    invitation, idef, response = loaded
+    if response is None or not 1 <= step <= len(idef.sections):
+        return jsonify(error="Start the survey first."), 409
+    seq = request.form.get("seq", "")
+    items = []
+    for q in idef.sections[step - 1]["questions"]:
+        text, value = question_type(q["type"]).from_form(q, request.form, q["key"])
+        items.append({"key": q["key"], "text": text, "value": value,
+                      "seq": int(seq) if seq.isdigit() and len(seq) < 16 else None})
+    try:
+        report = services.save_answers(db.session, "respondent", response, items)
+    except services.ResponseLocked:
+        return jsonify(error="This survey has been sent and can no longer be changed."), 410
+    except services.AnswersInvalid as exc:
+        return jsonify(errors=exc.errors), 422
+    return jsonify(saved=report.saved, stale=report.stale)
 
 
 @bp.route("/<token>/check", methods=["GET", "POST"])

@@ -44,6 +44,56 @@
     });
   });
 
+  // Answers are kept as they change, not only on Next: a moment after each change the
+  // page's form is posted to the save address, and once more when the page is left
+  // (closing the tab included). Sequences follow the server's clock, so an older save
+  // never overwrites a newer one.
+  document.querySelectorAll("form.survey-form[data-save-url]").forEach(function (form) {
+    var url = form.getAttribute("data-save-url");
+    var offset = Number(form.getAttribute("data-server-now")) - Date.now();
+    var status = form.querySelector(".save-status");
+    var timer = null;
+    var dirty = false;
+    function payload() {
+      var data = new FormData(form);
+      data.delete("go");
+      data.set("seq", String(Date.now() + offset));
+      return data;
+    }
+    function say(text) {
+      if (!status) { return; }
+      status.hidden = false;
+      status.textContent = text;
+    }
+    function save() {
+      timer = null;
+      if (!dirty) { return; }
+      dirty = false;
+      fetch(url, { method: "POST", body: payload(), credentials: "same-origin" }).then(function (r) {
+        if (r.ok) { say("Your answers are saved."); }
+        else if (r.status === 422) { say("Some answers need checking before they can be saved."); }
+      }).catch(function () { dirty = true; say("Not saved yet: we will try again."); });
+    }
+    function changed() {
+      dirty = true;
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(save, 800);
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    form.addEventListener("submit", function () { dirty = false; if (timer) { window.clearTimeout(timer); } });
+    // Leaving the page: send what is unsaved in a way the browser finishes after the tab closes.
+    function flush() {
+      if (!dirty || !navigator.sendBeacon) { return; }
+      dirty = false;
+      navigator.sendBeacon(url, payload());
+    }
+    window.addEventListener("pagehide", flush);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { flush(); }
+    });
+  });
+
   // A double click sends once (the server would store one response anyway).
   document.querySelectorAll("form.survey-form").forEach(function (form) {
     form.addEventListener("submit", function (event) {

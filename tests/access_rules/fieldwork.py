@@ -32,6 +32,7 @@ def pages(world):
         Page("survey.thanks", f"/s/{sent.token}/thanks", EVERYONE),
         Page("survey.start", f"/s/{child.token}", EVERYONE),
         Page("survey.enter_code", "/s", EVERYONE),
+        Page("survey.save_step", f"/s/{started.token}/1/save", EVERYONE, "POST", {"seq": "1"}),
         Page("survey.by_code", f"/s/c/{fresh.code}", EVERYONE),
     ]
 
@@ -57,5 +58,7 @@ def writes(world):
         Write("fieldwork.invitations", "/fieldwork/invitations", {**where, "role": "parent", "count": 3}),
         Write("survey.start", f"/s/{token}", {"consent": "yes", "mode": "self", **answers}),
         Write("survey.step", f"/s/{token}/1", answers),
+        Write("survey.save_step", f"/s/{token}/1/save", {**answers, "seq": "1"}),
+        Write("survey.enter_code", "/s", {"code": "ACDE-FG34"}),
         Write("survey.check", f"/s/{token}/check", {"send": "yes", **answers}),
     ]

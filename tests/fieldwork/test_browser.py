@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import re
 import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
@@ -297,3 +298,45 @@ def test_researcher_reloads_halfway_and_loses_nothing(live_server, page, session
         ("L1.tools", "positive"), ("P.shared_understanding", "to_develop")]
     from impactmodel.consortium.models import Respondent
     assert session.get(Respondent, interview.respondent_id).impact_level == 2.5
+
+
+def test_typed_answers_survive_closing_the_tab_and_carry_on_opens_the_first_unanswered_page(
+        live_server, chromium, session, make_round, make_authority):
+    rnd = make_round("Round 1")
+    authority = make_authority("Northshire", round=rnd)
+    link = services.create_invitations(session, "cli", round=rnd, authority=authority, role="parent",
+                                       count=1)[0]
+    url = services.invitation_url(link.token, live_server)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.check("#consent")
+    page.check("#mode-self")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/1$"))
+    page.fill("textarea[name='support_received-other']", "A neighbour")
+    page.check("input[name=support_helpful][value=quite]")
+    page.click("button[value=next]")
+    page.wait_for_url(re.compile(r"/2$"))
+    # Type on page 2 and close the tab without pressing Next.
+    page.fill("textarea[name=child_difference_more]", "She sleeps better now.\nAnd she talks to us.")
+    page.wait_for_timeout(150)
+    page.close()
+    context.close()
+    session.expire_all()
+    # Reopen the link in a new tab: carry on opens page 2 (the first with a question unanswered),
+    # with what was typed.
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(url)
+    assert page.locator("h1").inner_text() == "Welcome back"
+    page.click("a.button:has-text('Carry on')")
+    page.wait_for_url(re.compile(r"/2$"))
+    assert page.input_value("textarea[name=child_difference_more]") == "She sleeps better now.\nAnd she talks to us."
+    # A tick is kept as it changes too; with page 2 complete, carry on goes to page 3.
+    page.check("input[name=child_difference][value='L3.cyp.calmer']")
+    page.wait_for_timeout(1500)
+    page.goto(url)
+    page.click("a.button:has-text('Carry on')")
+    page.wait_for_url(re.compile(r"/3$"))
+    context.close()

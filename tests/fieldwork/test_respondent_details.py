@@ -3,6 +3,7 @@ navigation, short codes, confirmation, lists, autosave safety, error links and u
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -156,12 +157,15 @@ def test_cards_carry_a_short_unique_code(client, auth, session, fw):
     assert '<p class="card-number">Card 1<span class="no-print">' in sheet
     # Typed by hand: any case, with or without the dash or spaces.
     typed = f" {codes[0][:4].lower()} - {codes[0][4:].lower()} "
-    found = client.get("/s", query_string={"code": typed})
-    assert found.status_code == 302 and found.headers["Location"].endswith(f"/s/{links[0].token}")
+    found = client.post("/s", data={"code": typed})
+    assert found.status_code == 303 and found.headers["Location"].endswith(f"/s/{links[0].token}")
+    # The form posts, so a typed code never travels in an address; an old ?code= link still works.
+    assert 'method="post"' in client.get("/s").get_data(as_text=True)
+    assert client.get("/s", query_string={"code": typed}).headers["Location"].endswith(f"/s/{links[0].token}")
     assert client.get(f"/s/c/{services.format_code(codes[1])}").headers["Location"].endswith(
         f"/s/{links[1].token}")
     assert client.get("/s").status_code == 200
-    wrong = client.get("/s", query_string={"code": "ACDE-FG3"})
+    wrong = client.post("/s", data={"code": "ACDE-FG3"})
     assert wrong.status_code == 422 and "could not find that code" in wrong.get_data(as_text=True)
     assert client.get("/s/c/AAAAAAAA").status_code == 404
 
@@ -230,16 +234,33 @@ def test_no_empty_aria_attributes(client, auth, session, fw):
         assert not re.search(r'aria-(invalid|describedby)="(None|)"', html), page.request.path
 
 
-def test_guessing_short_codes_is_throttled(app, client):
-    app.config["SURVEY_CODE_MAX_FAILURES"] = 3
+def test_guessing_short_codes_is_slowed_but_never_locks_out_a_valid_code(app, client, session, fw):
+    app.config.update(SURVEY_CODE_MAX_FAILURES=20, SURVEY_CODE_BURST=3, SURVEY_CODE_REFILL_MINUTES=10)
+    links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                        role="parent", count=5)
     for _ in range(5):  # typos of the wrong shape are not guesses and are not counted
-        assert client.get("/s", query_string={"code": "ACD"}).status_code == 422
-    for _ in range(3):
-        assert client.get("/s/c/ACDE-FG34").status_code == 404
-    assert client.get("/s/c/ACDE-FG35").status_code == 429
-    assert client.get("/s", query_string={"code": "ACDE-FG36"}).status_code == 429
+        assert client.post("/s", data={"code": "ACD"}).status_code == 422
+    wrong = [c for c in ("ACDEFG34", "ACDEFG36", "ACDEFG37", "ACDEFG39", "ACDEFG43") if c not in {i.code for i in links}]
+    for n in range(20):   # a classroom behind one address, with many typos
+        assert client.post("/s", data={"code": wrong[n % 2]}).status_code == 422
+    # Slowed, not locked out: a correct code still opens at once ...
+    opened = client.post("/s", data={"code": links[0].code})
+    assert opened.status_code == 303 and opened.headers["Location"].endswith(f"/s/{links[0].token}")
+    assert client.get(f"/s/c/{links[1].code}").status_code == 302
+    # ... but from now on only a few codes are checked, valid or not, then one every few minutes.
+    assert client.post("/s", data={"code": wrong[2]}).status_code == 422
+    assert client.post("/s", data={"code": wrong[3]}).status_code == 429
+    assert client.post("/s", data={"code": links[2].code}).status_code == 429
+    assert client.get("/s/c/ACDE-FG34").status_code == 429
     other = app.test_client()  # the limit is per client, not for everyone
-    assert other.get("/s/c/ACDE-FG34", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 404
+    assert other.get(f"/s/c/{links[3].code}", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 302
+    # Ten minutes later one more check is allowed.
+    from impactmodel.auth.models import LoginAttempt
+    for attempt in session.scalars(sa.select(LoginAttempt)):
+        attempt.at = attempt.at - timedelta(minutes=11)
+    session.commit()
+    assert client.post("/s", data={"code": links[4].code}).status_code == 303
+    assert client.post("/s", data={"code": links[4].code}).status_code == 429
 
 
 def test_a_fresh_reference_taken_meanwhile_makes_a_new_person(app, session, make_round, make_authority,
@@ -343,3 +364,29 @@ def test_a_survey_begun_before_its_link_expired_can_be_finished(client, session,
     session.get(Invitation, begun.id).expires_at = utcnow() - timedelta(days=services.EXPIRY_GRACE_DAYS + 1)
     session.commit()
     assert client.get(f"{base}/1").status_code == 410               # the grace period is over too
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_survey_answers_are_kept_as_they_change_newest_first(client, session, fw):
+    invitation, base = _begin(client, session, fw)
+    save = f"{base}/2/save"
+    first = client.post(save, data={"child_difference_more": "Calmer at home", "seq": "2000"})
+    assert first.status_code == 200 and first.get_json()["saved"]["child_difference_more"] == 2000
+    # A save that left the browser earlier but arrives later changes nothing.
+    late = client.post(save, data={"child_difference_more": "Calm", "seq": "1000"})
+    assert late.status_code == 200 and "child_difference_more" in late.get_json()["stale"]
+    session.expire_all()
+    response = services.survey_response(session, session.get(Invitation, invitation.id))
+    assert services.answers_of(session, response)["child_difference_more"].text == "Calmer at home"
+    # Questions of another page are not touched by this page's save.
+    client.post(f"{base}/1/save", data={"support_helpful": "quite", "support_received": "school", "seq": "3000"})
+    session.expire_all()
+    answers = services.answers_of(session, response)
+    assert answers["support_helpful"].value == "quite" and answers["child_difference_more"].text == "Calmer at home"
+    bad = client.post(save, data={"child_difference": "not-an-option", "seq": "4000"})
+    assert bad.status_code == 422 and "child_difference" in bad.get_json()["errors"]
+    # Carry on opens the first page with a question unanswered.
+    page = client.get(base).get_data(as_text=True)
+    assert f'href="{base}/1"' not in page and (f'href="{base}/2"' in page)
+    services.submit_survey(session, session.get(Invitation, invitation.id))
+    assert client.post(save, data={"child_difference_more": "After sending", "seq": "5000"}).status_code == 410
