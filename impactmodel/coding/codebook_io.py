@@ -35,6 +35,8 @@ CSV_COLUMNS = ["kind", "id", "parent", "label", "description", "level", "steerin
                "valences", "child_label"]
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 STEERING_SET = "External Steering Group features"
+STEERING_SET_DESCRIPTION = ("The nine features the External Steering Group asked directors and managers "
+                            "to rate.")
 # Stable GUIDs: the same code gets the same GUID in every export, so other tools
 # can match a re-imported codebook to the one they already hold.
 GUID_NAMESPACE = uuid.UUID("6c1c1a52-4d8c-5b1e-9a41-1f5f8b0e2008")
@@ -183,8 +185,7 @@ def export_qdc(cb: Codebook, version: int | None = None) -> bytes:
     if steering:
         sets = ET.SubElement(root, f"{{{QDC_NS}}}Sets")
         s = ET.SubElement(sets, f"{{{QDC_NS}}}Set", guid=guid("set", "steering_group"), name=STEERING_SET)
-        ET.SubElement(s, f"{{{QDC_NS}}}Description").text = (
-            "The nine features the External Steering Group asked directors and managers to rate.")
+        ET.SubElement(s, f"{{{QDC_NS}}}Description").text = STEERING_SET_DESCRIPTION
         for c in steering:
             ET.SubElement(s, f"{{{QDC_NS}}}MemberCode", guid=code_guid(c.id))
     return xml_bytes(root)
