@@ -216,3 +216,31 @@ def _zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return out.getvalue()
+
+
+def test_web_upload_imports_for_the_researcher_and_keeps_to_their_authorities(
+        exported, client, auth, session, make_authority, make_user):
+    rnd, a, b, answers, qdpx = exported
+    changed = restyle(qdpx, "atlasti", ADDED[1:2], b.name)
+    south = make_authority("South Borough", round=rnd)
+    outsider = make_user(Role.RESEARCHER, assigned=[south])
+    auth.login(outsider)
+    r = client.post(f"/coding/rounds/{rnd.id}/import.qdpx", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(changed), "coded.qdpx"), "coder": ""})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Nothing was imported" in page
+    assert "matches no answer of Round QDA that you may see" in page
+    assert _codings(session, coder_id=outsider.id) == []
+
+    auth.logout()
+    auth.login(b)
+    form = client.get(f"/coding/rounds/{rnd.id}/import.qdpx")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.get_data(as_text=True)
+    r = client.post(f"/coding/rounds/{rnd.id}/import.qdpx", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(changed), "coded.qdpx"), "coder": ""})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert "Imported" in r.get_data(as_text=True)
+    assert _spans(_codings(session, coder_id=b.id), answers) == [("the key worker", "S.key_worker", "positive", True)]
+    bad = client.post(f"/coding/rounds/{rnd.id}/import.qdpx", content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b"not a zip"), "coded.qdpx")})
+    assert bad.status_code == 422 and "this is not a .qdpx file" in bad.get_data(as_text=True)
