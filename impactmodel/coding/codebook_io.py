@@ -104,12 +104,13 @@ def parse_csv(text: str) -> dict:
             ([f"missing column(s) {', '.join(missing)}"] if missing else [])
             + ([f"unknown column(s) {', '.join(unknown)}; expected {', '.join(CSV_COLUMNS)}"]
                if unknown else [])))
-    groups, codes = [], []
+    groups, codes, problems = [], [], []
     for line, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            raise CodebookError(f"line {line}: has {len(values)} fields but the header has {len(header)}")
+            problems.append(f"line {line}: has {len(values)} fields but the header has {len(header)}")
+            continue
         row = {h: v.strip() for h, v in zip(header, values)}
         kind = row["kind"].lower()
         if kind == "group":
@@ -118,8 +119,7 @@ def parse_csv(text: str) -> dict:
                 try:
                     g["level"] = int(row["level"])
                 except ValueError:
-                    raise CodebookError(f"line {line}, column 'level': {row['level']!r} is not a whole "
-                                        "number") from None
+                    problems.append(f"line {line}, column 'level': {row['level']!r} is not a whole number")
             if row.get("parent"):
                 g["parent"] = row["parent"]
             if row.get("description"):
@@ -129,8 +129,11 @@ def parse_csv(text: str) -> dict:
             c = {"id": row["id"], "group": row.get("parent", ""), "label": row["label"]}
             if row.get("description"):
                 c["description"] = row["description"]
-            if _truthy(row.get("steering_group", ""), line, "steering_group"):
-                c["steering_group"] = True
+            try:
+                if _truthy(row.get("steering_group", ""), line, "steering_group"):
+                    c["steering_group"] = True
+            except CodebookError as exc:
+                problems.append(str(exc))
             vals = row.get("valences", "").replace(",", " ").replace("|", " ").split()
             if vals and vals != ["positive"]:
                 c["valences"] = vals
@@ -138,7 +141,9 @@ def parse_csv(text: str) -> dict:
                 c["child_label"] = row["child_label"]
             codes.append(c)
         else:
-            raise CodebookError(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
+            problems.append(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
+    if problems:     # every problem at once, so one round of fixes is enough
+        raise CodebookError("; ".join(problems))
     return {"groups": groups, "codes": codes}
 
 
