@@ -5,7 +5,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from impactmodel import codebook
     from impactmodel.coding import cli, views
-    from impactmodel.interchange.cli import export_group
+    from impactmodel.interchange.cli import export_group, import_group
     from impactmodel.web import add_nav_link, add_round_link
 
     # A broken codebook stops the app here, with the reason, not halfway through an import.
@@ -24,4 +24,5 @@ def init_app(app: Flask) -> None:
                    "Agreement between first and blind second coders, per code and overall.", 30,
                    param="round")
     export_group.add_command(cli.export_qdpx)
+    import_group.add_command(cli.import_qdpx)
     app.cli.add_command(cli.codebook_group)

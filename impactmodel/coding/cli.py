@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.codebook import CodebookError
+from impactmodel.coding import qdpx_import
 from impactmodel.db import db
 
 
@@ -29,6 +30,29 @@ def export_qdpx(round_name, out):
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}: {counts['sources']} sources, {counts['selections']} coded spans, "
                f"{counts['codings']} codings, {counts['cases']} cases.", err=True)
+
+
+@click.command("qdpx")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--round", "round_name", required=True, help="Round name.")
+@click.option("--coder", required=True, help="Whose codings these are: an account's e-mail or name.")
+@click.option("--check", is_flag=True, help="Show what would be imported; store nothing.")
+@click.option("--leave-out-unplaced", is_flag=True,
+              help="Import the rest when some codings cannot be placed (they are listed).")
+@with_appcontext
+def import_qdpx(file, round_name, coder, check, leave_out_unplaced):
+    """Bring codings made in another QDA tool on an exported .qdpx back, as CODER's."""
+    try:
+        report = qdpx_import.import_qdpx(db.session, "cli", Path(file).read_bytes(), round_name, coder,
+                                         check=check, leave_out_unplaced=leave_out_unplaced)
+    except qdpx_import.QdpxRejected as exc:
+        db.session.rollback()
+        if exc.report is not None:
+            click.echo(qdpx_import.describe(exc.report))
+        raise click.ClickException("Nothing was imported:\n  " + "\n  ".join(exc.problems)) from None
+    click.echo(qdpx_import.describe(report))
+    click.echo("Stored." if report.stored else "Nothing stored (checked only)." if check
+               else "Nothing new to store.")
 
 
 @click.group("codebook", help="The codebook (surveys/codebook.yaml): check, export, import.")

@@ -35,6 +35,8 @@ CSV_COLUMNS = ["kind", "id", "parent", "label", "description", "level", "steerin
                "valences", "child_label"]
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 STEERING_SET = "External Steering Group features"
+STEERING_SET_DESCRIPTION = ("The nine features the External Steering Group asked directors and managers "
+                            "to rate.")
 # Stable GUIDs: the same code gets the same GUID in every export, so other tools
 # can match a re-imported codebook to the one they already hold.
 GUID_NAMESPACE = uuid.UUID("6c1c1a52-4d8c-5b1e-9a41-1f5f8b0e2008")
@@ -102,12 +104,13 @@ def parse_csv(text: str) -> dict:
             ([f"missing column(s) {', '.join(missing)}"] if missing else [])
             + ([f"unknown column(s) {', '.join(unknown)}; expected {', '.join(CSV_COLUMNS)}"]
                if unknown else [])))
-    groups, codes = [], []
+    groups, codes, problems = [], [], []
     for line, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            raise CodebookError(f"line {line}: has {len(values)} fields but the header has {len(header)}")
+            problems.append(f"line {line}: has {len(values)} fields but the header has {len(header)}")
+            continue
         row = {h: v.strip() for h, v in zip(header, values)}
         kind = row["kind"].lower()
         if kind == "group":
@@ -116,8 +119,7 @@ def parse_csv(text: str) -> dict:
                 try:
                     g["level"] = int(row["level"])
                 except ValueError:
-                    raise CodebookError(f"line {line}, column 'level': {row['level']!r} is not a whole "
-                                        "number") from None
+                    problems.append(f"line {line}, column 'level': {row['level']!r} is not a whole number")
             if row.get("parent"):
                 g["parent"] = row["parent"]
             if row.get("description"):
@@ -127,8 +129,11 @@ def parse_csv(text: str) -> dict:
             c = {"id": row["id"], "group": row.get("parent", ""), "label": row["label"]}
             if row.get("description"):
                 c["description"] = row["description"]
-            if _truthy(row.get("steering_group", ""), line, "steering_group"):
-                c["steering_group"] = True
+            try:
+                if _truthy(row.get("steering_group", ""), line, "steering_group"):
+                    c["steering_group"] = True
+            except CodebookError as exc:
+                problems.append(str(exc))
             vals = row.get("valences", "").replace(",", " ").replace("|", " ").split()
             if vals and vals != ["positive"]:
                 c["valences"] = vals
@@ -136,7 +141,9 @@ def parse_csv(text: str) -> dict:
                 c["child_label"] = row["child_label"]
             codes.append(c)
         else:
-            raise CodebookError(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
+            problems.append(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
+    if problems:     # every problem at once, so one round of fixes is enough
+        raise CodebookError("; ".join(problems))
     return {"groups": groups, "codes": codes}
 
 
@@ -183,8 +190,7 @@ def export_qdc(cb: Codebook, version: int | None = None) -> bytes:
     if steering:
         sets = ET.SubElement(root, f"{{{QDC_NS}}}Sets")
         s = ET.SubElement(sets, f"{{{QDC_NS}}}Set", guid=guid("set", "steering_group"), name=STEERING_SET)
-        ET.SubElement(s, f"{{{QDC_NS}}}Description").text = (
-            "The nine features the External Steering Group asked directors and managers to rate.")
+        ET.SubElement(s, f"{{{QDC_NS}}}Description").text = STEERING_SET_DESCRIPTION
         for c in steering:
             ET.SubElement(s, f"{{{QDC_NS}}}MemberCode", guid=code_guid(c.id))
     return xml_bytes(root)

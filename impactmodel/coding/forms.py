@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, SelectField
+from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 
 class CodebookImportForm(FlaskForm):
@@ -25,3 +25,11 @@ class DrawForm(FlaskForm):
     def set_choices(self, rounds, coders) -> None:
         self.round_id.choices = [SelectChoice(r.id, r.name) for r in rounds]
         self.second_coder_id.choices = [SelectChoice(u.id, f"{u.name} ({u.role.label})") for u in coders]
+
+
+class QdpxImportForm(FlaskForm):
+    file = FileField("Project coded in another tool (.qdpx)", validators=[FileRequired("Choose a .qdpx file.")])
+    coder = StringField("Whose codings (an account's e-mail or name; empty: yours)",
+                        validators=[Length(max=254, message="At most 254 characters.")])
+    check = BooleanField("Only check: show what would be imported, store nothing")
+    leave_out_unplaced = BooleanField("Import the rest when some codings cannot be placed")

@@ -2,11 +2,13 @@
 MAXQDA, QualCoder and other tools.
 
 The zip holds ``project.qde`` (valid against Project.xsd) and ``sources/``, one
-plain-text UTF-8 file per answer. Each coded span is a ``PlainTextSelection`` whose
-offsets are character positions in that text (Python string indexes, as stored),
-with one ``Coding`` per coder and code; coders are the project's ``Users``; the
-codebook is the project's ``CodeBook`` (a code with valences other than positive
-has one child code per valence); authorities are ``Cases``; role, key group and
+plain-text UTF-8 file per answer. A source's line breaks are all LF (an answer may
+hold CR LF, and tools that count CR LF as one character would otherwise place spans
+early), and each coded span is a ``PlainTextSelection`` whose offsets are character
+positions (code points) in that LF text, with one ``Coding`` per coder and code;
+coders are the project's ``Users``; the codebook is the project's ``CodeBook`` (a
+code with valences other than positive has one child code per valence) and the
+steering-group features its ``Set``; authorities are ``Cases``; role, key group and
 question are ``Variables``; memos are ``Notes``.
 """
 from __future__ import annotations
@@ -22,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import User
-from impactmodel.coding.codebook_io import (_code_elements, code_guid, guid, has_valence_children,
-                                            xml_bytes)
+from impactmodel.coding.codebook_io import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements,
+                                            code_guid, guid, has_valence_children, xml_bytes)
 from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
@@ -46,6 +48,35 @@ def _el(parent, tag, text=None, **attrs):
     if text is not None:
         el.text = text
     return el
+
+
+def lf_text(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` with every CR LF and lone CR as LF, and the index maps both ways.
+
+    Returns ``(lf, to_lf, to_text)``: ``to_lf[i]`` is the index in ``lf`` of
+    ``text[i]`` (0..len(text)); ``to_text[k]`` is where ``lf[k]`` begins in ``text``
+    (for an LF made from CR LF, the CR), so ``text[to_text[a]:to_text[b]]`` is the
+    original of ``lf[a:b]``.
+    """
+    out: list[str] = []
+    to_lf = [0] * (len(text) + 1)
+    to_text: list[int] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        to_lf[i] = len(out)
+        to_text.append(i)
+        if ch == "\r":
+            out.append("\n")
+            if i + 1 < len(text) and text[i + 1] == "\n":
+                to_lf[i + 1] = len(out) - 1       # inside the pair: the LF it became
+                i += 1
+        else:
+            out.append(ch)
+        i += 1
+    to_lf[len(text)] = len(out)
+    to_text.append(len(text))
+    return "".join(out), to_lf, to_text
 
 
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
@@ -188,11 +219,12 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         resp = respondents[rid]
         parts, placed, pos = [], [], 0
         for c in cs:
+            excerpt = lf_text(c.excerpt)[0]
             if parts:
                 pos += 2
-            placed.append((c, pos, pos + len(c.excerpt)))
-            parts.append(c.excerpt)
-            pos += len(c.excerpt)
+            placed.append((c, pos, pos + len(excerpt)))
+            parts.append(excerpt)
+            pos += len(excerpt)
         sources.append((guid("respondent-excerpts", str(rid)),
                         f"{authority_name(resp.authority_id)} · {resp.role.label} · imported excerpts "
                         f"· respondent {rid}", "\n\n".join(parts), resp, kg_codes.get(resp.key_group_id),
@@ -215,7 +247,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         sources_el = _el(root, "Sources")
         for sg, name, text, resp, kg, question, cs, ms in sources:
             src = _el(sources_el, "TextSource", guid=sg, name=name, plainTextPath=f"internal://{sg}.txt")
-            files[f"sources/{sg}.txt"] = text
+            lf, to_lf, _ = lf_text(text)
+            files[f"sources/{sg}.txt"] = lf
             spans: dict[tuple[int, int], list[Coding]] = defaultdict(list)
             for item in cs:
                 if isinstance(item, tuple):     # a placed excerpt
@@ -223,16 +256,16 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 else:
                     c = item
                     if c.start is not None:
-                        s0, e0 = c.start, c.end
-                    elif c.excerpt and c.excerpt in text:
-                        s0 = text.index(c.excerpt)
-                        e0 = s0 + len(c.excerpt)
+                        s0, e0 = to_lf[c.start], to_lf[c.end]
+                    elif c.excerpt and lf_text(c.excerpt)[0] in lf:
+                        s0 = lf.index(lf_text(c.excerpt)[0])
+                        e0 = s0 + len(lf_text(c.excerpt)[0])
                     else:
-                        s0, e0 = 0, len(text)
+                        s0, e0 = 0, len(lf)
                 spans[(s0, e0)].append(c)
             for (s0, e0), group in sorted(spans.items()):
                 sel = _el(src, "PlainTextSelection", guid=guid("selection", f"{sg}:{s0}:{e0}"),
-                          name=text[s0:e0][:60], startPosition=s0, endPosition=e0,
+                          name=lf[s0:e0][:60], startPosition=s0, endPosition=e0,
                           creatingUser=user_guid(group[0].coder_id, group[0].coder),
                           creationDateTime=_when(min(c.created_at for c in group if c.created_at)
                                                  if any(c.created_at for c in group) else None))
@@ -256,6 +289,13 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             note = _el(notes_el, "Note", guid=ng, name=f"Memo {m.id}",
                        creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
             _el(note, "PlainTextContent", m.text)
+    steering = [c for c in cb.codes.values() if c.steering_group]
+    if steering:
+        sets_el = _el(root, "Sets")
+        steering_set = _el(sets_el, "Set", guid=guid("set", "steering_group"), name=STEERING_SET)
+        _el(steering_set, "Description", STEERING_SET_DESCRIPTION)
+        for c in steering:
+            _el(steering_set, "MemberCode", targetGUID=code_guid(c.id))
     _el(root, "Description", f"Open answers of {rnd.name} and their codings, exported by impactmodel.")
 
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -13,8 +13,8 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
-from impactmodel.coding import codebook_io, offsets, queries, reliability, services
-from impactmodel.coding.forms import CodebookImportForm, DrawForm
+from impactmodel.coding import codebook_io, offsets, qdpx_import, queries, reliability, services
+from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm
 from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
 from impactmodel.consortium.models import Round
@@ -577,3 +577,24 @@ def export_qdpx(round_id: int):
                authority_ids=queries.visible_authority_ids(db.session, current_user))
     return Response(buf.getvalue(), mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="round-{rnd.id}.qdpx"'})
+
+
+@bp.route("/rounds/<int:round_id>/import.qdpx", methods=["GET", "POST"])
+@requires("can_code")
+def import_qdpx(round_id: int):
+    """Bring back codings made in another QDA tool on an exported project."""
+    rnd = db.session.get(Round, round_id) or abort(404)
+    form = QdpxImportForm()
+    report, problems = None, []
+    if form.validate_on_submit():
+        try:
+            report = qdpx_import.import_qdpx(
+                db.session, current_user, form.file.data.read(), rnd.name,
+                (form.coder.data or "").strip() or current_user.email, check=form.check.data,
+                leave_out_unplaced=form.leave_out_unplaced.data)
+        except qdpx_import.QdpxRejected as exc:
+            db.session.rollback()
+            report, problems = exc.report, exc.problems
+    status = 422 if request.method == "POST" and (form.errors or problems) else 200
+    return render_template("coding/qdpx_import.html", round=rnd, form=form, report=report,
+                           problems=problems), status

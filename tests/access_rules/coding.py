@@ -1,6 +1,9 @@
+import io
 import itertools
+import zipfile
 
 from impactmodel import codebook
+from impactmodel.coding.codebook_io import code_guid, guid
 from impactmodel.coding.models import Coding, Memo
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
@@ -77,7 +80,24 @@ def pages(world):
         Page("coding.disagreements", f"/coding/disagreements?round={r}", STAFF),
         Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
         Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
+        Page("coding.import_qdpx", f"/coding/rounds/{r}/import.qdpx", STAFF),
     ]
+
+
+def _qdpx(answer):
+    """A project whose one source is ``answer`` (by the GUID the export gives it), coded anew."""
+    def upload():
+        qde = (f'<Project xmlns="urn:QDA-XML:project:1.0" name="p"><Sources>'
+               f'<TextSource guid="{guid("answer", str(answer.id))}" name="answer {answer.id}">'
+               f'<PlainTextContent>{answer.text}</PlainTextContent>'
+               f'<PlainTextSelection guid="{guid("x", "sel")}" startPosition="0" endPosition="4">'
+               f'<Coding guid="{guid("x", "coding")}"><CodeRef targetGUID="{code_guid("L2.dialogue")}"/>'
+               f'</Coding></PlainTextSelection></TextSource></Sources></Project>')
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("project.qde", qde)
+        return {"file": (io.BytesIO(buf.getvalue()), "coded.qdpx"), "coder": ""}
+    return upload
 
 
 def writes(world):
@@ -99,6 +119,7 @@ def writes(world):
         # Other's first codings would freeze if its answers were drawn for Other's coder.
         Write("coding.draw", "/coding/double/draw",
               {"round_id": r.id, "second_coder_id": f.second.id, "share": 100, "seed": 1}),
+        Write("coding.import_qdpx", f"/coding/rounds/{r.id}/import.qdpx", _qdpx(f.open_answer)),
         Write("coding.codebook_import", "/coding/codebook/import"),
         Write("coding.codebook_apply", "/coding/codebook/apply", {"definition": "", "base": ""}),
     ]

@@ -111,3 +111,17 @@ def test_cli_codebook_import_shows_changes_and_applies_with_flag(app, runner, tm
     applied = runner.invoke(args=["codebook", "import", str(path), "--apply"])
     assert applied.exit_code == 0 and "is now in use" in applied.output
     assert "F.pooled_budgets" in runner.invoke(args=["codebook", "export"]).output
+
+
+def test_csv_import_lists_every_problem_at_once():
+    current = codebook_mod.load(codebook_mod.CODEBOOK_PATH)
+    text = codebook_io.export_csv(current).splitlines()
+    text[3] = text[3].replace("group,", "grup,", 1)
+    text.append("code,F.extra,F,Extra,,,maybe,positive,")
+    text.append("code,F.short,F")
+    with pytest.raises(codebook_mod.CodebookError) as caught:
+        codebook_io.read_import("codebook.csv", ("\n".join(text) + "\n").encode(), current)
+    message = str(caught.value)
+    assert "line 4, column 'kind': use group or code, not 'grup'" in message
+    assert f"line {len(text) - 1}, column 'steering_group': use yes or no, not 'maybe'" in message
+    assert f"line {len(text)}: has 3 fields but the header has 9" in message

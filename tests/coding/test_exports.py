@@ -122,7 +122,10 @@ def test_qdpx_validates_and_keeps_spans_coders_and_cases(coded_round, runner, tm
         path = "sources/" + src.get("plainTextPath").removeprefix("internal://")
         assert path in sources
         by_text[sources[path]] = src
-    assert TEXTS[1] in by_text        # CR LF kept: offsets count characters of this very text
+    # One line ending per source: the answer's CR LF is written as LF, offsets remapped.
+    assert all("\r" not in text for text in sources.values())
+    lf_answer = TEXTS[1].replace("\r\n", "\n")
+    assert lf_answer in by_text
     src = by_text[TEXTS[0]]
     selections = src.findall("q:PlainTextSelection", NS)
     spans = {(int(s.get("startPosition")), int(s.get("endPosition"))): s for s in selections}
@@ -135,13 +138,18 @@ def test_qdpx_validates_and_keeps_spans_coders_and_cases(coded_round, runner, tm
     code_names = {c.get("guid"): c.get("name") for c in root.iter("{urn:QDA-XML:project:1.0}Code")}
     refs = sorted(code_names[c.find("q:CodeRef", NS).get("targetGUID")] for c in panel.findall("q:Coding", NS))
     assert refs == ["F.multi_agency_panels (positive)", "F.multi_agency_panels (to_develop)"]
-    key_worker = by_text[TEXTS[1]].find("q:PlainTextSelection", NS)
+    key_worker = by_text[lf_answer].find("q:PlainTextSelection", NS)
     s0, e0 = int(key_worker.get("startPosition")), int(key_worker.get("endPosition"))
-    assert TEXTS[1][s0:e0] == "key worker"
-    assert by_text[TEXTS[1]].find("q:NoteRef", NS) is not None
+    assert lf_answer[s0:e0] == "key worker" and s0 == TEXTS[1].index("key worker") - 1
+    assert by_text[lf_answer].find("q:NoteRef", NS) is not None
     assert root.find("q:Notes/q:Note/q:PlainTextContent", NS).text == "Parent names the key worker unprompted"
     excerpts = by_text["Practice is shared across the county."].find("q:PlainTextSelection", NS)
     assert (excerpts.get("startPosition"), excerpts.get("endPosition")) == ("0", "37")
+    # The steering-group features are a Set of codes, as in the .qdc.
+    steering = root.find("q:Sets/q:Set", NS)
+    assert steering.get("name") == "External Steering Group features"
+    members = {code_names[m.get("targetGUID")] for m in steering.findall("q:MemberCode", NS)}
+    assert len(members) == 9 and "F.locality_working: Locality working" in members
 
 
 def test_web_qdpx_names_authorities_for_researchers_and_keeps_to_assignments(

@@ -40,3 +40,15 @@ def test_offsets_inside_a_surrogate_pair_or_outside_are_refused(bad):
 def test_empty_span_is_refused():
     with pytest.raises(ValueError, match="empty"):
         offsets.span_to_python("abc", 2, 2)
+
+
+def test_lf_text_maps_every_index_both_ways():
+    from impactmodel.coding.qdpx import lf_text
+    text = "a\r\nb\rc\n😀d\r\n"
+    lf, to_lf, to_text = lf_text(text)
+    assert lf == "a\nb\nc\n😀d\n"
+    assert len(to_lf) == len(text) + 1 and len(to_text) == len(lf) + 1
+    for i, ch in enumerate(text):
+        if not (ch == "\n" and i and text[i - 1] == "\r"):
+            assert text[to_text[to_lf[i]]] == ch
+    assert text[to_text[lf.index("b")]:to_text[lf.index("d") + 2]] == "b\rc\n😀d\r\n"
