@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from impactmodel.db import db
 from impactmodel.fieldwork.services import loaded_instruments
-from impactmodel.interchange import csvio, xlsform
+from impactmodel.interchange import csvio, submissions, xlsform
 
 
 @click.group("import", help="Import CSV data (all-or-nothing).")
@@ -21,7 +21,7 @@ def export_group():
     pass
 
 
-def _import_command(name: str, func, summary: str) -> None:
+def _import_command(name: str, func, summary: str, describe=csvio.describe) -> None:
     """Register ``impactmodel import NAME FILE --round R [--check]`` running ``func``."""
 
     @import_group.command(name, help=summary)
@@ -39,11 +39,14 @@ def _import_command(name: str, func, summary: str) -> None:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
-        click.echo(csvio.describe(result, checked_only=check))
+        click.echo(describe(result, checked_only=check))
 
 
 _import_command("coded", csvio.import_coded, "Import codings: one row per code applied.")
 _import_command("levels", csvio.import_levels, "Import staff members' self-reported levels of impact.")
+_import_command("submissions", submissions.import_submissions,
+                "Import KoboToolbox or ODK CSV exports of the app's XLSForms (one row per submission).",
+                submissions.describe)
 
 
 @export_group.command("coded")
