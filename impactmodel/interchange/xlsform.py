@@ -87,9 +87,6 @@ class Form:
     settings: dict = field(default_factory=dict)
     fields: list[Field] = field(default_factory=list)
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.question is None and f.name == name)
-
 
 def _check_name(name: str, where: str) -> str:
     if not XML_NAME_RE.match(name):
