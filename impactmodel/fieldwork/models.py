@@ -109,6 +109,9 @@ class Response(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None]
+    # The instance id of a submission collected offline (KoboToolbox, ODK Collect): an
+    # import of the same submission again finds it and stores nothing.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
 
     respondent = relationship("Respondent")
     instrument_version: Mapped[InstrumentVersion] = relationship()

@@ -670,6 +670,32 @@ def _complete(session: Session, actor, response: Response) -> bool:
     return True
 
 
+def add_completed_response(session: Session, actor, respondent: Respondent, version: InstrumentVersion,
+                           answers: dict[str, tuple[str | None, Any]], *, mode: ResponseMode,
+                           consent_by: str, started_at: datetime, completed_at: datetime,
+                           assented_at: datetime | None = None,
+                           external_id: str | None = None) -> Response:
+    """Store a response collected elsewhere (offline, then imported), complete.
+
+    ``answers``: question key -> (text, value), already cleaned by the question types.
+    Completing is the same path as in the app: closed answers are coded, the level and
+    Box 6 evidence applied, open answers wait in the coding queue. Flushes and does not
+    commit: an import stores all its rows or none.
+    """
+    response = Response(respondent_id=respondent.id, instrument_version_id=version.id, mode=mode,
+                        consent_by=consent_by, consented_at=started_at, assented_at=assented_at,
+                        started_at=started_at, external_id=external_id)
+    session.add(response)
+    session.flush()
+    session.add_all(Answer(response_id=response.id, question_key=key, text=text, value=value)
+                    for key, (text, value) in answers.items())
+    session.flush()
+    _complete(session, actor, response)
+    response.completed_at = completed_at
+    session.flush()
+    return response
+
+
 def complete_response(session: Session, actor, response: Response) -> Response:
     """Mark an interview (or survey response) complete: closed answers are coded, the
     self-reported level is set on the respondent, a director's Box 6 evidence on the

@@ -7,7 +7,8 @@ import click
 from flask.cli import with_appcontext
 
 from impactmodel.db import db
-from impactmodel.interchange import csvio
+from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.interchange import csvio, submissions, xlsform
 
 
 @click.group("import", help="Import CSV data (all-or-nothing).")
@@ -20,7 +21,7 @@ def export_group():
     pass
 
 
-def _import_command(name: str, func, summary: str) -> None:
+def _import_command(name: str, func, summary: str, describe=csvio.describe) -> None:
     """Register ``impactmodel import NAME FILE --round R [--check]`` running ``func``."""
 
     @import_group.command(name, help=summary)
@@ -38,11 +39,14 @@ def _import_command(name: str, func, summary: str) -> None:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
-        click.echo(csvio.describe(result, checked_only=check))
+        click.echo(describe(result, checked_only=check))
 
 
 _import_command("coded", csvio.import_coded, "Import codings: one row per code applied.")
 _import_command("levels", csvio.import_levels, "Import staff members' self-reported levels of impact.")
+_import_command("submissions", submissions.import_submissions,
+                "Import KoboToolbox or ODK CSV exports of the app's XLSForms (one row per submission).",
+                submissions.describe)
 
 
 @export_group.command("coded")
@@ -54,3 +58,26 @@ def export_coded(round_name):
         csvio.export_coded(db.session, round_name, sys.stdout)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@export_group.command("xlsform")
+@click.option("--instrument", "key", required=True, help="Instrument key, such as parent_survey.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The XLSForm file to write (.xlsx).")
+@with_appcontext
+def export_xlsform(key, out):
+    """Write an instrument as an XLSForm for KoboToolbox or ODK Collect."""
+    instruments = loaded_instruments()
+    if key not in instruments:
+        raise click.ClickException(f"there is no instrument {key!r}; the instruments are "
+                                   f"{', '.join(sorted(instruments))}")
+    try:
+        data = xlsform.write_xlsform(instruments[key])
+    except xlsform.XLSFormError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"Wrote {key} as an XLSForm to {out}.")

@@ -1,6 +1,7 @@
 import io
 
 from impactmodel.consortium import services as consortium
+from impactmodel.fieldwork import instruments
 from tests.access_rules import ADMIN, EVERYONE, SIGNED_IN, STAFF, Page, Write
 
 
@@ -83,4 +84,17 @@ def writes(world):
         Write("interchange.upload", "/import", _csv(
             "levels", f"authority,respondent,role,level\n{world.authority.name},m-9,manager,2\n",
             "__new__", "Hostile round")),
+        Write("interchange.upload", "/import", _csv("submissions", _submission(other.name, ref), r.name)),
+        Write("interchange.upload", "/import", _csv("submissions", _submission("Hostile Borough", "p-1"),
+                                                    r.name)),
     ]
+
+
+def _submission(authority: str, reference: str) -> str:
+    """A KoboToolbox export of one parent-survey submission naming ``authority``."""
+    inst = instruments.load()["parent_survey"]
+    header = ["authority", "respondent", "role", "consent", "instrument", "instrument_checksum",
+              "family/family_difference", "meta/instanceID"]
+    row = [authority, reference, "parent", "OK", inst.key, inst.checksum, "less_worried",
+           f"uuid:hostile-{reference}"]
+    return ",".join(header) + "\n" + ",".join(row) + "\n"
