@@ -354,3 +354,29 @@ def test_the_first_coding_stays_as_drawn_until_reconciled(app, session, make_rou
         services.finish_second_coding(session, b, answer.id)
         services.reconcile(session, a, answer.id, {("F.co_location", "positive")})
         assert services.add_coding(session, a, answer.id, "L1.tools", None, 0, 11).agreed
+
+
+def test_scoring_can_rescore_double_coded_answers_as_the_second_coder_coded_them(
+        app, session, make_round, make_authority, make_user, make_answer):
+    """The confidence index's sensitivity to the coder (docs/METHODOLOGY.md "Sensitivity")
+    swaps, for each finished double-coded answer, the agreed codings for the second coder's."""
+    from impactmodel.auth.models import Role
+    from impactmodel.coding import services
+    from impactmodel.scoring import queries
+
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    first, second = (make_user(Role.RESEARCHER, assigned=[borough]) for _ in range(2))
+    answer = make_answer(rnd, borough, "The panel meets weekly and we talk more.", role="manager")
+    with app.app_context():
+        services.add_coding(session, first, answer.id, "L1.forums", None, 4, 9)
+        services.draw_double_sample(session, first, rnd.id, second.id, 1.0, seed=1)
+        services.add_coding(session, second, answer.id, "L2.dialogue", None, 30, 39)
+        services.finish_second_coding(session, second, answer.id)
+        data = queries.load_round(session, rnd)
+    cols = data.columns
+    agreed = data.score_input.authorities[0]
+    swapped = data.second_coder_input.authorities[0]
+    row = list(agreed.role).index(1)
+    assert agreed.impacts[row, cols.impact.index("L1.forums")] and not agreed.impacts[row, cols.impact.index("L2.dialogue")]
+    assert swapped.impacts[row, cols.impact.index("L2.dialogue")] and not swapped.impacts[row, cols.impact.index("L1.forums")]
