@@ -2,45 +2,88 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Exact versions of every dependency; `make constraints` refreshes them.
+CONSTRAINTS := requirements/constraints.txt
 # apt-get needs root; use sudo when we are not root and it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: demo test install install-test system-deps python-venv clean
+# `make demo PORT=5050` serves elsewhere; survey links, cards and messages follow the port
+# unless IMPACTMODEL_BASE_URL is set already.
+PORT ?= 5000
+IMPACTMODEL_BASE_URL ?= http://127.0.0.1:$(PORT)
+# Demo cookies are not marked Secure because the demo is served over plain http on loopback.
+DEMO_ENV := IMPACTMODEL_SESSION_COOKIE_SECURE=false IMPACTMODEL_REMEMBER_COOKIE_SECURE=false \
+	IMPACTMODEL_BASE_URL=$(IMPACTMODEL_BASE_URL)
+
+# Runs a command and says how long it took.
+timed = start=$$(date +%s); $(1) && echo "  done in $$(( $$(date +%s) - start )) s."
+
+.PHONY: demo demo-port test install install-test versions constraints system-deps python-venv clean
 
 $(BIN)/python: | python-venv
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Creating the virtual environment $(VENV) (a few seconds)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "Installing impactmodel and its dependencies at the versions in $(CONSTRAINTS)"
+	@echo "  (about a minute the first time, some seconds after)..."
+	@$(call timed,$(PIP) install --quiet -c $(CONSTRAINTS) -e .)
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "Installing impactmodel with its test dependencies at the versions in $(CONSTRAINTS)"
+	@echo "  (two or three minutes the first time, some seconds after)..."
+	@$(call timed,$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[test]')
+
+# The installed versions, for reading a test run from another machine.
+versions: $(BIN)/python
+	@$(BIN)/python --version
+	@$(PIP) list --format=freeze --exclude-editable
+
+# Resolve the newest releases allowed by pyproject.toml in a fresh environment and pin them.
+constraints:
+	@echo "Resolving every dependency afresh in a temporary virtual environment (about two minutes)..."
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		$(PYTHON) -m venv "$$tmp/venv" && \
+		"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip && \
+		"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]' && \
+		{ sed -n '/^#/p' $(CONSTRAINTS); \
+		  "$$tmp/venv/bin/python" -m pip freeze --exclude impactmodel; } > "$$tmp/constraints.txt" && \
+		mv "$$tmp/constraints.txt" $(CONSTRAINTS)
+	@echo "Wrote $(CONSTRAINTS): run \`make test\`, then commit it."
 
 # Debian splits venv support (ensurepip) into its own package.
 python-venv:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		echo "Installing python3-venv (Debian/Ubuntu package)..."; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 
-# The test suite starts its own PostgreSQL cluster and drives Debian's Chromium.
+# The test suite starts its own PostgreSQL cluster and drives the system's Chromium:
+# Debian's package `chromium`; on Ubuntu `chromium-browser`, which installs the snap.
 system-deps:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -x /usr/bin/chromium ]; then \
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && \
+		{ [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || [ -x /snap/bin/chromium ]; }; then \
 		echo "PostgreSQL server and Chromium are installed."; \
 	else \
-		echo "Installing PostgreSQL server and Chromium (Debian packages)..."; \
+		if grep -qx 'ID=ubuntu' /etc/os-release; then browser=chromium-browser; else browser=chromium; fi; \
+		echo "Installing the PostgreSQL server and Chromium ($$browser) with apt-get (a few minutes)..."; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql $$browser >/dev/null; \
 	fi
 
-# Demo cookies are not marked Secure because the demo is served over plain http on loopback.
-demo: install
-	IMPACTMODEL_SESSION_COOKIE_SECURE=false IMPACTMODEL_REMEMBER_COOKIE_SECURE=false \
-		$(BIN)/impactmodel demo-data
-	IMPACTMODEL_SESSION_COOKIE_SECURE=false IMPACTMODEL_REMEMBER_COOKIE_SECURE=false \
-		$(BIN)/impactmodel run --host 127.0.0.1 --port 5000
+# Before anything is installed or loaded: a busy port is refused with a free one to use.
+demo-port:
+	@$(PYTHON) impactmodel/demo/port.py $(PORT)
+
+demo: demo-port install
+	@echo "Loading the demo consortium (about a minute the first time)..."
+	@$(call timed,$(DEMO_ENV) $(BIN)/impactmodel demo-data)
+	$(DEMO_ENV) $(BIN)/impactmodel run --host 127.0.0.1 --port $(PORT)
 
 test: system-deps install-test
+	@echo "Running the test suite (several minutes)..."
 	$(BIN)/python -m pytest -q
 
 clean:

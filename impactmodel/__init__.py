@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     defaults.finish(app)
 
-    from impactmodel import access, cli, inputs, models, web  # noqa: F401  (models: every mapped class)
+    from impactmodel import access, cli, inputs, logs, models, web  # noqa: F401  (models: every mapped class)
     from impactmodel.auth import init_app as init_auth
     from impactmodel.coding import init_app as init_coding
     from impactmodel.consortium import init_app as init_consortium
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX_X_FOR"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
+    logs.init_app(app)     # survey tokens never reach the request log
     access.init_app(app)   # before CSRF, so a refused user hears "refused", not "bad token"
     inputs.init_app(app)   # then text no database stores is refused, before any view
     web.init_app(app)

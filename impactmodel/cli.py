@@ -27,6 +27,7 @@ class ImpactmodelGroup(FlaskGroup):
 
 @click.group(cls=ImpactmodelGroup, create_app=create_app, add_version_option=False,
              help="impactmodel: integration confidence for children's services.")
+@click.version_option(package_name="impactmodel", message="impactmodel %(version)s")
 def cli():
     pass
 

@@ -8,6 +8,7 @@ browser tests' live server, the concurrency tests) see each other's writes.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import uuid
 
@@ -188,9 +189,21 @@ def auth(client, make_user):
     return AuthActions(client, make_user)
 
 
-# --- Browser tests: the real app in a thread, driven in Debian's headless Chromium ---
+# --- Browser tests: the real app in a thread, driven in the system's headless Chromium ---
 
-CHROMIUM = "/usr/bin/chromium"
+# Where Debian (package chromium) and Ubuntu (the snap, or an older chromium-browser) put it;
+# IMPACTMODEL_TEST_CHROMIUM names any other.
+CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium"]
+
+
+def find_chromium() -> str:
+    chosen = os.environ.get("IMPACTMODEL_TEST_CHROMIUM")
+    found = [chosen] if chosen else [p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)]
+    if not found:
+        pytest.fail("no Chromium found at " + ", ".join(CHROMIUM_PATHS)
+                    + ": run `make system-deps`, or set IMPACTMODEL_TEST_CHROMIUM")
+    return found[0]
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -215,7 +228,7 @@ def live_server(app):
 def chromium():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -5,11 +5,14 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.codebook import CodebookError
 from impactmodel.coding import qdpx_import
+from impactmodel.coding.models import CodebookVersion
+from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
 
 
@@ -24,6 +27,7 @@ def export_qdpx(round_name, out):
     Authorities appear by their anonymised labels.
     """
     from impactmodel.coding.qdpx import export_qdpx as write
+    round_named(db.session, round_name)
     try:
         counts = write(db.session, round_name, out)
     except LookupError as exc:
@@ -55,7 +59,7 @@ def import_qdpx(file, round_name, coder, check, leave_out_unplaced):
                else "Nothing new to store.")
 
 
-@click.group("codebook", help="The codebook (surveys/codebook.yaml): check, export, import.")
+@click.group("codebook", help="The codebook (surveys/codebook.yaml): check, sync, export, import.")
 def codebook_group():
     pass
 
@@ -63,7 +67,19 @@ def codebook_group():
 @codebook_group.command("check")
 @with_appcontext
 def check():
-    """Validate the codebook and record it as a version if it changed."""
+    """Validate the codebook and say whether the database has recorded it; change nothing."""
+    cb = codebook_mod.load()
+    version = db.session.scalar(sa.select(CodebookVersion.version)
+                                .where(CodebookVersion.checksum == cb.checksum))
+    state = (f"recorded as version {version}" if version is not None else
+             "not yet recorded in the database: `impactmodel codebook sync` records it")
+    click.echo(f"Codebook valid: {len(cb.codes)} codes in {len(cb.groups)} groups ({state}).")
+
+
+@codebook_group.command("sync")
+@with_appcontext
+def sync():
+    """Validate the codebook and record it in the database as a new version if it changed."""
     cb = codebook_mod.load()
     version = codebook_mod.sync(db.session, cb)
     db.session.commit()

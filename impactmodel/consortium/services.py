@@ -5,6 +5,7 @@ authority always gets its anonymised label and a round its standard key groups.
 """
 from __future__ import annotations
 
+import difflib
 import secrets
 
 import sqlalchemy as sa
@@ -35,6 +36,22 @@ def get_or_create_round(session: Session, name: str) -> Round:
         session.add(rnd)
         session.flush()
     return rnd
+
+
+def closest_names(name: str, names: list[str]) -> list[str]:
+    """The names among ``names`` that ``name`` was probably meant to be: those equal to it
+    but for case and spacing; else those it begins, ignoring case ("Round 1" for
+    "Round 1 (2007-08)"); else difflib's close matches (a typo). Empty when none is near."""
+    key = authority_key(name)
+    keys = {n: authority_key(n) for n in names}
+    same = [n for n in names if keys[n] == key]
+    if same:
+        return same
+    begun = [n for n in names if key and keys[n].startswith(key)]
+    if begun:
+        return begun
+    close = difflib.get_close_matches(key, list(keys.values()), n=3, cutoff=0.75)
+    return sorted((n for n in names if keys[n] in close), key=lambda n: close.index(keys[n]))
 
 
 def find_authority_by_name(session: Session, name: str) -> Authority | None:

@@ -5,28 +5,34 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from impactmodel.consortium import services as consortium
+from impactmodel.consortium.cli import authority_named, round_named
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork import services
 
 
 @click.command("invite")
-@click.option("--round", "round_name", required=True, help="Round name (created if new).")
-@click.option("--authority", required=True, help="Authority name (created if new).")
+@click.option("--round", "round_name", required=True, help="Round name (`impactmodel round list`).")
+@click.option("--authority", required=True, help="Authority name (`impactmodel authority list`).")
 @click.option("--role", required=True, type=click.Choice([r.value for r in RespondentRole]),
               help="Who answers: parent, child, or a member of staff (self-completion).")
 @click.option("--count", required=True, type=click.IntRange(1, services.MAX_INVITATIONS),
               help="How many single-respondent links to make.")
 @click.option("--key-group", default=None, help="Key-group code of the round (lac, asd, ks3_absence).")
 @click.option("--case", default=None, help="Case pseudonym, e.g. LAC-03 (never a name).")
+@click.option("--create", is_flag=True,
+              help="Make the round and the authority if there are none of those names.")
 @with_appcontext
-def invite(round_name, authority, role, count, key_group, case):
-    """Create COUNT survey links and print one absolute URL per line."""
+def invite(round_name, authority, role, count, key_group, case, create):
+    """Create COUNT survey links and print one absolute URL per line.
+
+    An unknown round or authority is refused, with the names it may have meant, unless
+    --create is given.
+    """
     session = db.session
     try:
-        rnd = consortium.get_or_create_round(session, round_name)
-        auth = consortium.get_or_create_authority(session, authority)
+        rnd = round_named(session, round_name, create=create, offers_create=True)
+        auth = authority_named(session, authority, create=create, offers_create=True)
         made = services.create_invitations(session, "cli", round=rnd, authority=auth, role=role,
                                            count=count, key_group=key_group, case=case)
     except (ValueError, services.FieldworkError) as exc:

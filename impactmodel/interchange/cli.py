@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
 from impactmodel.fieldwork.services import loaded_instruments
 from impactmodel.interchange import csvio, submissions, xlsform
@@ -54,6 +55,7 @@ _import_command("submissions", submissions.import_submissions,
 @with_appcontext
 def export_coded(round_name):
     """Write the round's agreed codings as CSV to standard output."""
+    round_named(db.session, round_name)
     try:
         csvio.export_coded(db.session, round_name, sys.stdout)
     except LookupError as exc:

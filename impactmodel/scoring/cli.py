@@ -6,6 +6,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
 from impactmodel.scoring import core, present, services
 
@@ -28,10 +29,7 @@ def score(round_name, as_json, seed, replicates, publish, reproduce):
 
     A published round is not recomputed: its frozen scores are printed.
     """
-    try:
-        rnd = services.find_round(db.session, round_name)
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
+    rnd = round_named(db.session, round_name)
     if reproduce:
         _reproduce(rnd)
         return

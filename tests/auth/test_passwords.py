@@ -98,15 +98,13 @@ def test_a_weak_new_password_for_an_account_changes_nothing(client, auth, make_u
 
 
 def test_cli_user_create_checks_the_password(runner, session):
-    weak = runner.invoke(args=["user", "create", "--email", "ops@example.org", "--role", "analyst",
-                               "--password", "password12"])
+    create = ["user", "create", "--email", "ops@example.org", "--role", "analyst"]
+    weak = runner.invoke(args=create, input="password12\npassword12\n")
     assert weak.exit_code == 1
     assert "This is a very common password." in weak.output
     assert count(session, User) == 0
-    own = runner.invoke(args=["user", "create", "--email", "ops@example.org", "--role", "analyst",
-                              "--password", "ops@example.org"])
+    own = runner.invoke(args=create, input="ops@example.org\nops@example.org\n")
     assert own.exit_code == 1 and "e-mail address or name" in own.output
-    ok = runner.invoke(args=["user", "create", "--email", "ops@example.org", "--role", "analyst",
-                             "--password", PASSWORD])
+    ok = runner.invoke(args=create, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert ok.exit_code == 0, ok.output
     assert session.scalar(sa.select(User.role).where(User.email == "ops@example.org")) is Role.ANALYST

@@ -148,6 +148,6 @@ def test_invite_uses_the_existing_authority_whatever_the_spelling(runner, sessio
 def test_user_create_finds_the_authority_whatever_the_spelling(runner, session, make_authority):
     north = make_authority("Northshire")
     result = runner.invoke(args=["user", "create", "--email", "c@example.org", "--role", "authority_contact",
-                                 "--authority", " northshire", "--password", "long enough pw"])
+                                 "--authority", " northshire"], input="long enough pw\nlong enough pw\n")
     assert result.exit_code == 0, result.output
     assert session.execute(sa.text("SELECT authority_id FROM \"user\"")).scalar() == north.id

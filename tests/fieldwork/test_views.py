@@ -136,7 +136,7 @@ def test_invitation_page_makes_links_and_a_printable_qr_sheet(client, auth, sess
 
 def test_invite_command_prints_working_links(app, runner, session):
     result = runner.invoke(args=["invite", "--round", "Round 2", "--authority", "Eastmoor",
-                                 "--role", "parent", "--count", "4"])
+                                 "--role", "parent", "--count", "4", "--create"])
     assert result.exit_code == 0, result.output
     urls = result.output.strip().splitlines()
     assert len(urls) == 4 and len(set(urls)) == 4
