@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
-_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 # An underscore escape that is already in the text is itself escaped (as _x005F_),
 # so that reading the cell back cannot turn it into another character.
 _UNDERSCORE_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
@@ -37,7 +37,7 @@ def neutralise(value: Any) -> Any:
     as a formula (or that starts with ``'``) gets a leading ``'``; anything else is
     returned as it is."""
     if (isinstance(value, str) and value.startswith(FORMULA_STARTS + (QUOTE,))
-            and not _PLAIN_NUMBER.fullmatch(value)):
+            and not PLAIN_NUMBER.fullmatch(value)):
         return QUOTE + value
     return value
 

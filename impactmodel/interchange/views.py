@@ -103,7 +103,8 @@ def responses_page(round_id: int):
     return render_template("interchange/responses.html", round=rnd, instruments=sorted(titles.items()))
 
 
-def _responses(rnd: Round, key: str, labels: bool) -> responses.ResponsesExport:
+def _responses(rnd: Round, key: str, labels: bool) -> responses.ResponsesExport | None:
+    """The export, or None (with a message) when the instrument's columns would clash."""
     # Only the authorities this user may see, by the names they may see.
     try:
         return responses.build(db.session, rnd.name, key, labels=labels,
@@ -111,6 +112,9 @@ def _responses(rnd: Round, key: str, labels: bool) -> responses.ResponsesExport:
                                name_of=current_user.authority_display_name)
     except LookupError:
         abort(404)
+    except ValueError as exc:
+        flash(f"{key} cannot be exported: {exc}.", "error")
+        return None
 
 
 @bp.get("/rounds/<int:round_id>/export/responses/<key>.<fmt>")
@@ -121,6 +125,8 @@ def export_responses(round_id: int, key: str, fmt: str):
         abort(404)
     labels = request.args.get("labels") == "1"
     export = _responses(rnd, key, labels)
+    if export is None:
+        return redirect(url_for("interchange.responses_page", round_id=rnd.id))
     if fmt == "xlsx":
         body = responses.to_xlsx(export)
     else:
@@ -135,7 +141,10 @@ def export_responses(round_id: int, key: str, fmt: str):
 @requires("can_run_fieldwork")
 def export_dictionary(round_id: int, key: str):
     rnd = db.session.get(Round, round_id) or abort(404)
+    export = _responses(rnd, key, False)
+    if export is None:
+        return redirect(url_for("interchange.responses_page", round_id=rnd.id))
     out = io.StringIO()
-    responses.write_dictionary_csv(_responses(rnd, key, False), out)
+    responses.write_dictionary_csv(export, out)
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="round-{rnd.id}-{key}-dictionary.csv"'})

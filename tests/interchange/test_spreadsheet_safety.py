@@ -54,7 +54,7 @@ def _excerpts(session, round_name) -> list[str | None]:
 
 def _would_run(cell: str) -> bool:
     """Whether a spreadsheet opening the CSV would take ``cell`` as a formula."""
-    return cell.startswith(sheets.FORMULA_STARTS) and not sheets._PLAIN_NUMBER.fullmatch(cell)
+    return cell.startswith(sheets.FORMULA_STARTS) and not sheets.PLAIN_NUMBER.fullmatch(cell)
 
 
 def _raw_cells(text: str) -> list[str]:
