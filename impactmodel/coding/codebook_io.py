@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
+from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.codebook import Codebook, CodebookError
 from impactmodel.coding.models import Coding
@@ -66,7 +67,7 @@ def valence_child_name(code_id: str, valence: str) -> str:
 
 def export_csv(cb: Codebook) -> str:
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = sheets.csv_writer(out)
     w.writerow(CSV_COLUMNS)
     for g in cb.definition["groups"]:
         w.writerow(["group", g["id"], g.get("parent", ""), g["label"], g.get("description", ""),
@@ -91,7 +92,7 @@ def parse_csv(text: str) -> dict:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        rows = list(sheets.csv_rows(text))
     except csv.Error as exc:
         raise CodebookError(f"malformed CSV: {exc}") from None
     if not rows:

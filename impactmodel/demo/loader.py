@@ -1,7 +1,6 @@
 """Load the generated consortium through the app's own imports and services."""
 from __future__ import annotations
 
-import csv
 import io
 from typing import Callable
 
@@ -9,6 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
+from impactmodel import sheets
 from impactmodel.auth.models import Role, User
 from impactmodel.auth.services import create_user
 from impactmodel.consortium import services as consortium
@@ -32,7 +32,7 @@ DEMO_USERS = [
 
 def _coded_csv(authorities: list[generate.AuthorityRound]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = sheets.csv_writer(out)
     writer.writerow(csvio.CODED_COLUMNS)
     for ar in authorities:
         for person in ar.respondents:
@@ -44,7 +44,7 @@ def _coded_csv(authorities: list[generate.AuthorityRound]) -> str:
 
 def _levels_csv(authorities: list[generate.AuthorityRound]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = sheets.csv_writer(out)
     writer.writerow(csvio.LEVELS_COLUMNS)
     for ar in authorities:
         for person in ar.respondents:

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
 from impactmodel.fieldwork.services import loaded_instruments
-from impactmodel.interchange import csvio, submissions, xlsform
+from impactmodel.interchange import csvio, responses, submissions, xlsform
 
 
 @click.group("import", help="Import CSV data (all-or-nothing).")
@@ -83,3 +83,43 @@ def export_xlsform(key, out):
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"Wrote {key} as an XLSForm to {out}.")
+
+
+@export_group.command("responses")
+@click.option("--round", "round_name", required=True)
+@click.option("--instrument", "instrument_key", required=True, help="The instrument's key, such as parent_survey.")
+@click.option("--labels", is_flag=True, help="Write option labels instead of option ids.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False),
+              help="Write to this file: XLSX (with a Dictionary sheet) if it ends in .xlsx, else CSV. "
+                   "Without it, CSV goes to standard output.")
+@click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False),
+              help="Also write the data dictionary (variable, label, type, choices) as CSV to this file.")
+@with_appcontext
+def export_responses(round_name, instrument_key, labels, out_path, dictionary_path):
+    """Write the round's responses to one instrument: one row per response, one column per
+    question (one 0/1 column per option of a multiple choice). Only interviews and sent
+    surveys are written."""
+    try:
+        export = responses.build(db.session, round_name, instrument_key, labels=labels)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if out_path and out_path.lower().endswith(".xlsx"):
+            body = responses.to_xlsx(export)
+            with open(out_path, "wb") as fh:
+                fh.write(body)
+        elif out_path:
+            with open(out_path, "w", encoding="utf-8", newline="") as fh:
+                responses.write_csv(export, fh)
+        else:
+            out = io.StringIO()
+            responses.write_csv(export, out)
+            click.echo(out.getvalue(), nl=False)
+        if dictionary_path:
+            with open(dictionary_path, "w", encoding="utf-8", newline="") as fh:
+                responses.write_dictionary_csv(export, fh)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {exc.filename}: {exc.strerror}") from None
+    if out_path:
+        click.echo(f"Wrote {len(export.rows)} response{'' if len(export.rows) == 1 else 's'} to {out_path}.",
+                   err=True)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
+from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.auth.models import User
 from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
@@ -128,7 +129,7 @@ def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tupl
         raise ImportRejected([Problem(None, None, "the file is empty: it needs a header row")])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [sheets.restore(h).strip() for h in next(reader)]
     except csv.Error as exc:
         raise ImportRejected([Problem(1, None, f"malformed CSV: {exc}")]) from None
     problems = [Problem(1, c, "required column is missing") for c in required if c not in header]
@@ -149,6 +150,8 @@ def _read(stream: IO[str], columns: list[str], required: list[str]) -> list[tupl
                                                     f"{len(header)}"))
                 continue
             # Excerpts are kept exactly (spans may begin or end with spaces); identifiers are trimmed.
+            # A cell the export marked against formulas loses exactly that mark.
+            values = [sheets.restore(v) for v in values]
             rows.append((line, {h: v if h == "excerpt" else v.strip() for h, v in zip(header, values)}))
     except csv.Error as exc:
         raise ImportRejected(problems + [Problem(reader.line_num, None, f"malformed CSV: {exc}")]) from None
@@ -551,6 +554,8 @@ def export_coded(session: Session, round_name: str, out: IO[str],
                  authority_ids: set[int] | None = None, blind_coder_id: int | None = None) -> int:
     """Write the round's agreed codings in the import format. Returns the row count.
 
+    Cells are written spreadsheet-safe (``sheets.csv_writer``); the import restores them.
+
     ``authority_ids`` limits the export to those authorities (None: all).
     ``blind_coder_id`` leaves out the answers that user still has to code blind, so a
     download cannot show a second coder what the first coder decided.
@@ -558,7 +563,7 @@ def export_coded(session: Session, round_name: str, out: IO[str],
     rnd = session.scalar(sa.select(Round).where(Round.name == _normalise(round_name)))
     if rnd is None:
         raise LookupError(f"no round called {round_name!r}")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = sheets.csv_writer(out)
     writer.writerow(CODED_COLUMNS)
     key_groups = {kg.id: kg.code for kg in rnd.key_groups}
     query = (sa.select(Coding).join(Respondent, Coding.respondent_id == Respondent.id)

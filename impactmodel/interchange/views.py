@@ -14,9 +14,15 @@ from wtforms.validators import Length, ValidationError
 from impactmodel.access import requires
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
-from impactmodel.interchange import csvio, submissions
+from impactmodel.fieldwork.models import Instrument
+from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.interchange import csvio, responses, submissions
 
 bp = Blueprint("interchange", __name__)
+
+# Flask adds "; charset=utf-8" to text types itself.
+FORMATS = {"csv": "text/csv",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 NEW_ROUND = "__new__"
@@ -90,3 +96,60 @@ def export_coded(round_id: int):
                        blind_coder_id=current_user.id)
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="coded-{rnd.id}.csv"'})
+
+
+@bp.get("/rounds/<int:round_id>/export/responses")
+@requires("can_run_fieldwork")
+def responses_page(round_id: int):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    titles = {key: d.title for key, d in loaded_instruments().items()}
+    for key, title in db.session.execute(sa.select(Instrument.key, Instrument.title)):
+        titles.setdefault(key, title)
+    return render_template("interchange/responses.html", round=rnd, instruments=sorted(titles.items()))
+
+
+def _responses(rnd: Round, key: str, labels: bool) -> responses.ResponsesExport | None:
+    """The export, or None (with a message) when the instrument's columns would clash."""
+    # Only the authorities this user may see, by the names they may see.
+    try:
+        return responses.build(db.session, rnd.name, key, labels=labels,
+                               authority_ids=current_user.visible_authority_ids(),
+                               name_of=current_user.authority_display_name)
+    except LookupError:
+        abort(404)
+    except ValueError as exc:
+        flash(f"{key} cannot be exported: {exc}.", "error")
+        return None
+
+
+@bp.get("/rounds/<int:round_id>/export/responses/<key>.<fmt>")
+@requires("can_run_fieldwork")
+def export_responses(round_id: int, key: str, fmt: str):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    if fmt not in FORMATS:
+        abort(404)
+    labels = request.args.get("labels") == "1"
+    export = _responses(rnd, key, labels)
+    if export is None:
+        return redirect(url_for("interchange.responses_page", round_id=rnd.id))
+    if fmt == "xlsx":
+        body = responses.to_xlsx(export)
+    else:
+        out = io.StringIO()
+        responses.write_csv(export, out)
+        body = out.getvalue()
+    name = f"round-{rnd.id}-{key}-responses{'-labels' if labels else ''}.{fmt}"
+    return Response(body, mimetype=FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/rounds/<int:round_id>/export/responses/<key>/dictionary.csv")
+@requires("can_run_fieldwork")
+def export_dictionary(round_id: int, key: str):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    export = _responses(rnd, key, False)
+    if export is None:
+        return redirect(url_for("interchange.responses_page", round_id=rnd.id))
+    out = io.StringIO()
+    responses.write_dictionary_csv(export, out)
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="round-{rnd.id}-{key}-dictionary.csv"'})

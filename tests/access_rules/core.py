@@ -41,6 +41,10 @@ def pages(world):
              lambda w: f"/rounds/{r.id}/authorities/{_spare(w).public_id}/remove", frozenset({ADMIN}), "POST"),
         Page("interchange.upload", "/import", STAFF),
         Page("interchange.export_coded", f"/rounds/{r.id}/export/coded.csv", STAFF),
+        Page("interchange.responses_page", f"/rounds/{r.id}/export/responses", STAFF),
+        Page("interchange.export_responses", f"/rounds/{r.id}/export/responses/parent_survey.xlsx", STAFF),
+        Page("interchange.export_dictionary", f"/rounds/{r.id}/export/responses/parent_survey/dictionary.csv",
+             STAFF),
     ]
 
 

@@ -1,0 +1,92 @@
+"""Spreadsheet-safe CSV and XLSX: the one place every file the app writes goes through.
+
+A spreadsheet runs a cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return as a formula (CSV injection). Text written here never does:
+
+* CSV: such text gets one leading ``'`` (and so does text that already starts with
+  ``'``, so that reading can tell the two apart); :func:`restore` takes exactly that
+  one ``'`` off again, so the app's own files come back exactly as they were written.
+  Text that is a plain number (``-0.25``) is written as it is: a spreadsheet reads it
+  as a number. Rows end in CRLF (RFC 4180), and a value holding a CR or an LF is
+  quoted, so a lone CR survives the trip.
+* XLSX: text cells are string cells, never formulas; numbers and dates stay numbers.
+  Characters XML cannot carry (control characters other than tab, LF and CR) are
+  written as the ``_xHHHH_`` escapes spreadsheet programs decode.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from typing import IO, Any, Iterable
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# An underscore escape that is already in the text is itself escaped (as _x005F_),
+# so that reading the cell back cannot turn it into another character.
+_UNDERSCORE_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` as a CSV cell that no spreadsheet runs: text a spreadsheet would take
+    as a formula (or that starts with ``'``) gets a leading ``'``; anything else is
+    returned as it is."""
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS + (QUOTE,))
+            and not PLAIN_NUMBER.fullmatch(value)):
+        return QUOTE + value
+    return value
+
+
+def restore(text: str) -> str:
+    """A cell of the app's own CSV as it was before :func:`neutralise`: exactly one
+    leading ``'`` is taken off text that neutralising would have marked."""
+    if text.startswith(QUOTE) and text[1:].startswith(FORMULA_STARTS + (QUOTE,)):
+        return text[1:]
+    return text
+
+
+def csv_writer(out: IO[str]):
+    """A ``csv.writer`` whose rows are neutralised. ``out`` is opened with ``newline=""``
+    (or is a StringIO): the writer ends rows in CRLF itself."""
+    return _SafeWriter(csv.writer(out, lineterminator="\r\n"))
+
+
+class _SafeWriter:
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([neutralise(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_rows(text: str):
+    """The rows of CSV ``text`` (a strict reader), each cell restored."""
+    for values in csv.reader(io.StringIO(text, newline=""), strict=True):
+        yield [restore(v) for v in values]
+
+
+def xlsx_text(text: str) -> str:
+    """Text as an XLSX cell can hold it: characters XML cannot carry become ``_xHHHH_``."""
+    text = _UNDERSCORE_ESCAPE.sub(r"_x005F_\1", text)
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
+    """Append a row to ``ws``: text as string cells (never formulas), numbers as numbers,
+    datetimes as dates."""
+    values = [xlsx_text(v) if isinstance(v, str) else v for v in values]
+    ws.append(values)
+    for cell, value in zip(ws[ws.max_row], values):
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif isinstance(value, datetime):
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
