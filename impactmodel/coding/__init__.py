@@ -25,3 +25,4 @@ def init_app(app: Flask) -> None:
                    param="round")
     export_group.add_command(cli.export_qdpx)
     app.cli.add_command(cli.codebook_group)
+    app.cli.add_command(cli.suggest_group)

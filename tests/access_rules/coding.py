@@ -77,6 +77,9 @@ def pages(world):
         Page("coding.disagreements", f"/coding/disagreements?round={r}", STAFF),
         Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
         Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
+        Page("coding.suggestions", f"/coding/answers/{a}/suggestions", STAFF),
+        Page("coding.accept_suggestion", f"/coding/answers/{a}/suggestions/accept", STAFF, "POST"),
+        Page("coding.train_suggestions", f"/coding/rounds/{r}/suggestions/train", STAFF, "POST"),
     ]
 
 
@@ -99,6 +102,10 @@ def writes(world):
         # Other's first codings would freeze if its answers were drawn for Other's coder.
         Write("coding.draw", "/coding/double/draw",
               {"round_id": r.id, "second_coder_id": f.second.id, "share": 100, "seed": 1}),
+        Write("coding.accept_suggestion", f"/coding/answers/{a}/suggestions/accept",
+              json={"code": "L1.tools", "valence": "positive"}),
+        # Trains on the round's agreed coding; changes no authority's rows.
+        Write("coding.train_suggestions", f"/coding/rounds/{r.id}/suggestions/train"),
         Write("coding.codebook_import", "/coding/codebook/import"),
         Write("coding.codebook_apply", "/coding/codebook/apply", {"definition": "", "base": ""}),
     ]
