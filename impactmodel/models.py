@@ -1,7 +1,8 @@
 """Every mapped class, imported in one place so the metadata is complete."""
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import LoginAttempt, Role, User, researcher_assignment
-from impactmodel.coding.models import Code, CodebookVersion, Coding, DoubleCoding, Memo
+from impactmodel.coding.models import (Code, CodebookVersion, Coding, DoubleCoding, Memo,
+                                       SuggestionModel)
 from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, Participation,
                                            Respondent, Round)
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
@@ -12,5 +13,6 @@ __all__ = [
     "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
     "ConfidenceScore", "DoubleCoding", "Instrument", "InstrumentVersion", "Invitation",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
-    "ResponseMode", "ResponseStatus", "Role", "Round", "User", "researcher_assignment",
+    "ResponseMode", "ResponseStatus", "Role", "Round", "SuggestionModel", "User",
+    "researcher_assignment",
 ]

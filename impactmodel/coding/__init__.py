@@ -26,3 +26,4 @@ def init_app(app: Flask) -> None:
     export_group.add_command(cli.export_qdpx)
     import_group.add_command(cli.import_qdpx)
     app.cli.add_command(cli.codebook_group)
+    app.cli.add_command(cli.suggest_group)

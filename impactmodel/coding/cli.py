@@ -1,4 +1,4 @@
-"""``impactmodel export qdpx`` and the ``impactmodel codebook`` commands."""
+"""``impactmodel export qdpx``, the ``impactmodel codebook`` and ``impactmodel suggest`` commands."""
 from __future__ import annotations
 
 import sys
@@ -10,9 +10,10 @@ from flask.cli import with_appcontext
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.codebook import CodebookError
-from impactmodel.coding import qdpx_import
+from impactmodel.coding import qdpx_import, suggest
 from impactmodel.coding.models import CodebookVersion
 from impactmodel.consortium.cli import round_named
+from impactmodel.consortium.models import Round
 from impactmodel.db import db
 
 
@@ -129,3 +130,43 @@ def import_(file, apply_):
         click.echo(f"Codebook version {version} is now in use.")
     elif not d.empty:
         click.echo("Nothing changed yet: run again with --apply.")
+
+
+@click.group("suggest", help="Suggested codes: a model of each round's agreed coding.")
+def suggest_group():
+    pass
+
+
+@suggest_group.command("train")
+@click.option("--round", "round_name", required=True, help="Round name.")
+@with_appcontext
+def suggest_train(round_name):
+    """Train the round's suggested codes on its agreed coding, and measure them."""
+    rnd = db.session.scalar(sa.select(Round).where(Round.name == round_name))
+    if rnd is None:
+        names = db.session.scalars(sa.select(Round.name).order_by(Round.name)).all()
+        raise click.ClickException(f"no round called {round_name!r}; rounds: {', '.join(names) or 'none'}")
+    try:
+        row = suggest.train(db.session, "cli", rnd)
+    except suggest.SuggestError as exc:
+        raise click.ClickException(f"Nothing was trained: {exc}") from None
+    m = row.metrics
+    click.echo(f"Trained on {row.n_answers} coded answers of {row.n_respondents} respondents in "
+               f"{row.training_seconds:.1f} s: {len(row.labels)} (code, valence) can be suggested; "
+               f"{len(row.too_few)} codes have too few answers for some or all valences.")
+    if m.get("held_out"):
+        o = m["overall"]
+        click.echo(f"Held out by respondent ({m['folds']} folds): precision {_share(o['model']['precision'])}, "
+                   f"recall {_share(o['model']['recall'])}, kappa {_num(o['model']['kappa'])}; baseline "
+                   f"precision {_share(o['baseline']['precision'])}, recall {_share(o['baseline']['recall'])}, "
+                   f"kappa {_num(o['baseline']['kappa'])}.")
+    else:
+        click.echo(f"Not measured: {m.get('reason')}.")
+
+
+def _share(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"

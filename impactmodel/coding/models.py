@@ -116,6 +116,10 @@ class Coding(Base):
     # click, two tabs). NULL while the coding needs review: it has no span to compare.
     identity: Mapped[str | None] = mapped_column(sa.String(64), unique=True,
                                                  default=_identity_of_inserted_row)
+    # Accepted by its coder from a suggested code (impactmodel.coding.suggest), with the
+    # confidence shown; such codings never train or test the suggestions.
+    suggested: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    suggestion_confidence: Mapped[float | None]
 
     code: Mapped[Code] = relationship()
     respondent = relationship("Respondent")
@@ -167,3 +171,29 @@ class DoubleCoding(Base):
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
     second_done_at: Mapped[datetime | None]
     reconciled_at: Mapped[datetime | None]
+
+
+class SuggestionModel(Base):
+    """A round's suggested-codes model (``impactmodel.coding.suggest``): one row per round,
+    replaced when it is trained again.
+
+    ``model`` is the fitted model serialised with joblib, loaded only by the module that
+    wrote it and only with the library version in ``library``. ``metrics`` holds how well
+    it did on answers held out from training, beside the baseline; ``too_few`` the codes
+    left without suggestions, with their number of coded answers.
+    """
+
+    __tablename__ = "suggestion_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), unique=True)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    n_answers: Mapped[int]
+    n_respondents: Mapped[int]
+    labels: Mapped[list[Any]] = mapped_column(sa.JSON)       # [[code, valence], ...] suggested
+    too_few: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # code -> answers coded with it
+    metrics: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    training_seconds: Mapped[float]
+    library: Mapped[str] = mapped_column(sa.String(80))
+    model: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)

@@ -150,7 +150,8 @@ def _editable(session: Session, actor: User, coding_id: int) -> tuple[Coding, An
 
 
 def add_coding(session: Session, actor: User, answer_id: int, code_id: str, valence: str | None,
-               start: int | None, end: int | None) -> Coding:
+               start: int | None, end: int | None, *,
+               suggestion_confidence: float | None = None) -> Coding:
     """Apply ``code_id`` with ``valence`` to ``answer.text[start:end]`` (Python indexes).
 
     Parameters
@@ -163,6 +164,9 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
         A codebook id and one of the valences it allows (None: its default).
     start, end
         The span, or both None for the whole answer.
+    suggestion_confidence
+        Set when the coder accepted the code from a suggestion
+        (``impactmodel.coding.suggest.accept``): the confidence shown.
 
     Returns
     -------
@@ -188,7 +192,9 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
     _refuse_twice(session, code_id, identity)
     coding = Coding(round_id=ctx.respondent.round_id, respondent_id=ctx.respondent.id,
                     answer_id=answer_id, code_id=code_id, valence=val, start=start, end=end,
-                    excerpt=excerpt, coder=actor.email, coder_id=actor.id, agreed=ctx.blind is None)
+                    excerpt=excerpt, coder=actor.email, coder_id=actor.id, agreed=ctx.blind is None,
+                    suggested=suggestion_confidence is not None,
+                    suggestion_confidence=suggestion_confidence)
     session.add(coding)
     try:
         session.flush()
@@ -198,7 +204,8 @@ def add_coding(session: Session, actor: User, answer_id: int, code_id: str, vale
         _refuse_twice(session, code_id, identity)
         raise
     record(session, actor, "coding.add", "coding", coding.id, answer_id=answer_id, code=code_id,
-           valence=val.value, start=start, end=end, blind=ctx.blind is not None)
+           valence=val.value, start=start, end=end, blind=ctx.blind is not None,
+           **({"suggested": suggestion_confidence} if suggestion_confidence is not None else {}))
     session.commit()
     return coding
 

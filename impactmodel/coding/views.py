@@ -13,7 +13,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
-from impactmodel.coding import codebook_io, offsets, qdpx_import, queries, reliability, services
+from impactmodel.coding import codebook_io, offsets, qdpx_import, queries, reliability, services, suggest
 from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm
 from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
@@ -157,6 +157,7 @@ def _panel_data(ctx: services.AnswerContext) -> dict:
     authors = {uid: name for uid, (name, _e) in people.items()}
     return {"items": items, "segments": segments, "memos": memos, "authors": authors,
             "author_emails": {uid: e for uid, (_n, e) in people.items()}, "ctx": ctx,
+            "suggestions": suggest.for_answer(db.session, ctx, current_user),
             "coding_labels": {i["coding"].id: f'{i["coding"].code_id} {i["label"]}' for i in items}}
 
 
@@ -345,6 +346,54 @@ def finish_second(answer_id: int):
     return redirect(target)
 
 
+# --- Suggested codes -----------------------------------------------------------------
+
+@bp.get("/answers/<int:answer_id>/suggestions")
+@requires("can_code")
+def suggestions(answer_id: int):
+    """What the round's model suggests for the answer (none in blind second coding)."""
+    ctx = _context(answer_id)
+    return jsonify(blind=ctx.blind is not None, suggestions=[
+        {"code": s.code, "valence": s.valence, "confidence": round(s.confidence, 3), "label": s.label}
+        for s in suggest.for_answer(db.session, ctx, current_user)])
+
+
+@bp.post("/answers/<int:answer_id>/suggestions/accept")
+@requires("can_code")
+@takes_json
+def accept_suggestion(answer_id: int):
+    """Apply a suggested code as the coder's own coding (to the selection, else the answer)."""
+    data = json_object(code=str, valence=str)
+    ctx = _context(answer_id)
+    try:
+        start, end = _json_span(ctx, data)
+        if start is None:
+            start, end = 0, len(ctx.answer.text or "")
+        coding = suggest.accept(db.session, current_user, answer_id, data.get("code") or "",
+                                data.get("valence") or "", start, end)
+    except services.AlreadyApplied as exc:
+        return jsonify(error=str(exc), coding_id=exc.coding_id), 409
+    except services.CodingError as exc:
+        return jsonify(error=str(exc)), 422
+    except services.NotAllowed as exc:
+        return jsonify(error=str(exc)), 403
+    return jsonify(coding=_coding_json(coding, ctx.answer.text or "")), 201
+
+
+@bp.post("/rounds/<int:round_id>/suggestions/train")
+@requires("can_code")
+def train_suggestions(round_id: int):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    try:
+        row = suggest.train(db.session, current_user, rnd)
+    except suggest.SuggestError as exc:
+        flash(f"Nothing was trained: {exc}.", "error")
+    else:
+        flash(f"Suggested codes trained on {plural(row.n_answers, 'coded answer')} of "
+              f"{plural(row.n_respondents, 'respondent')} in {row.training_seconds:.1f} s.")
+    return redirect(url_for("coding.reliability_report", round=rnd.id, _anchor="suggestions"))
+
+
 # --- Codebook ------------------------------------------------------------------------
 
 @bp.get("/codebook")
@@ -492,7 +541,9 @@ def reliability_report():
             data, list(cb.codes), n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
             per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"])
     return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
-                           withheld=withheld, cb=codebook_mod.load(), plural=plural)
+                           withheld=withheld, cb=codebook_mod.load(), plural=plural,
+                           suggestions=suggest.stored(db.session, rnd.id) if rnd else None,
+                           min_answers=suggest.MIN_ANSWERS)
 
 
 @bp.get("/disagreements")

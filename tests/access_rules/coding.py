@@ -81,6 +81,9 @@ def pages(world):
         Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
         Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
         Page("coding.import_qdpx", f"/coding/rounds/{r}/import.qdpx", STAFF),
+        Page("coding.suggestions", f"/coding/answers/{a}/suggestions", STAFF),
+        Page("coding.accept_suggestion", f"/coding/answers/{a}/suggestions/accept", STAFF, "POST"),
+        Page("coding.train_suggestions", f"/coding/rounds/{r}/suggestions/train", STAFF, "POST"),
     ]
 
 
@@ -120,6 +123,10 @@ def writes(world):
         Write("coding.draw", "/coding/double/draw",
               {"round_id": r.id, "second_coder_id": f.second.id, "share": 100, "seed": 1}),
         Write("coding.import_qdpx", f"/coding/rounds/{r.id}/import.qdpx", _qdpx(f.open_answer)),
+        Write("coding.accept_suggestion", f"/coding/answers/{a}/suggestions/accept",
+              json={"code": "L1.tools", "valence": "positive"}),
+        # Trains on the round's agreed coding; changes no authority's rows.
+        Write("coding.train_suggestions", f"/coding/rounds/{r.id}/suggestions/train"),
         Write("coding.codebook_import", "/coding/codebook/import"),
         Write("coding.codebook_apply", "/coding/codebook/apply", {"definition": "", "base": ""}),
     ]
