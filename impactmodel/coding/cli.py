@@ -41,6 +41,10 @@ def codebook_group():
 def check():
     """Validate the codebook and record it as a version if it changed."""
     cb = codebook_mod.load()
+    try:
+        cb.check_rules()
+    except CodebookError as exc:
+        raise click.ClickException(str(exc)) from None
     version = codebook_mod.sync(db.session, cb)
     db.session.commit()
     click.echo(f"Codebook valid: {len(cb.codes)} codes in {len(cb.groups)} groups (version {version}).")
@@ -72,7 +76,7 @@ def import_(file, apply_):
     except CodebookError as exc:
         raise click.ClickException(f"Nothing was changed: {exc}") from None
     d = codebook_io.diff(db.session, current, new)
-    for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Redescribed", d.redescribed),
+    for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Rules changed", d.redescribed),
                            ("Valences", d.revalenced), ("Steering group", d.steering),
                            ("Retired", d.retired), ("Groups", d.groups)):
         for c in changes:
