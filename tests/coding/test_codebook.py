@@ -27,7 +27,9 @@ def _csv_with_changes() -> str:
     lines = text.splitlines()
     lines = [ln.replace("code,L1.tools,L1,Tools and frameworks,", "code,L1.tools,L1,Tools and shared frameworks,")
              for ln in lines if not ln.startswith("code,S.reliability,")]
-    lines.append("code,F.pooled_budgets,F,Pooled budgets,Budgets shared between agencies.,,,positive to_develop,")
+    lines.append("code,F.pooled_budgets,F,Pooled budgets,Budgets shared between agencies.,,,positive to_develop,,"
+                 "Budgets pooled between agencies.,Use for pooled budgets.,Other funding is F.funding_models.,"
+                 "We pool our budgets.,yes")
     return "\n".join(lines) + "\n"
 
 
