@@ -1,9 +1,12 @@
 """Ranked codebook search: id, then id prefix, then label, then group, then description."""
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from impactmodel import codebook as codebook_mod
+from impactmodel.auth.models import Role
 from impactmodel.coding.codesearch import (DESCRIPTION, EXACT_ID, GROUP, ID_PREFIX, LABEL, normalise,
                                            search, search_codes)
 
@@ -61,3 +64,31 @@ def test_every_word_must_match_and_an_empty_query_lists_everything():
     everything = search(CB, "   ")
     assert len(everything) == sum(len(c.valences) for c in CB.codes.values())
     assert [h.code.id for h in everything][:2] == ["L1.tools", "L1.structures"]
+
+
+def test_search_answers_ranked_pairs_as_json(client, auth):
+    auth.login(Role.RESEARCHER)
+    r = client.get("/coding/codebook/search", query_string={"q": "co-location"})
+    assert r.status_code == 200
+    assert r.json["results"][:2] == [{"code": "F.co_location", "valence": "positive"},
+                                     {"code": "F.co_location", "valence": "to_develop"}]
+    long = client.get("/coding/codebook/search", query_string={"q": "x" * 5000})
+    assert long.status_code == 200 and long.json["results"] == []
+
+
+def test_codebook_page_searches_and_shows_rules_in_a_tree(client, auth):
+    auth.login(Role.ANALYST)
+    page = client.get("/coding/codebook", query_string={"q": "co-location"}).get_data(as_text=True)
+    hits = page.split('<ol class="search-hits">')[1].split("</ol>")[0]
+    assert hits.index("F.co_location") < hits.index("L1.structures")
+    assert html.escape(CB.get("F.co_location").definition, quote=False) in hits
+    tree = page.split('<ul class="codebook-tree"')[1]
+    dialogue = tree.split('id="tree-L2-dialogue"')[1].split("</details>")[0]
+    for heading in ("Definition", "Use when", "Do not use when", "Example"):
+        assert f"<dt>{heading}" in dialogue
+    assert html.escape(CB.get("L2.dialogue").exclude, quote=False) in dialogue
+    # Sub-groups sit inside their parent group.
+    level3 = tree.split("<strong>L3</strong>")[1].split("<strong>L4</strong>")[0]
+    assert "<strong>L3.cyp</strong>" in level3
+    none = client.get("/coding/codebook", query_string={"q": "zzzz"}).get_data(as_text=True)
+    assert "0 codes for “zzzz”" in none and "No code matches every word" in none
