@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,12 @@ from impactmodel import ROOT
 from impactmodel.enums import Valence
 
 CODEBOOK_PATH = ROOT / "surveys" / "codebook.yaml"
+
+
+# The parts of a code's coding rules; `impactmodel codebook check` requires each.
+RULE_PARTS = ("definition", "include", "exclude", "example")
+# A code id written in prose ("... is L2.dialogue;"): a group id, dot, words.
+CODE_MENTION = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:\.[a-z][a-z0-9_]*)+\b")
 
 
 class CodebookError(ValueError):
@@ -35,6 +42,13 @@ class CodeDef:
     steering_group: bool = False
     valences: tuple[str, ...] = ("positive",)
     child_label: str | None = None
+    # Coding rules, read by coders: what the code means, when to use it, when not to
+    # (naming the neighbouring code to use instead), and an example.
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+    example: str = ""
+    example_constructed: bool = False   # the example is made up, not the report's words
 
     @property
     def default_valence(self) -> Valence:
@@ -43,6 +57,11 @@ class CodeDef:
     @property
     def is_feature(self) -> bool:
         return self.group == "F"
+
+    @property
+    def missing_rules(self) -> list[str]:
+        """The coding-rule parts this code lacks, in :data:`RULE_PARTS` order."""
+        return [part for part in RULE_PARTS if not getattr(self, part).strip()]
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,21 @@ class Codebook:
         """
         parts = sorted((c.id, c.group, c.level or 0, list(c.valences)) for c in self.codes.values())
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def check_rules(self) -> None:
+        """CodebookError listing each code without a definition, include, exclude or example.
+
+        Not part of :func:`parse`: a codebook with gaps in its rules still loads (codings
+        keep working), but ``impactmodel codebook check`` fails until the gaps are filled.
+        """
+        gaps = []
+        for c in self.codes.values():
+            if c.missing_rules:
+                gaps.append(f"{c.id}: no {', '.join(c.missing_rules)}")
+            elif not set(CODE_MENTION.findall(c.exclude)) & (set(self.codes) - {c.id}):
+                gaps.append(f"{c.id}: its exclude names no other code to use instead")
+        if gaps:
+            raise CodebookError(f"{len(gaps)} code(s) lack coding rules:\n  " + "\n  ".join(gaps))
 
     def by_group(self, group: str) -> list[CodeDef]:
         return [c for c in self.codes.values() if c.group == group]
@@ -102,7 +136,8 @@ def parse(text: str) -> Codebook:
             raise CodebookError(f"group {g['id']!r} is defined twice")
         groups[g["id"]] = g
     codes: dict[str, CodeDef] = {}
-    allowed = {"id", "group", "label", "description", "steering_group", "valences", "child_label"}
+    allowed = {"id", "group", "label", "description", "steering_group", "valences", "child_label",
+               *RULE_PARTS, "example_constructed"}
     valences = {v.value for v in Valence}
     for c in data["codes"]:
         if not isinstance(c, dict):
@@ -119,13 +154,18 @@ def parse(text: str) -> Codebook:
             raise CodebookError(f"code {cid!r} names unknown group {group!r}")
         if not cid.startswith(group + "."):
             raise CodebookError(f"code {cid!r} must start with its group id {group!r}")
+        for part in ("description", "child_label", *RULE_PARTS):
+            if c.get(part) is not None and not isinstance(c[part], str):
+                raise CodebookError(f"code {cid!r}: {part} must be text, not {c[part]!r}")
         vals = tuple(c.get("valences") or ("positive",))
         if not set(vals) <= valences:
             raise CodebookError(f"code {cid!r} has unknown valences {sorted(set(vals) - valences)}")
         codes[cid] = CodeDef(id=cid, label=c["label"], group=group, level=groups[group].get("level"),
                              description=c.get("description", ""),
                              steering_group=bool(c.get("steering_group", False)),
-                             valences=vals, child_label=c.get("child_label"))
+                             valences=vals, child_label=c.get("child_label"),
+                             example_constructed=bool(c.get("example_constructed", False)),
+                             **{part: (c.get(part) or "").strip() for part in RULE_PARTS})
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return Codebook(groups=groups, codes=codes, definition=data,
                     checksum=hashlib.sha256(canonical.encode()).hexdigest())
@@ -175,6 +215,8 @@ def sync(session: Session, codebook: Codebook | None = None) -> int:
                 row = existing.get(cid) or Code(id=cid)
                 row.label, row.description, row.level, row.group = d.label, d.description, d.level, d.group
                 row.steering_group, row.valences, row.retired = d.steering_group, list(d.valences), False
+                row.definition, row.include, row.exclude = d.definition, d.include, d.exclude
+                row.example, row.example_constructed = d.example, d.example_constructed
                 session.add(row)
             for cid, row in existing.items():
                 if cid not in codebook.codes:

@@ -68,8 +68,13 @@ def codebook_group():
 @codebook_group.command("check")
 @with_appcontext
 def check():
-    """Validate the codebook and say whether the database has recorded it; change nothing."""
+    """Validate the codebook (every code's coding rules too) and say whether the database has
+    recorded it; change nothing."""
     cb = codebook_mod.load()
+    try:
+        cb.check_rules()
+    except CodebookError as exc:
+        raise click.ClickException(str(exc)) from None
     version = db.session.scalar(sa.select(CodebookVersion.version)
                                 .where(CodebookVersion.checksum == cb.checksum))
     state = (f"recorded as version {version}" if version is not None else
@@ -82,6 +87,10 @@ def check():
 def sync():
     """Validate the codebook and record it in the database as a new version if it changed."""
     cb = codebook_mod.load()
+    try:
+        cb.check_rules()
+    except CodebookError as exc:
+        raise click.ClickException(str(exc)) from None
     version = codebook_mod.sync(db.session, cb)
     db.session.commit()
     click.echo(f"Codebook valid: {len(cb.codes)} codes in {len(cb.groups)} groups (version {version}).")
@@ -113,7 +122,7 @@ def import_(file, apply_):
     except CodebookError as exc:
         raise click.ClickException(f"Nothing was changed: {exc}") from None
     d = codebook_io.diff(db.session, current, new)
-    for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Redescribed", d.redescribed),
+    for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Rules changed", d.redescribed),
                            ("Valences", d.revalenced), ("Steering group", d.steering),
                            ("Retired", d.retired), ("Groups", d.groups)):
         for c in changes:

@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel import sheets
 from impactmodel.audit import record
-from impactmodel.codebook import Codebook, CodebookError
+from impactmodel.codebook import RULE_PARTS, Codebook, CodebookError, CodeDef
 from impactmodel.coding.models import Coding
 from impactmodel.enums import Valence
 
 CSV_COLUMNS = ["kind", "id", "parent", "label", "description", "level", "steering_group",
-               "valences", "child_label"]
+               "valences", "child_label", *RULE_PARTS, "example_constructed"]
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 STEERING_SET = "External Steering Group features"
 STEERING_SET_DESCRIPTION = ("The nine features the External Steering Group asked directors and managers "
@@ -43,6 +43,10 @@ STEERING_SET_DESCRIPTION = ("The nine features the External Steering Group asked
 GUID_NAMESPACE = uuid.UUID("6c1c1a52-4d8c-5b1e-9a41-1f5f8b0e2008")
 ID_NAME = re.compile(r"^(?P<id>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)(?::\s*|\s+|$)(?P<label>.*)$")
 VALENCE_NAME = re.compile(r"^(?P<id>\S+) \((?P<valence>positive|to_develop|negative)\)$")
+# How each coding-rule part opens its paragraph in a .qdc Description.
+RULE_HEADINGS = {"definition": "Definition: ", "include": "Use when: ",
+                 "exclude": "Do not use when: ", "example": "Example: "}
+CONSTRUCTED_HEADING = "Example (constructed): "
 
 
 def guid(kind: str, key: str) -> str:
@@ -71,10 +75,11 @@ def export_csv(cb: Codebook) -> str:
     w.writerow(CSV_COLUMNS)
     for g in cb.definition["groups"]:
         w.writerow(["group", g["id"], g.get("parent", ""), g["label"], g.get("description", ""),
-                    g.get("level", ""), "", "", ""])
+                    g.get("level", ""), "", "", "", *([""] * (len(CSV_COLUMNS) - 9))])
     for c in cb.codes.values():
         w.writerow(["code", c.id, c.group, c.label, c.description, "",
-                    "yes" if c.steering_group else "", " ".join(c.valences), c.child_label or ""])
+                    "yes" if c.steering_group else "", " ".join(c.valences), c.child_label or "",
+                    *(getattr(c, part) for part in RULE_PARTS), "yes" if c.example_constructed else ""])
     return out.getvalue()
 
 
@@ -140,6 +145,9 @@ def parse_csv(text: str) -> dict:
                 c["valences"] = vals
             if row.get("child_label"):
                 c["child_label"] = row["child_label"]
+            c.update({part: row[part] for part in RULE_PARTS if row.get(part)})
+            if _truthy(row.get("example_constructed", ""), line, "example_constructed"):
+                c["example_constructed"] = True
             codes.append(c)
         else:
             problems.append(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
@@ -149,6 +157,40 @@ def parse_csv(text: str) -> dict:
 
 
 # --- REFI-QDA codebook -------------------------------------------------------------
+
+def describe(code: CodeDef) -> str:
+    """A code's .qdc Description: its description, then each coding-rule part as a
+    paragraph opening with its heading (``Use when: ...``), so other tools show the rules
+    and :func:`read_description` can take them apart again."""
+    paragraphs = [code.description] if code.description else []
+    for part, heading in RULE_HEADINGS.items():
+        if getattr(code, part):
+            if part == "example" and code.example_constructed:
+                heading = CONSTRUCTED_HEADING
+            paragraphs.append(heading + getattr(code, part))
+    return "\n\n".join(paragraphs)
+
+
+def read_description(text: str) -> dict:
+    """The codebook fields in a .qdc Description written by :func:`describe`; a paragraph
+    without a heading is (part of) the description."""
+    fields: dict = {}
+    plain = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        paragraph = paragraph.strip()
+        if paragraph.startswith(CONSTRUCTED_HEADING):
+            fields["example"] = paragraph[len(CONSTRUCTED_HEADING):].strip()
+            fields["example_constructed"] = True
+            continue
+        part = next((p for p, h in RULE_HEADINGS.items() if paragraph.startswith(h)), None)
+        if part:
+            fields[part] = paragraph[len(RULE_HEADINGS[part]):].strip()
+        elif paragraph:
+            plain.append(paragraph)
+    if plain:
+        fields["description"] = "\n\n".join(plain)
+    return fields
+
 
 def _code_elements(parent: ET.Element, cb: Codebook, ns: str, *, with_notes=False) -> None:
     """Groups as non-codable codes holding their codes (and sub-groups), in codebook order."""
@@ -168,7 +210,7 @@ def _code_elements(parent: ET.Element, cb: Codebook, ns: str, *, with_notes=Fals
         elements[g["id"]] = code_el(into, guid("group", g["id"]), f"{g['id']}: {g['label']}", False,
                                     g.get("description", ""))
     for c in cb.codes.values():
-        el = code_el(elements[c.group], code_guid(c.id), f"{c.id}: {c.label}", True, c.description)
+        el = code_el(elements[c.group], code_guid(c.id), f"{c.id}: {c.label}", True, describe(c))
         if has_valence_children(c.valences):
             for v in c.valences:
                 code_el(el, code_guid(c.id, v), valence_child_name(c.id, v), True)
@@ -263,9 +305,7 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
             return
         if parent_group is None:
             raise CodebookError(f"code {cid} must sit inside its group (e.g. {cid.rsplit('.', 1)[0]})")
-        c = {"id": cid, "group": parent_group, "label": label}
-        if description(el):
-            c["description"] = description(el)
+        c = {"id": cid, "group": parent_group, "label": label, **read_description(description(el))}
         old = current.codes.get(cid)
         valences = []
         for child in children:
@@ -338,7 +378,7 @@ def diff(session: Session, current: Codebook, new: Codebook) -> CodebookDiff:
                               "is part of its id, which never changes")
         if old.label != c.label:
             d.relabelled.append(Change(cid, c.label, f"was “{old.label}”"))
-        if old.description != c.description:
+        if describe(old) != describe(c):
             d.redescribed.append(Change(cid, c.label))
         if old.valences != c.valences:
             d.revalenced.append(Change(cid, c.label, f"{', '.join(old.valences)} → {', '.join(c.valences)}"))

@@ -39,6 +39,12 @@ class Code(Base):
     steering_group: Mapped[bool] = mapped_column(default=False)
     valences: Mapped[list[str]] = mapped_column(sa.JSON)
     retired: Mapped[bool] = mapped_column(default=False)
+    # Coding rules (impactmodel.codebook.RULE_PARTS), mirrored for tools reading the database.
+    definition: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    include: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    exclude: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    example: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    example_constructed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 def coding_identity(*, answer_id: int | None, respondent_id: int | None, code_id: str,

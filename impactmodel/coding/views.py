@@ -13,7 +13,8 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
-from impactmodel.coding import codebook_io, offsets, qdpx_import, queries, reliability, services, suggest
+from impactmodel.coding import (codebook_io, codesearch, offsets, qdpx_import, queries, reliability, services,
+                                suggest)
 from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm
 from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
@@ -23,6 +24,7 @@ from impactmodel.enums import RespondentRole
 from impactmodel.inputs import as_id, json_object, takes_json
 
 bp = Blueprint("coding", __name__, url_prefix="/coding")
+SEARCH_MAX = 200      # characters of a codebook search that count
 
 
 def _int(name: str) -> int | None:
@@ -406,8 +408,19 @@ def codebook():
     current = next((v for v in versions if v.checksum == cb.checksum), None)
     counts = dict(db.session.execute(sa.select(Coding.code_id, sa.func.count()).where(
         Coding.agreed.is_(True)).group_by(Coding.code_id)).all()) if current_user.role.can_code else {}
+    query = request.args.get("q", "")[:SEARCH_MAX]
+    hits = codesearch.search_codes(cb, query) if query.strip() else None
     return render_template("coding/codebook.html", cb=cb, versions=versions, current=current, counts=counts,
-                           form=CodebookImportForm())
+                           form=CodebookImportForm(), query=query, hits=hits)
+
+
+@bp.get("/codebook/search")
+@requires()
+def codebook_search():
+    """The workbench's code picker: (code, valence) pairs for ``q``, best first."""
+    query = request.args.get("q", "")[:SEARCH_MAX]
+    return jsonify(query=query, results=[{"code": h.code.id, "valence": h.valence}
+                                         for h in codesearch.search(codebook_mod.load(), query)])
 
 
 @bp.get("/codebook.csv")

@@ -100,26 +100,49 @@
     setActive(active);
   }
 
-  function filter() {
-    var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    options.forEach(function (o) {
-      var hay = o.dataset.search;
-      o.hidden = !words.every(function (w) { return hay.indexOf(w) !== -1; });
+  // The server ranks the codes (codesearch.js). Keys queue behind the ranking of what was
+  // typed before them, so "type, Arrow down, Enter" acts on the list the typing produced.
+  var pending = Promise.resolve();
+  function queue(step) { pending = pending.then(step, step); return pending; }
+
+  function show(results) {
+    var byKey = {};
+    options.forEach(function (o) { byKey[o.dataset.code + " " + o.dataset.valence] = o; o.hidden = true; });
+    var ranked = [];
+    results.forEach(function (r) {
+      var o = byKey[r.code + " " + r.valence];
+      if (o) { o.hidden = false; ranked.push(o); list.appendChild(o); }
     });
+    options = ranked.concat(options.filter(function (o) { return o.hidden; }));
     setActive(0);
+  }
+
+  function filter() {
+    var query = search.value;
+    var results = window.impactmodelCodeSearch.rank(query);
+    return queue(function () {
+      return results.then(function (r) { if (query === search.value) { show(r); } })
+        .catch(function (err) { say(err.message, true); });
+    });
   }
   search.addEventListener("focus", open);
   search.addEventListener("blur", close);
   search.addEventListener("input", function () { open(); filter(); });
   search.addEventListener("keydown", function (e) {
-    if (e.key === "ArrowDown") { e.preventDefault(); if (isOpen()) { setActive(active + 1); } else { open(); } }
-    else if (e.key === "ArrowUp") { e.preventDefault(); if (isOpen()) { setActive(active - 1); } else { open(); } }
-    else if (e.key === "Enter") {
+    if (e.key === "ArrowDown") {
       e.preventDefault();
-      var o = isOpen() ? visible()[active] : null;
-      if (o) {
-        apply(o.dataset.code, o.dataset.valence).then(function () { search.value = ""; filter(); });
-      }
+      queue(function () { if (isOpen()) { setActive(active + 1); } else { open(); } });
+    } else if (e.key === "ArrowUp") {
+      e.preventDefault();
+      queue(function () { if (isOpen()) { setActive(active - 1); } else { open(); } });
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      queue(function () {
+        var o = isOpen() ? visible()[active] : null;
+        if (o) {
+          apply(o.dataset.code, o.dataset.valence).then(function () { search.value = ""; filter(); });
+        }
+      });
     } else if (e.key === "Escape") {
       e.preventDefault();
       if (isOpen() && search.value) { search.value = ""; filter(); }

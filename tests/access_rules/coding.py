@@ -69,6 +69,7 @@ def pages(world):
         Page("coding.finish_second", f"/coding/answers/{a}/done", STAFF, "POST"),
         Page("coding.reconcile", f"/coding/answers/{a}/reconcile", STAFF, "POST"),
         Page("coding.codebook", "/coding/codebook", SIGNED_IN),
+        Page("coding.codebook_search", "/coding/codebook/search?q=co-location", SIGNED_IN),
         Page("coding.codebook_csv", "/coding/codebook.csv", SIGNED_IN),
         Page("coding.codebook_qdc", "/coding/codebook.qdc", SIGNED_IN),
         Page("coding.codebook_import", "/coding/codebook/import", frozenset({ADMIN})),

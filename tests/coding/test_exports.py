@@ -164,7 +164,8 @@ def test_web_qdpx_names_authorities_for_researchers_and_keeps_to_assignments(
     project_schema.validate(io.BytesIO(qde))
     text = qde.decode()
     assert 'name="North Borough"' in text and "South Borough" not in text
-    assert "key worker" not in text     # South's answer and memo stay out
+    # South's answer and memo stay out (the codebook's own rules mention a key worker).
+    assert "the key worker, finally" not in text and "names the key worker" not in text
 
 
 def test_qdc_export_validates_and_imports_back(client, auth):
@@ -176,8 +177,9 @@ def test_qdc_export_validates_and_imports_back(client, auth):
     assert b'name="L1.tools: Tools and frameworks"' in qdc.data
     assert b"External Steering Group features" in qdc.data
     csv_text = client.get("/coding/codebook.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[0] == "kind,id,parent,label,description,level,steering_group,valences,child_label"
-    assert "code,F.leadership,F,Leadership,,,,positive to_develop," in csv_text
+    assert csv_text.splitlines()[0] == ("kind,id,parent,label,description,level,steering_group,valences,"
+                                        "child_label,definition,include,exclude,example,example_constructed")
+    assert "code,F.leadership,F,Leadership,,,,positive to_develop,,Leadership and management" in csv_text
 
 
 def test_invalid_codebook_stops_the_app(database_url, tmp_path):
