@@ -14,18 +14,26 @@ from wtforms.validators import Length, ValidationError
 from impactmodel.access import requires
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
+from impactmodel.indicators import services as indicator_services
+from impactmodel.indicators import vocabulary as indicator_vocabulary
 from impactmodel.interchange import csvio
 
 bp = Blueprint("interchange", __name__)
 
 
 NEW_ROUND = "__new__"
+# What the file holds -> (import, sentence saying what it did).
+IMPORTS = {"coded": (csvio.import_coded, csvio.describe),
+           "levels": (csvio.import_levels, csvio.describe),
+           "indicators": (indicator_services.import_indicators, indicator_services.describe)}
 
 
 class ImportForm(FlaskForm):
     kind = SelectField("What the file holds", choices=[
         SelectChoice("coded", "Codings (authority, respondent, role, code, ...)"),
-        SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)")])
+        SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)"),
+        SelectChoice("indicators", "Indicator figures (authority, indicator, period, value or numerator "
+                                   "and denominator)")])
     # Any existing round, or a new one; whether this user may create one is the import's
     # decision, so that a refusal names the round.
     round_choice = SelectField("Round", validate_choice=False)
@@ -57,7 +65,7 @@ def upload():
     problems = plan = None
     if form.validate_on_submit():
         check_only = request.form.get("action") == "check"
-        func = csvio.import_coded if form.kind.data == "coded" else csvio.import_levels
+        func, describe = IMPORTS[form.kind.data]
         try:
             stream = io.StringIO(csvio.decode(form.file.data.read()), newline="")
             result = func(db.session, stream, form.round_name, actor=current_user, dry_run=check_only)
@@ -65,13 +73,14 @@ def upload():
             problems = exc.problems
         else:
             if check_only:
-                plan = csvio.describe(result, checked_only=True)
+                plan = describe(result, checked_only=True)
             else:
-                flash(csvio.describe(result))
+                flash(describe(result))
                 return redirect(url_for("consortium.round_detail", round_id=result.round.id))
     return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
                            may_create=may_create, columns=csvio.CODED_COLUMNS,
-                           level_columns=csvio.LEVELS_COLUMNS), \
+                           level_columns=csvio.LEVELS_COLUMNS, indicator_columns=indicator_services.COLUMNS,
+                           indicators=indicator_vocabulary.load().indicators.values()), \
         (422 if problems or form.errors else 200)
 
 
