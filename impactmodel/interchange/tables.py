@@ -77,9 +77,5 @@ def export_table(name, round_name, fmt, list_):
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     table = round_table(db.session, rnd, name, analyst(current_app.config["SMALL_NUMBER_THRESHOLD"]))
-    if fmt == "csv":
-        click.echo(exports.to_csv(table), nl=False)
-    else:
-        stream = click.get_binary_stream("stdout")
-        stream.write(exports.to_xlsx(table))
-        stream.flush()
+    # Bytes (the workbook) go to the binary stream as they are.
+    click.echo(exports.to_csv(table) if fmt == "csv" else exports.to_xlsx(table), nl=False)
