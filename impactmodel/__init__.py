@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     from impactmodel.consortium import init_app as init_consortium
     from impactmodel.db import db
     from impactmodel.fieldwork import init_app as init_fieldwork
+    from impactmodel.indicators import init_app as init_indicators
     from impactmodel.interchange import init_app as init_interchange
     from impactmodel.scoring import init_app as init_scoring
 
@@ -38,6 +39,6 @@ def create_app(config: dict | None = None) -> Flask:
     inputs.init_app(app)   # then text no database stores is refused, before any view
     web.init_app(app)
     for init in (init_auth, init_consortium, init_fieldwork, init_coding, init_scoring,
-                 init_interchange, cli.init_app):
+                 init_interchange, init_indicators, cli.init_app):
         init(app)
     return app

@@ -7,11 +7,12 @@ from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, 
                                            Respondent, Round)
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
                                           Response, ResponseMode, ResponseStatus)
+from impactmodel.indicators.models import IndicatorValue
 from impactmodel.scoring.models import ConfidenceScore
 
 __all__ = [
     "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
-    "ConfidenceScore", "DoubleCoding", "Instrument", "InstrumentVersion", "Invitation",
+    "ConfidenceScore", "DoubleCoding", "IndicatorValue", "Instrument", "InstrumentVersion", "Invitation",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
     "ResponseMode", "ResponseStatus", "Role", "Round", "SuggestionModel", "User",
     "researcher_assignment",

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from impactmodel.coding.models import Coding, DoubleCoding
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.fieldwork.models import Answer, Invitation, Response
+from impactmodel.indicators.models import IndicatorValue
 from impactmodel.scoring.models import ConfidenceScore
 from impactmodel.demo.generate import consortium
 from impactmodel.demo.loader import DEMO_USERS
@@ -40,6 +41,11 @@ def test_demo_data_loads_and_log_ins_work(runner, app, session):
     assert count(DoubleCoding) > 0 and count(DoubleCoding, DoubleCoding.reconciled_at.is_(None)) > 0
     assert count(DoubleCoding, DoubleCoding.second_done_at.is_(None)) > 0  # blind work waiting
     assert count(ConfidenceScore) == 16
+    # Indicators over two periods in each round, for every authority.
+    periods = session.execute(sa.select(IndicatorValue.round_id, IndicatorValue.authority_id,
+                                        sa.func.count(sa.distinct(IndicatorValue.period)))
+                              .group_by(IndicatorValue.round_id, IndicatorValue.authority_id)).all()
+    assert len(periods) == 16 and {n for *_, n in periods} == {2}
     best = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.rank == 1)).all()
     # The most mature authority by construction leads in both rounds.
     assert {s.authority.name for s in best} == {"Northshire County Council"} and len(best) == 2

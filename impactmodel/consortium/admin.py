@@ -17,6 +17,7 @@ from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import (Authority, Case, Locality, Participation, Respondent, Round,
                                            authority_key)
 from impactmodel.fieldwork.models import Answer, Invitation, Response
+from impactmodel.indicators.models import IndicatorValue
 from impactmodel.scoring.models import ConfidenceScore
 
 
@@ -65,6 +66,7 @@ MERGE_COUNTS = {
     "localities": "localities",
     "scores": "stored scores, moved over",
     "scores_dropped": "stored scores of rounds both took part in, to compute again",
+    "indicators": "indicator figures",
     "assignments": "researcher assignments",
     "contacts": "authority contacts' accounts",
 }
@@ -97,6 +99,7 @@ def plan_merge(session: Session, source: Authority, target: Authority) -> MergeP
         "scores_dropped": dropped,
         "assignments": count(researcher_assignment, researcher_assignment.c.authority_id == source.id),
         "contacts": count(User, User.authority_id == source.id),
+        "indicators": count(IndicatorValue, IndicatorValue.authority_id == source.id),
     }
     # Respondents and cases are known by a reference unique within round and authority:
     # two with the same reference would become one, so they are named and nothing moves.
@@ -109,6 +112,17 @@ def plan_merge(session: Session, source: Authority, target: Authority) -> MergeP
                 .where(mine.authority_id == source.id, theirs.authority_id == target.id)
                 .order_by(Round.name, mine.reference)):
             plan.clashes.append(f"{round_name}: both have a {what} {reference!r}")
+    # Likewise two figures for the same indicator, period and key group: which one is right?
+    mine, theirs = sa.orm.aliased(IndicatorValue), sa.orm.aliased(IndicatorValue)
+    for round_name, indicator, period in session.execute(
+            sa.select(Round.name, mine.indicator, mine.period)
+            .join(theirs, sa.and_(theirs.round_id == mine.round_id, theirs.indicator == mine.indicator,
+                                  theirs.period == mine.period,
+                                  theirs.key_group_id.is_not_distinct_from(mine.key_group_id)))
+            .join(Round, Round.id == mine.round_id)
+            .where(mine.authority_id == source.id, theirs.authority_id == target.id)
+            .order_by(Round.name, mine.indicator, mine.period).distinct()):
+        plan.clashes.append(f"{round_name}: both have a figure for {indicator} in {period}")
     return plan
 
 
@@ -160,6 +174,7 @@ def merge_authorities(session: Session, actor, source: Authority, target: Author
     move(Respondent)
     move(Case)
     move(Invitation)
+    move(IndicatorValue)
     scored = sa.select(ConfidenceScore.round_id).where(ConfidenceScore.authority_id == tgt)
     session.execute(sa.delete(ConfidenceScore).where(ConfidenceScore.authority_id == src,
                                                      ConfidenceScore.round_id.in_(scored))
@@ -176,7 +191,7 @@ def merge_authorities(session: Session, actor, source: Authority, target: Author
 
     # The database would cascade the deletion to anything still pointing at the source:
     # make sure nothing does, rather than trust the moves above.
-    for model in (Respondent, Case, Invitation, Participation, Locality, ConfidenceScore):
+    for model in (Respondent, Case, Invitation, Participation, Locality, ConfidenceScore, IndicatorValue):
         if session.scalar(sa.select(sa.func.count()).select_from(model).where(model.authority_id == src)):
             session.rollback()
             raise AuthorityError(f"Nothing was merged: some {model.__tablename__} rows could not be moved.")
@@ -214,6 +229,7 @@ REMOVAL_COUNTS = {
     "cases": "cases",
     "invitations": "survey links",
     "scores": "stored score",
+    "indicators": "indicator figures",
 }
 
 
@@ -245,6 +261,8 @@ def plan_removal(session: Session, rnd: Round, authority: Authority) -> RemovalP
             Invitation.round_id == rnd.id, Invitation.authority_id == authority.id)),
         "scores": count(sa.select(n).select_from(ConfidenceScore).where(
             ConfidenceScore.round_id == rnd.id, ConfidenceScore.authority_id == authority.id)),
+        "indicators": count(sa.select(n).select_from(IndicatorValue).where(
+            IndicatorValue.round_id == rnd.id, IndicatorValue.authority_id == authority.id)),
     })
 
 
@@ -263,7 +281,7 @@ def remove_participation(session: Session, actor, rnd: Round, authority: Authori
                              "changed since it was shown: check what would be removed and confirm again.")
     where = dict(round_id=rnd.id, authority_id=authority.id)
     # Respondents take their responses, answers and codings with them (ON DELETE CASCADE).
-    for model in (Invitation, Respondent, Case, ConfidenceScore):
+    for model in (Invitation, Respondent, Case, ConfidenceScore, IndicatorValue):
         session.execute(sa.delete(model).filter_by(**where).execution_options(synchronize_session=False))
     session.delete(part)
     record(session, actor, "round.remove_authority", "participation", part.id,

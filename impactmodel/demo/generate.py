@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from impactmodel import codebook
+from impactmodel.indicators import vocabulary
 
 PHRASES_PATH = Path(__file__).with_name("phrases.yaml")
 
@@ -145,4 +146,51 @@ def consortium(seed: int = 2008) -> dict[str, list[AuthorityRound]]:
     for r, round_name in enumerate(ROUNDS):
         out[round_name] = [authority_round(rng, name, locality, min(1.0, m + 0.12 * r))
                            for name, locality, m in AUTHORITIES]
+    return out
+
+
+# Each round's indicator figures: the year before its fieldwork and the year of it.
+PERIODS = {ROUNDS[0]: ("2006-07", "2007-08"), ROUNDS[1]: ("2007-08", "2008-09")}
+# Indicator -> a typical figure in its unit (national rates of the time, roughly).
+TYPICAL = {"looked_after": 55.0, "cp_plans": 27.0, "referrals": 500.0, "initial_assessments": 280.0,
+           "initial_assessments_on_time": 68.0, "caf_started": 35.0, "ks3_persistent_absence": 6.5,
+           "ks3_fixed_exclusions": 8.0, "ks3_permanent_exclusions": 0.2}
+
+
+def indicator_rows(seed: int = 2008) -> dict[str, list[list[str]]]:
+    """Each round's indicator figures as import rows (authority, indicator, period, key_group,
+    value, numerator, denominator): counts for the indicators counted from records, values
+    for the survey score. Mature authorities improve a little each year where the
+    direction is clear; the rest drift."""
+    voc = vocabulary.load()
+    rng = np.random.default_rng(seed + 1)   # its own stream: the consortium above stays as it was
+    children = {name: int(rng.integers(25_000, 110_000)) for name, _, _ in AUTHORITIES}
+    level = {(name, ind): TYPICAL[ind] * float(rng.uniform(0.7, 1.3)) for name, _, _ in AUTHORITIES
+             for ind in TYPICAL}
+    years = sorted({p for periods in PERIODS.values() for p in periods})
+    figures: dict[tuple[str, str, str], float] = {}
+    for name, _, maturity in AUTHORITIES:
+        for ind, start in ((i, level[(name, i)]) for i in TYPICAL):
+            rise = voc.indicators[ind].rise_is_good
+            trend = 0.0 if rise is None else (0.05 if rise else -0.05) * maturity
+            x = start
+            for year in years:
+                figures[(name, ind, year)] = x
+                x *= 1 + trend + float(rng.normal(0, 0.03))
+    out: dict[str, list[list[str]]] = {}
+    for round_name, periods in PERIODS.items():
+        rows = []
+        for name, _, maturity in AUTHORITIES:
+            for period in periods:
+                for ind in TYPICAL:
+                    unit = voc.indicators[ind].unit
+                    denominator = int(children[name] * (0.17 if ind.startswith("ks3_") else 1))
+                    if ind == "initial_assessments_on_time":   # out of the initial assessments made
+                        denominator = round(figures[(name, "initial_assessments", period)] * children[name] / 10000)
+                    numerator = round(figures[(name, ind, period)] * denominator / unit.scale)
+                    rows.append([name, ind, period, "", "", str(numerator), str(denominator)])
+                score = 3.0 + 0.8 * maturity + float(rng.normal(0, 0.1))
+                rows.append([name, "emotional_wellbeing", period, "", f"{score:.2f}", "", ""])
+                rows.append([name, "emotional_wellbeing", period, "lac", f"{score - 0.4:.2f}", "", ""])
+        out[round_name] = rows
     return out

@@ -17,6 +17,7 @@ from impactmodel.db import db
 from impactmodel.demo import fieldwork as demo_fieldwork
 from impactmodel.demo import generate
 from impactmodel.enums import EvidenceCategory
+from impactmodel.indicators import services as indicators
 from impactmodel.interchange import csvio
 from impactmodel.scoring.services import compute_scores
 
@@ -53,6 +54,14 @@ def _levels_csv(authorities: list[generate.AuthorityRound]) -> str:
     return out.getvalue()
 
 
+def _indicators_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = sheets.csv_writer(out)
+    writer.writerow(indicators.COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 def _evidence(maturity: float) -> EvidenceCategory:
     if maturity > 0.85:
         return EvidenceCategory.ASCRIBED
@@ -76,6 +85,7 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
         raise RuntimeError("this database holds part of the demo consortium (an earlier load "
                            "stopped half-way): load the demo into an empty database")
     plan = generate.consortium(seed)
+    figures = generate.indicator_rows(seed)
     users = _create_users(session)
     rng = np.random.default_rng(seed)
     for index, (round_name, authorities) in enumerate(plan.items()):
@@ -109,6 +119,9 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
             part.locality = locality or Locality(authority_id=authority.id, name=ar.locality)
             part.evidence = _evidence(ar.maturity)
         session.commit()
+        echo(f"{round_name}: importing quantitative indicators for two periods...")
+        indicators.import_indicators(session, io.StringIO(_indicators_csv(figures[round_name])), round_name,
+                                     actor="demo")
         echo(f"{round_name}: scoring integration confidence...")
         compute_scores(session, "demo", rnd, seed=seed)
     echo("Demo consortium loaded.")

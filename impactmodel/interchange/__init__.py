@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from impactmodel.interchange import cli, views
+    from impactmodel.interchange import cli, tables, views
     from impactmodel.web import add_nav_link, add_round_link
     app.register_blueprint(views.bp)
     add_nav_link(app, "interchange.upload", "Import", 70)
@@ -13,3 +13,4 @@ def init_app(app: Flask) -> None:
                    "with a data dictionary.", 60)
     app.cli.add_command(cli.import_group)
     app.cli.add_command(cli.export_group)
+    cli.export_group.add_command(tables.export_table)

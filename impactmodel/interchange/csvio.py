@@ -317,8 +317,9 @@ class _Round:
                                                  .where(Participation.round_id == self.round.id)))
         self._participating = participating
 
-    def respondent(self, row: dict, role: RespondentRole) -> Respondent:
-        name = _normalise(row["authority"])
+    def authority(self, name: str) -> Authority:
+        """The authority called ``name`` taking part in the round, created if the import may."""
+        name = _normalise(name)
         authority = self.authorities.get(authority_key(name))
         if authority is None:
             self._refuse_creating(f"the authority {name!r}")
@@ -328,6 +329,11 @@ class _Round:
         if authority.id not in self._participating:
             services.ensure_participation(self.session, self.round, authority)
             self._participating.add(authority.id)
+        return authority
+
+    def respondent(self, row: dict, role: RespondentRole) -> Respondent:
+        name = _normalise(row["authority"])
+        authority = self.authority(name)
         key = (authority_key(name), row["respondent"])
         resp = self.respondents.get(key)
         group = self.people[key][1]

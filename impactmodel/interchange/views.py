@@ -16,6 +16,8 @@ from impactmodel.consortium.models import Round
 from impactmodel.db import db
 from impactmodel.fieldwork.models import Instrument
 from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.indicators import services as indicator_services
+from impactmodel.indicators import vocabulary as indicator_vocabulary
 from impactmodel.interchange import csvio, responses, submissions
 
 bp = Blueprint("interchange", __name__)
@@ -29,14 +31,17 @@ NEW_ROUND = "__new__"
 # What each kind of file is read with, and how its result is described.
 IMPORTS = {"coded": (csvio.import_coded, csvio.describe),
            "levels": (csvio.import_levels, csvio.describe),
-           "submissions": (submissions.import_submissions, submissions.describe)}
+           "submissions": (submissions.import_submissions, submissions.describe),
+           "indicators": (indicator_services.import_indicators, indicator_services.describe)}
 
 
 class ImportForm(FlaskForm):
     kind = SelectField("What the file holds", choices=[
         SelectChoice("coded", "Codings (authority, respondent, role, code, ...)"),
         SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)"),
-        SelectChoice("submissions", "KoboToolbox or ODK submissions (CSV export of the app's XLSForm)")])
+        SelectChoice("submissions", "KoboToolbox or ODK submissions (CSV export of the app's XLSForm)"),
+        SelectChoice("indicators", "Indicator figures (authority, indicator, period, value or numerator "
+                                   "and denominator)")])
     # Any existing round, or a new one; whether this user may create one is the import's
     # decision, so that a refusal names the round.
     round_choice = SelectField("Round", validate_choice=False)
@@ -82,7 +87,8 @@ def upload():
                 return redirect(url_for("consortium.round_detail", round_id=result.round.id))
     return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
                            may_create=may_create, columns=csvio.CODED_COLUMNS,
-                           level_columns=csvio.LEVELS_COLUMNS), \
+                           level_columns=csvio.LEVELS_COLUMNS, indicator_columns=indicator_services.COLUMNS,
+                           indicators=indicator_vocabulary.load().indicators.values()), \
         (422 if problems or form.errors else 200)
 
 

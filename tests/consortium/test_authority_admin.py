@@ -149,7 +149,7 @@ def test_merge_moves_everything_and_loses_nothing(client, auth, session, two_spe
     assert event.details == {"merged_authority": src, "participations": 1, "participations_joined": 1,
                              "respondents": 5, "codings": 7, "cases": 2, "invitations": 2,
                              "localities": 2, "scores": 1, "scores_dropped": 1, "assignments": 1,
-                             "contacts": 1}
+                             "contacts": 1, "indicators": 0}
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
@@ -216,7 +216,7 @@ def test_removing_an_authority_with_data_says_what_goes_and_needs_confirming(cli
     for label, n in (("Respondents", 2), ("Codings", 3), ("Cases", 1), ("Survey links", 2), ("Stored score", 1)):
         assert f'<th scope="row">{label}</th><td class="num">{n}</td>' in text
     assert count(session, Participation, Participation.authority_id == source.id) == 2
-    token = "2-0-0-3-1-2-1"
+    token = "2-0-0-3-1-2-1-0"
     assert f'value="{token}"' in text
     stale = client.post(url, data={"confirmed": "0-0-0-0-0-0-0"}, follow_redirects=True)
     assert "changed since it was shown" in stale.get_data(as_text=True)
@@ -233,7 +233,7 @@ def test_removing_an_authority_with_data_says_what_goes_and_needs_confirming(cli
     assert count(session, Coding) == 5
     [event] = audit(session, "round.remove_authority")
     assert event.details == {"round_id": r1.id, "authority_id": source.id, "respondents": 2, "responses": 0,
-                             "answers": 0, "codings": 3, "cases": 1, "invitations": 2, "scores": 1}
+                             "answers": 0, "codings": 3, "cases": 1, "invitations": 2, "scores": 1, "indicators": 0}
 
 
 def test_the_authorities_page_lists_near_duplicates_left_by_the_upgrade(client, auth, session, make_authority):
