@@ -488,7 +488,7 @@ def reliability_report():
         data, withheld = _reliability_input(rnd)
         cb = codebook_mod.load()
         cfg = current_app.config
-        report = reliability.cached_report(
+        report = reliability.reliability_report(
             data, list(cb.codes), n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
             per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"])
     return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
