@@ -204,6 +204,13 @@ def percentile_ci(estimate: float, thetas, *, confidence_level=0.95, max_degener
     ``thetas`` holds one statistic per resample, ``nan`` where it was undefined; the
     rules for degenerate resamples and a ``nan`` estimate are those of
     :func:`bootstrap_ci`, which gives the same interval for the same resamples.
+
+    Examples
+    --------
+    >>> from impactmodel.stats import percentile_ci
+    >>> r = percentile_ci(0.5, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], confidence_level=0.5)
+    >>> (r.low, r.high)
+    (0.3, 0.7)
     """
     thetas = np.asarray(thetas, dtype=float)
     nan = float("nan")
@@ -241,6 +248,12 @@ def cluster_weights(clusters, n_resamples: int, rng=None, *, chunk: int = 256):
         Multinomial weights (each row sums to ``n_clusters``), clusters in the
         order of ``numpy.unique(clusters)``. A statistic that is a ratio of sums
         over rows is then ``weights @ per_cluster_sums`` for every resample at once.
+
+    Examples
+    --------
+    >>> from impactmodel.stats import cluster_weights
+    >>> [w.sum(axis=1).tolist() for w in cluster_weights(["a", "a", "b", "c"], 2, rng=1)]
+    [[3.0, 3.0]]
     """
     labels = np.asarray(clusters)
     n = np.unique(labels).size

@@ -279,6 +279,15 @@ def presence_counts(presence, cluster_index, n_clusters: int) -> PresenceCounts:
     """Per-cluster, per-code counts of a units x codes x coders 0/1 array.
 
     ``cluster_index[u]`` (0 to ``n_clusters - 1``) is the cluster of unit ``u``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from impactmodel.stats import presence_counts
+    >>> presence = np.array([[[1, 1]], [[1, 0]], [[0, 0]]], dtype=float)  # 3 units, 1 code, 2 coders
+    >>> counts = presence_counts(presence, [0, 0, 1], 2)
+    >>> counts.agreeing.ravel().tolist(), counts.pairs.ravel().tolist()
+    ([2.0, 2.0], [4.0, 2.0])
     """
     arr = np.asarray(presence, dtype=float)
     present = ~np.isnan(arr)
@@ -313,7 +322,18 @@ def agreement_from_counts(counts: dict) -> dict:
     """Percent agreement, Cohen's kappa (first two coders), Krippendorff's nominal
     alpha and Gwet's AC1 (categories 0 and 1) from summed :class:`PresenceCounts`
     fields of any shape; ``nan`` where a statistic is undefined, as the
-    single-matrix functions give."""
+    single-matrix functions give.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from impactmodel.stats import agreement_from_counts, percent_agreement, presence_counts
+    >>> presence = np.array([[[1, 1]], [[1, 0]], [[0, 0]], [[0, 0]]], dtype=float)
+    >>> counts = presence_counts(presence, [0, 1, 2, 3], 4)
+    >>> stats = agreement_from_counts({k: v.sum(axis=0) for k, v in counts.fields().items()})
+    >>> float(stats["percent_agreement"][0]) == percent_agreement(presence[:, 0, :])
+    True
+    """
     c = {name: np.asarray(v, dtype=float) for name, v in counts.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         percent = np.where(c["pairs"] > 0, c["agreeing"] / c["pairs"], np.nan)
