@@ -6,11 +6,12 @@ from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, 
                                            Respondent, Round)
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
                                           Response, ResponseMode, ResponseStatus)
+from impactmodel.jobs import Job
 from impactmodel.scoring.models import ConfidenceScore
 
 __all__ = [
     "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
-    "ConfidenceScore", "DoubleCoding", "Instrument", "InstrumentVersion", "Invitation",
+    "ConfidenceScore", "DoubleCoding", "Instrument", "InstrumentVersion", "Invitation", "Job",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
     "ResponseMode", "ResponseStatus", "Role", "Round", "User", "researcher_assignment",
 ]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, SelectField
+from wtforms import FloatField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 
 class CodebookImportForm(FlaskForm):
@@ -25,3 +25,10 @@ class DrawForm(FlaskForm):
     def set_choices(self, rounds, coders) -> None:
         self.round_id.choices = [SelectChoice(r.id, r.name) for r in rounds]
         self.second_coder_id.choices = [SelectChoice(u.id, f"{u.name} ({u.role.label})") for u in coders]
+
+
+class ThresholdForm(FlaskForm):
+    """A round's reliability threshold; empty clears it."""
+
+    threshold = FloatField("Flag the round's scores when pooled α is below", validators=[
+        Optional(), NumberRange(0, 1, "Use a number from 0 to 1, such as 0.667.")])

@@ -167,3 +167,18 @@ class DoubleCoding(Base):
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
     second_done_at: Mapped[datetime | None]
     reconciled_at: Mapped[datetime | None]
+
+
+class RoundReliability(Base):
+    """A round's stored reliability report, so the page reads rather than recomputes."""
+
+    __tablename__ = "round_reliability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), unique=True)
+    # ReliabilityReport.to_json(): figures by presence and by span overlap.
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Hash of the double coding and codebook it was computed from (stale when it differs).
+    input_signature: Mapped[str] = mapped_column(sa.String(64))
+    seed: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

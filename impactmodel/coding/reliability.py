@@ -17,8 +17,6 @@ are those of resampling the answers one resample at a time.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -283,16 +281,6 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
                              raters_vary=data.raters_vary(), n_clusters=int(labels.size), pairs=pairs,
                              n_resamples=n_resamples, per_code_resamples=per_n, seed=seed)
 
-
-def input_signature(data: DoubleCoded, codes: list[str], **options) -> str:
-    """A hash of everything the report depends on: stored results with another
-    signature are out of date."""
-    canonical = json.dumps([data.units, data.slots,
-                            {s: {str(u): sorted(p) for u, p in data.pairs[s].items()} for s in data.slots},
-                            {str(u): r for u, r in data.respondents.items()},
-                            {s: {str(u): w for u, w in data.coders.get(s, {}).items()} for s in data.slots},
-                            codes, sorted(options.items())], sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 def disagreements(data: DoubleCoded) -> list[int]:
     """Answers on which the raters' sets of (code, valence) differ."""

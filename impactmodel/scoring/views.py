@@ -5,8 +5,6 @@ recompute button computes, in the background, with its progress stored.
 """
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
                    url_for)
@@ -16,6 +14,7 @@ from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from impactmodel import jobs
 from impactmodel.access import requires
 from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
@@ -202,13 +201,10 @@ def compute(round_id: int):
         # A second click, or someone else's request: follow the run already under way.
         flash("Scores for this round are already being computed; this is that computation.", "info")
         return redirect(url_for("scoring.run_status", run_id=run.id))
-    app = current_app._get_current_object()
-    user_id = current_user.id
-    if app.config.get("SCORING_INLINE", app.testing):
-        _work(app, run.id, user_id)
-    else:
-        threading.Thread(target=_work, args=(app, run.id, user_id), daemon=True,
-                         name=f"scoring-run-{run.id}").start()
+    jobs.enqueue(db.session, "scoring.run", {"run_id": run.id, "user_id": current_user.id},
+                 key=f"scoring-run:{run.id}")
+    db.session.commit()
+    jobs.dispatch()
     return redirect(url_for("scoring.run_status", run_id=run.id))
 
 
@@ -226,18 +222,6 @@ def publish(round_id: int):
     else:
         flash(f"{rnd.name} published: its numbers are frozen (data hash {pub.data_hash[:12]}).", "success")
     return redirect(url_for("scoring.continuum", round_id=rnd.id))
-
-
-def _work(app, run_id: int, user_id: int) -> None:
-    from impactmodel.auth.models import User
-    with app.app_context():
-        session = db.session
-        actor = session.get(User, user_id)
-        try:
-            services.execute_run(session, run_id, actor,
-                                 n_replicates=app.config.get("SCORING_REPLICATES", 1000))
-        except Exception:
-            app.logger.exception("scoring run %s failed", run_id)
 
 
 def _run(run_id: int) -> ScoringRun:
