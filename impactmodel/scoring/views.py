@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from impactmodel import jobs
 from impactmodel.access import requires
+from impactmodel.coding import stored_reliability
 from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
@@ -77,7 +78,8 @@ def continuum(round_id: int):
                            sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
                            alternatives=stored.scoring.summary.get("alternatives", []) if stored.scoring else [],
                            labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
-                           threshold=viewer.threshold)
+                           threshold=viewer.threshold,
+                           reliability_below=stored_reliability.below_threshold(db.session, rnd))
 
 
 @bp.get("/rounds/<int:round_id>/scores/authorities/<public_id>")
@@ -102,7 +104,8 @@ def profile(round_id: int, public_id: str):
                            components_chart=charts.components(view["components"]) if view else None,
                            levels_chart=charts.levels(view["groups"]) if view else None,
                            profile_tables=present.profile_tables(view) if view else None,
-                           threshold=viewer.threshold)
+                           threshold=viewer.threshold,
+                           reliability_below=stored_reliability.below_threshold(db.session, rnd))
 
 
 def _labels(rnd: Round) -> dict[str, str]:
