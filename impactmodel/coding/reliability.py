@@ -175,18 +175,27 @@ def _pooled_figures(arr: np.ndarray, clusters: np.ndarray, n_resamples: int, see
     return _intervals(estimates, thetas, two)
 
 
-def _valence_agreement(data: DoubleCoded, code: str | None) -> float:
-    same = both = 0
+def _valence_agreement(data: DoubleCoded) -> tuple[float, dict[str, float]]:
+    """Share of (answer, code, coder pair) where both coders applied the code and gave
+    it the same valences: pooled, and per code. One pass over the answers."""
+    same: dict[str, int] = {}
+    both: dict[str, int] = {}
     for u in data.units:
-        per_slot = [{(c, v) for c, v in data.pairs[s].get(u, set()) if code is None or c == code}
-                    for s in data.slots if u in data.pairs[s]]
+        per_slot = []
+        for s in data.slots:
+            if u in data.pairs[s]:
+                valences: dict[str, set] = {}
+                for c, v in data.pairs[s][u]:
+                    valences.setdefault(c, set()).add(v)
+                per_slot.append(valences)
         for i in range(len(per_slot)):
             for j in range(i + 1, len(per_slot)):
                 a, b = per_slot[i], per_slot[j]
-                for c in {c for c, _v in a} & {c for c, _v in b}:
-                    both += 1
-                    same += {v for cc, v in a if cc == c} == {v for cc, v in b if cc == c}
-    return same / both if both else NAN
+                for c in a.keys() & b.keys():
+                    both[c] = both.get(c, 0) + 1
+                    same[c] = same.get(c, 0) + (a[c] == b[c])
+    n_both, n_same = sum(both.values()), sum(same.values())
+    return (n_same / n_both if n_both else NAN), {c: same[c] / n for c, n in both.items()}
 
 
 def _coder_pairs(data: DoubleCoded, arr: np.ndarray, clusters: np.ndarray, n_resamples: int,
@@ -249,12 +258,13 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
     # is its own cluster).
     clusters = np.array([data.respondents.get(u, -u) for u in data.units])
     labels, index = np.unique(clusters, return_inverse=True)
+    pooled_valence, valence_by_code = _valence_agreement(data)
     say(10, "Pooled figures")
     o = result.overall
     overall = CodeRow(
         code=None, n_units=len(data.units),
         applied=int((np.nansum(arr, axis=2) > 0).any(axis=1).sum()),
-        prevalence=o.prevalence, valence_agreement=_valence_agreement(data, None),
+        prevalence=o.prevalence, valence_agreement=pooled_valence,
         **_pooled_figures(arr, clusters, n_resamples, seed, two))
 
     say(35, "Figures per code")
@@ -273,7 +283,7 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
         column = None if thetas is None else {name: v[:, k] for name, v in thetas.items()}
         rows.append(CodeRow(
             code=ca.code, n_units=ca.n_units, applied=int(applied[j]), prevalence=ca.prevalence,
-            valence_agreement=_valence_agreement(data, ca.code), **_intervals(estimates, column, two)))
+            valence_agreement=valence_by_code.get(ca.code, NAN), **_intervals(estimates, column, two)))
     rows.sort(key=lambda r: (-r.applied, r.code))
     say(75, "Figures per pair of coders")
     pairs = _coder_pairs(data, arr, clusters, n_resamples, seed)

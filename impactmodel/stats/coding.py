@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from ._validate import as_float_array, check_finite
 from .agreement import cohen_kappa, percent_agreement
@@ -310,12 +311,10 @@ def presence_counts(presence, cluster_index, n_clusters: int) -> PresenceCounts:
         "rated": (m >= 1).astype(float), "share_ones": share_ones,
     }
     index = np.asarray(cluster_index, dtype=np.intp)
-    out = {}
-    for name, values in per_unit.items():
-        summed = np.zeros((n_clusters, arr.shape[1]))
-        np.add.at(summed, index, values)
-        out[name] = summed
-    return PresenceCounts(**out)
+    # Summing units into clusters is a product with a sparse clusters x units indicator.
+    members = sparse.csr_matrix((np.ones(index.size), (index, np.arange(index.size))),
+                                shape=(n_clusters, index.size))
+    return PresenceCounts(**{name: np.asarray(members @ values) for name, values in per_unit.items()})
 
 
 def agreement_from_counts(counts: dict) -> dict:
