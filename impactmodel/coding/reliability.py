@@ -68,6 +68,20 @@ class PairRow:
 
 
 @dataclass
+class SpanRow:
+    """Agreement by span overlap: the unit is a character of an answer, and a coder's
+    decision whether their codings of the code cover it."""
+
+    code: str | None             # None: pooled over every code
+    characters: int              # characters of the double-coded answers
+    covered: int                 # characters some coder covered with the code
+    percent_agreement: Interval
+    cohen_kappa: Interval
+    gwet_ac1: Interval
+    krippendorff_alpha: Interval
+
+
+@dataclass
 class ReliabilityReport:
     n_units: int
     slots: list[str]
@@ -78,6 +92,8 @@ class ReliabilityReport:
     raters_vary: bool = False    # different people are "first" or "second" on different answers
     n_clusters: int = 0          # respondents resampled by the bootstrap
     pairs: list[PairRow] = field(default_factory=list)
+    span_overall: SpanRow | None = None
+    span_per_code: list[SpanRow] = field(default_factory=list)
     n_resamples: int = 0
     per_code_resamples: int = 0
     seed: int = 0
@@ -105,6 +121,8 @@ class ReliabilityReport:
         d["overall"] = row(d["overall"], CodeRow) if d.get("overall") else None
         d["per_code"] = [row(r, CodeRow) for r in d.get("per_code", [])]
         d["pairs"] = [row(r, PairRow) for r in d.get("pairs", [])]
+        d["span_overall"] = row(d["span_overall"], SpanRow) if d.get("span_overall") else None
+        d["span_per_code"] = [row(r, SpanRow) for r in d.get("span_per_code", [])]
         return cls(**d)
 
 
@@ -214,6 +232,79 @@ def _coder_pairs(data: DoubleCoded, arr: np.ndarray, clusters: np.ndarray, n_res
     return rows
 
 
+def span_segments(data: DoubleCoded, codes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The double-coded answers cut into segments of characters that every coder
+    treated alike: between any two consecutive span boundaries each coder either
+    covered all the characters with a code or none of them.
+
+    Returns the segments x codes x slots 0/1 array (``nan`` where a slot did not code
+    the answer), each segment's length (its weight) and its answer's respondent.
+    """
+    position = {c: j for j, c in enumerate(codes)}
+    blocks, weights, clusters = [], [], []
+    for u in data.units:
+        length = data.lengths.get(u, 0)
+        spans = {s: data.spans.get(s, {}).get(u) for s in data.slots}
+        cuts = {0, length}
+        for by_code in spans.values():
+            for ranges in (by_code or {}).values():
+                for start, end in ranges:
+                    cuts.update((min(max(start, 0), length), min(max(end, 0), length)))
+        edges = np.array(sorted(cuts))
+        if edges.size < 2:
+            continue
+        starts, ends = edges[:-1], edges[1:]
+        block = np.full((starts.size, len(codes), len(data.slots)), np.nan)
+        for k, s in enumerate(data.slots):
+            if spans[s] is None:
+                continue      # this slot did not code the answer
+            block[:, :, k] = 0.0
+            for code, ranges in spans[s].items():
+                j = position.get(code)
+                if j is None:
+                    continue
+                for start, end in ranges:
+                    block[(starts >= start) & (ends <= end), j, k] = 1.0
+        blocks.append(block)
+        weights.append(ends - starts)
+        clusters.append(np.full(starts.size, data.respondents.get(u, -u)))
+    if not blocks:
+        return np.zeros((0, len(codes), len(data.slots))), np.zeros(0), np.zeros(0, dtype=int)
+    return np.concatenate(blocks), np.concatenate(weights).astype(float), np.concatenate(clusters)
+
+
+def _span_figures(data: DoubleCoded, codes: list[str], n_resamples: int, per_n: int, seed: int,
+                  two: bool) -> tuple[SpanRow | None, list[SpanRow]]:
+    """Figures by span overlap, pooled and per code applied, with intervals; point
+    estimates and resamples both from character-weighted counts."""
+    arr, weights, clusters = span_segments(data, codes)
+    if weights.sum() == 0:
+        return None, []
+    labels, index = np.unique(clusters, return_inverse=True)
+    counts = presence_counts(arr, index, labels.size, weights)
+    covered = ((np.nansum(arr, axis=2) > 0) * weights[:, None]).sum(axis=0)
+    characters = int(weights.sum())
+    total = {name: v.sum(axis=0) for name, v in counts.fields().items()}
+    pooled = agreement_from_counts({name: v.sum() for name, v in total.items()})
+    thetas = None
+    if labels.size >= 2:
+        thetas = _resampled(counts, slice(None), clusters, n_resamples, seed, pooled=True)
+    overall = SpanRow(code=None, characters=characters, covered=int((np.nansum(arr, axis=2) > 0).any(axis=1) @ weights),
+                      **_intervals({k: float(v) for k, v in pooled.items()}, thetas, two))
+    used = np.flatnonzero(covered > 0)
+    per_code = agreement_from_counts({name: v[used] for name, v in total.items()})
+    thetas = None
+    if labels.size >= 2 and used.size:
+        thetas = _resampled(counts, used, clusters, per_n, seed, pooled=False)
+    rows = []
+    for k, j in enumerate(used):
+        column = None if thetas is None else {name: v[:, k] for name, v in thetas.items()}
+        rows.append(SpanRow(code=codes[j], characters=characters, covered=int(covered[j]),
+                            **_intervals({name: float(v[k]) for name, v in per_code.items()}, column, two)))
+    rows.sort(key=lambda r: (-r.covered, r.code))
+    return overall, rows
+
+
 def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int = 1000,
                        per_code_resamples: int | None = None, seed: int = 20081,
                        progress=None) -> ReliabilityReport:
@@ -285,10 +376,13 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
             code=ca.code, n_units=ca.n_units, applied=int(applied[j]), prevalence=ca.prevalence,
             valence_agreement=valence_by_code.get(ca.code, NAN), **_intervals(estimates, column, two)))
     rows.sort(key=lambda r: (-r.applied, r.code))
-    say(75, "Figures per pair of coders")
+    say(60, "Figures per pair of coders")
     pairs = _coder_pairs(data, arr, clusters, n_resamples, seed)
+    say(75, "Figures by span overlap")
+    span_overall, span_per_code = _span_figures(data, codes, n_resamples, per_n, seed, two)
     return ReliabilityReport(len(data.units), slots, overall, rows, len(codes) - used.size, two,
                              raters_vary=data.raters_vary(), n_clusters=int(labels.size), pairs=pairs,
+                             span_overall=span_overall, span_per_code=span_per_code,
                              n_resamples=n_resamples, per_code_resamples=per_n, seed=seed)
 
 

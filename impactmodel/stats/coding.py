@@ -276,10 +276,12 @@ class PresenceCounts:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
-def presence_counts(presence, cluster_index, n_clusters: int) -> PresenceCounts:
+def presence_counts(presence, cluster_index, n_clusters: int, weights=None) -> PresenceCounts:
     """Per-cluster, per-code counts of a units x codes x coders 0/1 array.
 
     ``cluster_index[u]`` (0 to ``n_clusters - 1``) is the cluster of unit ``u``.
+    ``weights[u]``, if given, counts unit ``u`` that many times: a segment of text
+    whose characters all got the same decisions stands for each of its characters.
 
     Examples
     --------
@@ -312,7 +314,8 @@ def presence_counts(presence, cluster_index, n_clusters: int) -> PresenceCounts:
     }
     index = np.asarray(cluster_index, dtype=np.intp)
     # Summing units into clusters is a product with a sparse clusters x units indicator.
-    members = sparse.csr_matrix((np.ones(index.size), (index, np.arange(index.size))),
+    times = np.ones(index.size) if weights is None else np.asarray(weights, dtype=float)
+    members = sparse.csr_matrix((times, (index, np.arange(index.size))),
                                 shape=(n_clusters, index.size))
     return PresenceCounts(**{name: np.asarray(members @ values) for name, values in per_unit.items()})
 

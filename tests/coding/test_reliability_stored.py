@@ -67,6 +67,7 @@ def test_the_page_queues_a_run_when_nothing_is_stored_then_reads_the_stored_repo
     assert "0.53" in page and "75.0%" in page and "Gwet's AC1" in page and "Per pair of coders" in page
     assert "Computing the figures" not in page and len(_jobs(session)) == 1
     assert "Unit: an answer × code decision, by presence" in page
+    assert "By span overlap" in page and "Unit: a character of an answer × code" in page
     monkeypatch.undo()
 
     # New double coding: the stored figures stay on show while a recomputation is queued.

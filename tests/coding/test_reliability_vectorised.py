@@ -107,3 +107,43 @@ def test_cluster_weights_count_the_draws_of_the_generic_bootstrap():
     assert (weights.sum(axis=1) == 4).all()
     with pytest.raises(ValueError, match="at least 2 clusters"):
         next(cluster_weights([1, 1], 5, rng=1))
+
+
+def test_span_overlap_figures_are_those_of_every_character():
+    """Unit: a character of an answer; a coder's decision whether their spans of a code cover it."""
+    from impactmodel.stats import cohen_kappa, krippendorff_alpha, percent_agreement
+
+    slots = ["first", "second"]
+    data = queries.DoubleCoded(units=[1, 2, 3], slots=slots, respondents={1: 10, 2: 20, 3: 30},
+                               lengths={1: 10, 2: 6, 3: 4},
+                               pairs={"first": {1: {("A", "positive")}, 2: {("B", "positive")}, 3: set()},
+                                      "second": {1: {("A", "positive")}, 2: {("B", "positive")}, 3: set()}},
+                               coders={s: {1: s, 2: s, 3: s} for s in slots},
+                               spans={"first": {1: {"A": [(0, 5)]}, 2: {"B": [(0, 6)]}, 3: {}},
+                                      "second": {1: {"A": [(3, 8)]}, 2: {"B": [(0, 6)]}, 3: {}}})
+    report = reliability.reliability_report(data, ["A", "B", "C"], n_resamples=200, seed=2)
+    # Character by character: answer 1 (10), answer 2 (6), answer 3 (4), one column per coder.
+    a = np.zeros((20, 2))
+    a[0:5, 0] = 1
+    a[3:8, 1] = 1
+    b = np.zeros((20, 2))
+    b[10:16, :] = 1
+    per = {r.code: r for r in report.span_per_code}
+    assert set(per) == {"A", "B"} and per["A"].covered == 8 and per["B"].covered == 6
+    assert per["A"].percent_agreement.estimate == pytest.approx(14 / 20)   # 6 characters differ
+    for code, m in (("A", a), ("B", b)):
+        row = per[code]
+        assert row.krippendorff_alpha.estimate == pytest.approx(krippendorff_alpha(m))
+        assert row.cohen_kappa.estimate == pytest.approx(cohen_kappa(m[:, 0], m[:, 1], labels=[0, 1]))
+        assert row.gwet_ac1.estimate == pytest.approx(gwet_ac1(m, labels=[0, 1]))
+    pooled = np.vstack([a, b, np.zeros((20, 2))])          # C: never applied, agreed absent
+    o = report.span_overall
+    assert o.characters == 20 and o.covered == 14
+    assert o.krippendorff_alpha.estimate == pytest.approx(krippendorff_alpha(pooled))
+    assert o.percent_agreement.estimate == pytest.approx(percent_agreement(pooled))
+    # By presence the coders agree on every answer; by span overlap they do not.
+    assert report.overall.percent_agreement.estimate == 1.0 and o.percent_agreement.estimate < 1.0
+    # The interval resamples respondents, as by presence, and the stored form keeps it all.
+    assert o.krippendorff_alpha.low <= o.krippendorff_alpha.estimate <= o.krippendorff_alpha.high
+    again = reliability.ReliabilityReport.from_json(report.to_json())
+    assert again.to_json() == report.to_json() and again.span_overall.covered == 14
