@@ -26,6 +26,7 @@ from typing import Any, Callable
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from impactmodel.db import Base, db, utcnow
@@ -200,6 +201,7 @@ def _start_web_worker(app: Flask) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+@with_appcontext
 def worker_command(burst):
     """Run background jobs (scores, reliability) until stopped."""
     app = current_app._get_current_object()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,31 @@ def test_scores_carry_a_flag_while_reliability_is_below_the_rounds_threshold(app
     client.post(f"/coding/rounds/{rnd.id}/reliability-threshold", data={"threshold": ""})
     session.expire_all()
     assert scoring.find_round(session, "Round 1").reliability_threshold is None
+
+
+@pytest.mark.parametrize("app_config", [dict(QUEUED, JOBS_IN_WEB=True, JOBS_POLL_SECONDS=0.05)])
+def test_the_web_process_alone_completes_queued_work(app, client, auth, session, double_coded, app_config):  # noqa: F811
+    """No separate worker: the web process's own worker thread runs what a page queued."""
+    rnd, *_ = double_coded
+    auth.login(Role.ADMIN)
+    try:
+        assert "Computing the figures" in client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
+        job_id = session.scalar(sa.select(Job.id))
+        for _ in range(400):
+            if client.get(f"/coding/reliability/jobs/{job_id}.json").get_json()["done"]:
+                break
+            time.sleep(0.05)
+        assert _jobs(session) == [("reliability.compute", "done")]
+        assert "Krippendorff's α (main figure)" in client.get(f"/coding/reliability?round={rnd.id}").get_data(as_text=True)
+    finally:
+        app.extensions["impactmodel.jobs.stop"].set()
+
+
+@pytest.mark.parametrize("app_config", [QUEUED])
+def test_the_worker_command_runs_queued_jobs(app, session, double_coded, app_config):  # noqa: F811
+    rnd, a, *_ = double_coded
+    stored_reliability.request(session, a, rnd)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert "waiting for jobs" in result.output
+    assert _jobs(session) == [("reliability.compute", "done")]
