@@ -8,11 +8,12 @@ from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, 
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
                                           Response, ResponseMode, ResponseStatus)
 from impactmodel.indicators.models import IndicatorValue
+from impactmodel.jobs import Job
 from impactmodel.scoring.models import ConfidenceScore
 
 __all__ = [
     "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
-    "ConfidenceScore", "DoubleCoding", "IndicatorValue", "Instrument", "InstrumentVersion", "Invitation",
+    "ConfidenceScore", "DoubleCoding", "IndicatorValue", "Instrument", "InstrumentVersion", "Invitation", "Job",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
     "ResponseMode", "ResponseStatus", "Role", "Round", "SuggestionModel", "User",
     "researcher_assignment",

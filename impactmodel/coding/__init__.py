@@ -4,7 +4,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from impactmodel import codebook
-    from impactmodel.coding import cli, views
+    from impactmodel.coding import cli, tasks, views  # noqa: F401  (tasks: job handlers)
     from impactmodel.interchange.cli import export_group, import_group
     from impactmodel.web import add_nav_link, add_round_link
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class CodebookImportForm(FlaskForm):
@@ -33,3 +33,10 @@ class QdpxImportForm(FlaskForm):
                         validators=[Length(max=254, message="At most 254 characters.")])
     check = BooleanField("Only check: show what would be imported, store nothing")
     leave_out_unplaced = BooleanField("Import the rest when some codings cannot be placed")
+
+
+class ThresholdForm(FlaskForm):
+    """A round's reliability threshold; empty clears it."""
+
+    threshold = FloatField("Flag the round's scores when pooled α is below", validators=[
+        Optional(), NumberRange(0, 1, "Use a number from 0 to 1, such as 0.667.")])

@@ -203,3 +203,18 @@ class SuggestionModel(Base):
     training_seconds: Mapped[float]
     library: Mapped[str] = mapped_column(sa.String(80))
     model: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+
+
+class RoundReliability(Base):
+    """A round's stored reliability report, so the page reads rather than recomputes."""
+
+    __tablename__ = "round_reliability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), unique=True)
+    # ReliabilityReport.to_json(): figures by presence and by span overlap.
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Hash of the double coding and codebook it was computed from (stale when it differs).
+    input_signature: Mapped[str] = mapped_column(sa.String(64))
+    seed: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

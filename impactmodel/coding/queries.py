@@ -243,6 +243,10 @@ class DoubleCoded:
     coders: dict[str, dict[int, str]] = field(default_factory=dict)   # slot -> answer -> who
     reconciled: set[int] = field(default_factory=set)
     respondents: dict[int, int] = field(default_factory=dict)   # answer -> respondent (bootstrap clusters)
+    # slot -> answer -> code -> character spans [start, end) (a coding without a span
+    # covers the whole answer), and each answer's length: for reliability by span overlap.
+    spans: dict[str, dict[int, dict[str, list[tuple[int, int]]]]] = field(default_factory=dict)
+    lengths: dict[int, int] = field(default_factory=dict)
 
     def raters_vary(self) -> bool:
         """Whether different people fill a slot on different answers (Cohen's kappa
@@ -295,13 +299,20 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
             slot = out.slots[i + 1]
             out.pairs[slot][u] = set()
             out.coders[slot][u] = names.get(coder_id, "?")
+    out.lengths = dict(session.execute(
+        sa.select(Answer.id, sa.func.coalesce(sa.func.length(Answer.text), 0))
+        .where(Answer.id.in_(out.units))).all()) if out.units else {}
+    out.spans = {s: {u: {} for u in out.pairs[s]} for s in out.slots}
     codings = session.execute(
-        sa.select(Coding.answer_id, Coding.code_id, Coding.valence, Coding.coder_id, Coding.coder)
+        sa.select(Coding.answer_id, Coding.code_id, Coding.valence, Coding.coder_id, Coding.coder,
+                  Coding.start, Coding.end)
         .where(Coding.answer_id.in_(out.units), Coding.coder != INSTRUMENT_CODER)).all()
-    for answer_id, code_id, valence, coder_id, coder in codings:
+    for answer_id, code_id, valence, coder_id, coder, start, end in codings:
         seconds = order[answer_id]
         slot = out.slots[seconds.index(coder_id) + 1] if coder_id in seconds else "first"
         out.pairs[slot][answer_id].add((code_id, valence.value if hasattr(valence, "value") else valence))
+        span = (start, end) if start is not None else (0, out.lengths.get(answer_id, 0))
+        out.spans[slot][answer_id].setdefault(code_id, []).append(span)
         if slot == "first":
             who = names.get(coder_id, coder) if coder_id else coder
             prev = out.coders["first"].get(answer_id)
@@ -371,3 +382,21 @@ def my_double_coding(session: Session, user: User, round_id: int | None) -> dict
             "drawn": len(here),
             "elsewhere": sorted(((rounds[rid], n) for rid, n in elsewhere.items() if rid in rounds),
                                 key=lambda t: t[0].name)}
+
+
+def double_coding_fingerprint(session: Session, round_id: int) -> str:
+    """A cheap summary that changes whenever the round's finished double coding does.
+
+    Codings on a drawn answer stay as they were drawn (first coder) or marked done
+    (second coder) until reconciled, and reconciling does not change them, so the
+    finished draws and the codings added or removed on those answers tell every change.
+    """
+    finished = (sa.select(DoubleCoding.answer_id)
+                .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None)))
+    draws = session.execute(sa.select(sa.func.count(), sa.func.max(DoubleCoding.second_done_at),
+                                      sa.func.sum(DoubleCoding.id))
+                            .where(DoubleCoding.round_id == round_id,
+                                   DoubleCoding.second_done_at.is_not(None))).one()
+    codings = session.execute(sa.select(sa.func.count(), sa.func.max(Coding.id), sa.func.sum(Coding.id))
+                              .where(Coding.answer_id.in_(finished), Coding.coder != INSTRUMENT_CODER)).one()
+    return f"{draws[0]}|{draws[1]}|{draws[2]}|{codings[0]}|{codings[1]}|{codings[2]}"

@@ -10,12 +10,13 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_login import current_user
 
 from impactmodel import codebook as codebook_mod
+from impactmodel import jobs
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
 from impactmodel.coding import (codebook_io, codesearch, offsets, qdpx_import, queries, reliability, services,
-                                suggest)
-from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm
+                                stored_reliability, suggest)
+from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm, ThresholdForm
 from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
 from impactmodel.consortium.models import Round
@@ -523,40 +524,69 @@ def draw():
     return redirect(url_for("coding.double", round=form.round_id.data or None))
 
 
-def _reliability_input(rnd: Round) -> tuple[queries.DoubleCoded, int]:
-    """The report's answers for this viewer, and how many of theirs are left out.
-
-    Per code the report says on how many answers it was applied: on an answer the
-    viewer still codes blind (done or not, until reconciled) that would give the first
-    coder's codes away, so such answers are left out of the viewer's report.
-    """
-    visible = queries.visible_authority_ids(db.session, current_user)
-    if current_user.role is Role.ANALYST:
-        visible = None       # figures pooled over the round; no answer is shown
-    blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
+def _blind_in(rnd: Round) -> int:
+    """Answers of the round the viewer still codes blind (done or not, until reconciled)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
         DoubleCoding.round_id == rnd.id, DoubleCoding.second_coder_id == current_user.id,
-        DoubleCoding.reconciled_at.is_(None))))
-    data = queries.double_coded(db.session, rnd.id, authority_ids=visible, leave_out=blind)
-    return data, len(blind)
+        DoubleCoding.reconciled_at.is_(None))) or 0
 
 
 @bp.get("/reliability")
 @requires("can_export_consortium")
 def reliability_report():
+    """The round's stored report; when there is none, or the double coding changed since,
+    a recomputation is queued and its progress shown."""
     rnd = _round_or_first(_int("round"))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
-    report, withheld = None, 0
+    found, job, stale, withheld = None, None, False, 0
     if rnd is not None:
-        data, withheld = _reliability_input(rnd)
-        cb = codebook_mod.load()
-        cfg = current_app.config
-        report = reliability.cached_report(
-            data, list(cb.codes), n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
-            per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"])
-    return render_template("coding/reliability.html", rnd=rnd, rounds=rounds, report=report,
+        # Per code the report says on how many answers it was applied: on an answer the
+        # viewer still codes blind that would give the first coder's codes away.
+        withheld = _blind_in(rnd)
+        found = stored_reliability.stored(db.session, rnd)
+        stale = found is not None and stored_reliability.is_stale(db.session, rnd, found)
+        if found is None or stale:
+            job = stored_reliability.active_job(db.session, rnd) or \
+                stored_reliability.request(db.session, current_user, rnd)[0]
+            jobs.dispatch()
+            if current_app.config["JOBS_INLINE"]:
+                found, stale, job = stored_reliability.stored(db.session, rnd), False, None
+    threshold_form = ThresholdForm(threshold=rnd.reliability_threshold if rnd else None)
+    return render_template("coding/reliability.html", rnd=rnd, rounds=rounds,
+                           report=None if withheld or found is None else found.report,
+                           computed_at=found.computed_at if found else None, stale=stale, job=job,
                            withheld=withheld, cb=codebook_mod.load(), plural=plural,
+                           threshold_form=threshold_form,
+                           below=stored_reliability.below_threshold(db.session, rnd) if rnd else None,
                            suggestions=suggest.stored(db.session, rnd.id) if rnd else None,
                            min_answers=suggest.MIN_ANSWERS)
+
+
+@bp.get("/reliability/jobs/<int:job_id>.json")
+@requires("can_export_consortium")
+def reliability_job(job_id: int):
+    job = db.session.get(jobs.Job, job_id)
+    if job is None or job.kind != stored_reliability.JOB:
+        abort(404)
+    return jsonify({"id": job.id, "status": job.status, "progress": job.progress, "message": job.message,
+                    "done": job.status in ("done", "failed"),
+                    "next": url_for("coding.reliability_report", round=job.arguments.get("round_id"))})
+
+
+@bp.post("/rounds/<int:round_id>/reliability-threshold")
+@requires("can_manage_rounds")
+def reliability_threshold(round_id: int):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    form = ThresholdForm()
+    if form.validate_on_submit():
+        stored_reliability.set_threshold(db.session, current_user, rnd, form.threshold.data)
+        flash("Threshold cleared." if form.threshold.data is None else
+              f"Scores of {rnd.name} are flagged while pooled α is below {form.threshold.data:g}.")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+    return redirect(url_for("coding.reliability_report", round=rnd.id))
 
 
 @bp.get("/disagreements")

@@ -23,6 +23,9 @@ class Round(Base):
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Krippendorff's alpha (pooled, coding by presence) below which the round's scores
+    # carry a "coding reliability below threshold" flag; None sets no threshold.
+    reliability_threshold: Mapped[float | None]
 
     participations: Mapped[list[Participation]] = relationship(back_populates="round",
                                                                cascade="all, delete-orphan")

@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from impactmodel.scoring import cli, views
+    from impactmodel.scoring import cli, tasks, views  # noqa: F401  (tasks: job handlers)
     from impactmodel.web import add_nav_link, add_round_link
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.score)

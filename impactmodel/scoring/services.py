@@ -342,9 +342,18 @@ def start_run(session: Session, actor, rnd: Round, seed: int = 0) -> tuple[Scori
     return run, True
 
 
+def resume_run(session: Session, run_id: int) -> None:
+    """Queue again a run whose worker stopped while it was running (its job is being
+    retried), so that ``execute_run`` takes it up."""
+    session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == "running")
+                    .values(status="queued", message="Waiting to start again"))
+    session.commit()
+
+
 def execute_run(session: Session, run_id: int, actor, *,
-                n_replicates: int = core.DEFAULT_REPLICATES) -> None:
-    """Do a recorded run, writing its progress where any worker can read it."""
+                n_replicates: int = core.DEFAULT_REPLICATES, heartbeat: Progress | None = None) -> None:
+    """Do a recorded run, writing its progress where any worker can read it
+    (and to ``heartbeat``, the job's own progress)."""
     # Claim the run: only a queued run starts, so a run is never worked on twice.
     claimed = session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == "queued")
                               .values(status="running", progress=1, message="Starting")
@@ -361,6 +370,8 @@ def execute_run(session: Session, run_id: int, actor, *,
         session.execute(sa.update(ScoringRun).where(ScoringRun.id == run_id)
                         .values(progress=pct, message=msg[:200]))
         session.commit()
+        if heartbeat is not None:
+            heartbeat(pct, msg)
 
     try:
         compute_scores(session, actor, rnd, seed=run.seed, n_replicates=n_replicates, progress=progress)

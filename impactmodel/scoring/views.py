@@ -5,8 +5,6 @@ recompute button computes, in the background, with its progress stored.
 """
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
                    url_for)
@@ -16,7 +14,9 @@ from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from impactmodel import jobs
 from impactmodel.access import requires
+from impactmodel.coding import stored_reliability
 from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
@@ -78,7 +78,8 @@ def continuum(round_id: int):
                            sensitivity=stored.scoring.summary.get("sensitivity") if stored.scoring else None,
                            alternatives=stored.scoring.summary.get("alternatives", []) if stored.scoring else [],
                            labels=present.COMPONENT_LABELS, components=present.COMPONENTS,
-                           threshold=viewer.threshold)
+                           threshold=viewer.threshold,
+                           reliability_below=stored_reliability.below_threshold(db.session, rnd))
 
 
 @bp.get("/rounds/<int:round_id>/scores/authorities/<public_id>")
@@ -103,7 +104,8 @@ def profile(round_id: int, public_id: str):
                            components_chart=charts.components(view["components"]) if view else None,
                            levels_chart=charts.levels(view["groups"]) if view else None,
                            profile_tables=present.profile_tables(view) if view else None,
-                           threshold=viewer.threshold)
+                           threshold=viewer.threshold,
+                           reliability_below=stored_reliability.below_threshold(db.session, rnd))
 
 
 def _labels(rnd: Round) -> dict[str, str]:
@@ -202,13 +204,10 @@ def compute(round_id: int):
         # A second click, or someone else's request: follow the run already under way.
         flash("Scores for this round are already being computed; this is that computation.", "info")
         return redirect(url_for("scoring.run_status", run_id=run.id))
-    app = current_app._get_current_object()
-    user_id = current_user.id
-    if app.config.get("SCORING_INLINE", app.testing):
-        _work(app, run.id, user_id)
-    else:
-        threading.Thread(target=_work, args=(app, run.id, user_id), daemon=True,
-                         name=f"scoring-run-{run.id}").start()
+    jobs.enqueue(db.session, "scoring.run", {"run_id": run.id, "user_id": current_user.id},
+                 key=f"scoring-run:{run.id}")
+    db.session.commit()
+    jobs.dispatch()
     return redirect(url_for("scoring.run_status", run_id=run.id))
 
 
@@ -226,18 +225,6 @@ def publish(round_id: int):
     else:
         flash(f"{rnd.name} published: its numbers are frozen (data hash {pub.data_hash[:12]}).", "success")
     return redirect(url_for("scoring.continuum", round_id=rnd.id))
-
-
-def _work(app, run_id: int, user_id: int) -> None:
-    from impactmodel.auth.models import User
-    with app.app_context():
-        session = db.session
-        actor = session.get(User, user_id)
-        try:
-            services.execute_run(session, run_id, actor,
-                                 n_replicates=app.config.get("SCORING_REPLICATES", 1000))
-        except Exception:
-            app.logger.exception("scoring run %s failed", run_id)
 
 
 def _run(run_id: int) -> ScoringRun:

@@ -18,8 +18,9 @@ See docs/STATS.md for the formulas, sources and benchmark figures.
 """
 
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, percent_agreement
-from .bootstrap import BootstrapCI, bootstrap_ci
-from .coding import CodeAgreement, MultiCodeAgreement, multicode_agreement
+from .bootstrap import BootstrapCI, bootstrap_ci, cluster_weights, percentile_ci
+from .coding import (CodeAgreement, MultiCodeAgreement, PresenceCounts, agreement_from_counts,
+                     multicode_agreement, presence_counts)
 from .consensus import GroupConsensus, group_consensus, tastle_wierman
 from .icc import icc, kendall_w
 from .krippendorff import krippendorff_alpha
@@ -30,8 +31,11 @@ __all__ = [
     "CodeAgreement",
     "GroupConsensus",
     "MultiCodeAgreement",
+    "PresenceCounts",
     "ad_index",
+    "agreement_from_counts",
     "bootstrap_ci",
+    "cluster_weights",
     "cohen_kappa",
     "fleiss_kappa",
     "group_consensus",
@@ -41,6 +45,8 @@ __all__ = [
     "krippendorff_alpha",
     "multicode_agreement",
     "percent_agreement",
+    "percentile_ci",
+    "presence_counts",
     "rwg",
     "rwg_j",
     "tastle_wierman",

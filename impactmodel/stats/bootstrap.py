@@ -182,22 +182,93 @@ def bootstrap_ci(
 
     draws = gen.integers(0, n_draw, size=(n_resamples, n_draw))
     thetas = np.array([float(statistic(data[rows_for(d)])) for d in draws])
+    if method == "percentile":
+        return percentile_ci(estimate, thetas, confidence_level=confidence_level,
+                             max_degenerate=max_degenerate)
     finite = thetas[~np.isnan(thetas)]
     n_degenerate = int(thetas.size - finite.size)
     result = dict(confidence_level=confidence_level, method=method,
                   n_resamples=int(n_resamples), n_degenerate=n_degenerate)
     if finite.size == 0 or n_degenerate > max_degenerate * n_resamples:
         return BootstrapCI(estimate, nan, nan, **result)
-
-    tail = (1 - confidence_level) / 2
-    if method == "percentile":
-        probs = np.array([tail, 1 - tail])
-    else:
-        probs = _bca_levels(data, statistic, estimate, finite, tail, groups, n_draw)
-        if np.isnan(probs).any():
-            return BootstrapCI(estimate, nan, nan, **result)
+    probs = _bca_levels(data, statistic, estimate, finite, (1 - confidence_level) / 2, groups, n_draw)
+    if np.isnan(probs).any():
+        return BootstrapCI(estimate, nan, nan, **result)
     low, high = np.quantile(finite, probs)
     return BootstrapCI(estimate, float(low), float(high), **result)
+
+
+def percentile_ci(estimate: float, thetas, *, confidence_level=0.95, max_degenerate=0.1) -> BootstrapCI:
+    """The percentile interval of resampled statistics already computed.
+
+    ``thetas`` holds one statistic per resample, ``nan`` where it was undefined; the
+    rules for degenerate resamples and a ``nan`` estimate are those of
+    :func:`bootstrap_ci`, which gives the same interval for the same resamples.
+
+    Examples
+    --------
+    >>> from impactmodel.stats import percentile_ci
+    >>> r = percentile_ci(0.5, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], confidence_level=0.5)
+    >>> (r.low, r.high)
+    (0.3, 0.7)
+    """
+    thetas = np.asarray(thetas, dtype=float)
+    nan = float("nan")
+    n_resamples = int(thetas.size)
+    if np.isnan(estimate):
+        return BootstrapCI(float(estimate), nan, nan, confidence_level, "percentile", n_resamples, 0)
+    finite = thetas[~np.isnan(thetas)]
+    n_degenerate = int(thetas.size - finite.size)
+    result = dict(confidence_level=confidence_level, method="percentile",
+                  n_resamples=n_resamples, n_degenerate=n_degenerate)
+    if finite.size == 0 or n_degenerate > max_degenerate * n_resamples:
+        return BootstrapCI(float(estimate), nan, nan, **result)
+    tail = (1 - confidence_level) / 2
+    low, high = np.quantile(finite, [tail, 1 - tail])
+    return BootstrapCI(float(estimate), float(low), float(high), **result)
+
+
+def cluster_weights(clusters, n_resamples: int, rng=None, *, chunk: int = 256):
+    """Bootstrap resamples of clusters as weights: how often each cluster is drawn.
+
+    Parameters
+    ----------
+    clusters : array_like
+        One label per row; rows with one label are drawn together.
+    n_resamples : int
+    rng : None, int or numpy.random.Generator
+        The same seed gives the same resamples as :func:`bootstrap_ci` with
+        ``clusters`` (the same draws, counted instead of gathered).
+    chunk : int
+        Resamples per block yielded, to bound memory.
+
+    Yields
+    ------
+    numpy.ndarray, shape (block, n_clusters)
+        Multinomial weights (each row sums to ``n_clusters``), clusters in the
+        order of ``numpy.unique(clusters)``. A statistic that is a ratio of sums
+        over rows is then ``weights @ per_cluster_sums`` for every resample at once.
+
+    Examples
+    --------
+    >>> from impactmodel.stats import cluster_weights
+    >>> [w.sum(axis=1).tolist() for w in cluster_weights(["a", "a", "b", "c"], 2, rng=1)]
+    [[3.0, 3.0]]
+    """
+    labels = np.asarray(clusters)
+    n = np.unique(labels).size
+    if n < 2:
+        raise ValueError(f"cluster_weights needs at least 2 clusters, got {n}")
+    gen = np.random.default_rng(rng)
+    done = 0
+    while done < n_resamples:
+        size = min(chunk, n_resamples - done)
+        # Drawn block by block from one generator: the same stream as one
+        # (n_resamples, n) draw, so the resamples do not depend on ``chunk``.
+        draws = gen.integers(0, n, size=(size, n))
+        offsets = (np.arange(size) * n)[:, None]
+        yield np.bincount((draws + offsets).ravel(), minlength=size * n).reshape(size, n).astype(float)
+        done += size
 
 
 def _bca_levels(data, statistic, estimate, thetas, tail, groups, n_draw):

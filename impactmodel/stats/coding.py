@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from ._validate import as_float_array, check_finite
 from .agreement import cohen_kappa, percent_agreement
@@ -227,3 +228,132 @@ def _from_mapping(assignments, units, codes, coders):
             for code in applied:
                 arr[i, code_pos[code], k] = 1.0
     return arr, unit_names, code_names, coder_names
+
+
+# --- Agreement from per-cluster counts, for vectorised bootstrap resamples ----------
+
+@dataclass(frozen=True)
+class PresenceCounts:
+    """Sums over the units of each cluster, per code, from which the agreement
+    statistics of a units x codes x coders 0/1 array follow.
+
+    Every array has shape (n_clusters, n_codes). Each statistic is a ratio of
+    sums over units, so it is the same function of these counts summed over the
+    clusters of the data (``total()``) or weighted by how often a bootstrap
+    resample drew each cluster (``weights @ counts``): every resample of every
+    code is then a few matrix products instead of a statistic call per resample.
+
+    Attributes
+    ----------
+    pairs, agreeing
+        Ordered coder pairs, and those agreeing (percent agreement).
+    values, ones, alpha_agree
+        Pairable values, pairable 1s, and the coincidence-matrix diagonal
+        :math:`\\sum_u \\sum_c C_{uc}(C_{uc}-1)/(m_u-1)` (Krippendorff's alpha).
+    both, first_ones, second_ones, differ
+        Units coded by the first two coders, how many each applied the code to,
+        and how many they differ on (Cohen's kappa).
+    multi, share_agreeing, rated, share_ones
+        Units with two or more codings and their summed share of agreeing pairs;
+        units coded at all and their summed share of 1s (Gwet's AC1).
+    """
+
+    pairs: np.ndarray
+    agreeing: np.ndarray
+    values: np.ndarray
+    ones: np.ndarray
+    alpha_agree: np.ndarray
+    both: np.ndarray
+    first_ones: np.ndarray
+    second_ones: np.ndarray
+    differ: np.ndarray
+    multi: np.ndarray
+    share_agreeing: np.ndarray
+    rated: np.ndarray
+    share_ones: np.ndarray
+
+    def fields(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def presence_counts(presence, cluster_index, n_clusters: int, weights=None) -> PresenceCounts:
+    """Per-cluster, per-code counts of a units x codes x coders 0/1 array.
+
+    ``cluster_index[u]`` (0 to ``n_clusters - 1``) is the cluster of unit ``u``.
+    ``weights[u]``, if given, counts unit ``u`` that many times: a segment of text
+    whose characters all got the same decisions stands for each of its characters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from impactmodel.stats import presence_counts
+    >>> presence = np.array([[[1, 1]], [[1, 0]], [[0, 0]]], dtype=float)  # 3 units, 1 code, 2 coders
+    >>> counts = presence_counts(presence, [0, 0, 1], 2)
+    >>> counts.agreeing.ravel().tolist(), counts.pairs.ravel().tolist()
+    ([2.0, 2.0], [4.0, 2.0])
+    """
+    arr = np.asarray(presence, dtype=float)
+    present = ~np.isnan(arr)
+    m = present.sum(axis=2).astype(float)
+    k = np.nansum(arr, axis=2)
+    agreeing = k * (k - 1) + (m - k) * (m - k - 1)
+    pairable = m >= 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha_agree = np.where(pairable, agreeing / np.where(pairable, m - 1, 1), 0.0)
+        share_agreeing = np.where(pairable, agreeing / np.where(pairable, m * (m - 1), 1), 0.0)
+        share_ones = np.where(m >= 1, k / np.where(m >= 1, m, 1), 0.0)
+    both = present[:, :, 0] & present[:, :, 1]
+    first, second = np.nan_to_num(arr[:, :, 0]), np.nan_to_num(arr[:, :, 1])
+    per_unit = {
+        "pairs": m * (m - 1), "agreeing": agreeing,
+        "values": np.where(pairable, m, 0.0), "ones": np.where(pairable, k, 0.0), "alpha_agree": alpha_agree,
+        "both": both.astype(float), "first_ones": both * first, "second_ones": both * second,
+        "differ": both * (first != second),
+        "multi": pairable.astype(float), "share_agreeing": share_agreeing,
+        "rated": (m >= 1).astype(float), "share_ones": share_ones,
+    }
+    index = np.asarray(cluster_index, dtype=np.intp)
+    # Summing units into clusters is a product with a sparse clusters x units indicator.
+    times = np.ones(index.size) if weights is None else np.asarray(weights, dtype=float)
+    members = sparse.csr_matrix((times, (index, np.arange(index.size))),
+                                shape=(n_clusters, index.size))
+    return PresenceCounts(**{name: np.asarray(members @ values) for name, values in per_unit.items()})
+
+
+def agreement_from_counts(counts: dict) -> dict:
+    """Percent agreement, Cohen's kappa (first two coders), Krippendorff's nominal
+    alpha and Gwet's AC1 (categories 0 and 1) from summed :class:`PresenceCounts`
+    fields of any shape; ``nan`` where a statistic is undefined, as the
+    single-matrix functions give.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from impactmodel.stats import agreement_from_counts, percent_agreement, presence_counts
+    >>> presence = np.array([[[1, 1]], [[1, 0]], [[0, 0]], [[0, 0]]], dtype=float)
+    >>> counts = presence_counts(presence, [0, 1, 2, 3], 4)
+    >>> stats = agreement_from_counts({k: v.sum(axis=0) for k, v in counts.fields().items()})
+    >>> float(stats["percent_agreement"][0]) == percent_agreement(presence[:, 0, :])
+    True
+    """
+    c = {name: np.asarray(v, dtype=float) for name, v in counts.items()}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = np.where(c["pairs"] > 0, c["agreeing"] / c["pairs"], np.nan)
+
+        n = c["values"]
+        expected = 2.0 * c["ones"] * (n - c["ones"])
+        alpha = np.where((n >= 2) & (expected > 0),
+                         1.0 - (n - 1) * (n - c["alpha_agree"]) / np.where(expected > 0, expected, 1), np.nan)
+
+        total = c["both"]
+        p_first = c["first_ones"] / total
+        p_second = c["second_ones"] / total
+        chance = p_first * (1 - p_second) + (1 - p_first) * p_second
+        kappa = np.where((total > 0) & (chance > 0),
+                         1.0 - (c["differ"] / total) / np.where(chance > 0, chance, 1), np.nan)
+
+        p_a = c["share_agreeing"] / c["multi"]
+        pi = c["share_ones"] / c["rated"]
+        p_e = 2 * pi * (1 - pi)
+        ac1 = np.where(c["multi"] > 0, (p_a - p_e) / (1 - p_e), np.nan)
+    return {"percent_agreement": percent, "cohen_kappa": kappa, "krippendorff_alpha": alpha, "gwet_ac1": ac1}

@@ -1,4 +1,4 @@
-// Polls a scoring run's status and moves the progress bar; opens the scores when done.
+// Polls a background computation's status and moves the progress bar; opens its results when done.
 (function () {
   "use strict";
   var box = document.getElementById("run");
@@ -7,6 +7,7 @@
   var message = document.getElementById("run-message");
   var url = box.getAttribute("data-status-url");
   var hint = box.querySelector(".no-js-hint");
+  var failed = box.getAttribute("data-failed-text") || "Nothing was changed; the previous scores still stand.";
   if (hint) { hint.hidden = true; }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -19,7 +20,7 @@
           window.location.assign(s.next);
         } else if (s.status === "failed") {
           message.textContent = (s.message.indexOf("Stopped") === 0 ? s.message + " " : "The computation failed. ") +
-            "Nothing was changed; the previous scores still stand.";
+            failed;
         } else {
           window.setTimeout(poll, 800);
         }

@@ -4,6 +4,7 @@ import zipfile
 
 from impactmodel import codebook
 from impactmodel.coding.codebook_io import code_guid, guid
+from impactmodel.coding import stored_reliability
 from impactmodel.coding.models import Coding, Memo
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
@@ -39,6 +40,11 @@ def _coding(world, answer_id):
     world.session.add(coding)
     world.session.commit()
     return coding
+
+
+def _reliability_job(world):
+    job, _ = stored_reliability.request(world.session, "matrix", world.round)
+    return job.id
 
 
 def pages(world):
@@ -78,6 +84,10 @@ def pages(world):
         Page("coding.draw", "/coding/double/draw", STAFF, "POST"),
         Page("coding.reliability_report", f"/coding/reliability?round={r}",
              frozenset({ADMIN, RESEARCHER, ANALYST})),
+        Page("coding.reliability_job", lambda w: f"/coding/reliability/jobs/{_reliability_job(w)}.json",
+             frozenset({ADMIN, RESEARCHER, ANALYST})),
+        Page("coding.reliability_threshold", f"/coding/rounds/{r}/reliability-threshold", frozenset({ADMIN}),
+             "POST", {"threshold": "0.667"}),
         Page("coding.disagreements", f"/coding/disagreements?round={r}", STAFF),
         Page("coding.reconcile_agreed", f"/coding/rounds/{r}/reconcile-agreed", STAFF, "POST"),
         Page("coding.export_qdpx", f"/coding/rounds/{r}/export.qdpx", STAFF),
@@ -120,6 +130,7 @@ def writes(world):
         Write("coding.finish_second", f"/coding/answers/{d}/done"),
         Write("coding.reconcile", f"/coding/answers/{d}/reconcile", {"keep": "L1.tools|positive"}),
         Write("coding.reconcile_agreed", f"/coding/rounds/{r.id}/reconcile-agreed"),
+        Write("coding.reliability_threshold", f"/coding/rounds/{r.id}/reliability-threshold", {"threshold": "0.1"}),
         # Other's first codings would freeze if its answers were drawn for Other's coder.
         Write("coding.draw", "/coding/double/draw",
               {"round_id": r.id, "second_coder_id": f.second.id, "share": 100, "seed": 1}),

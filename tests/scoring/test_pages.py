@@ -4,14 +4,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from impactmodel import jobs
 from impactmodel.auth.models import Role
 from impactmodel.consortium.models import Authority
+from impactmodel.jobs import Job
 from impactmodel.scoring import core, services
 from impactmodel.scoring.models import ConfidenceScore, ScoringRun
 from tests.scoring.helpers import FIGURE2, _coded_rows, figure_csvs, import_round, to_csv
@@ -180,22 +183,34 @@ def test_recompute_button_stores_scores_and_reports_progress(client, auth, sessi
     assert session.scalar(sa.select(sa.func.count()).select_from(ScoringRun)) == 1
 
 
-@pytest.mark.parametrize("app_config", [{"SCORING_INLINE": False, "SCORING_REPLICATES": 100}])
-def test_recompute_runs_in_the_background(client, auth, session, app_config):
+@pytest.mark.parametrize("app_config", [{"JOBS_INLINE": False, "SCORING_REPLICATES": 100}])
+def test_recompute_runs_in_the_background(app, client, auth, session, app_config):
     coded, levels = figure_csvs()
     rnd = import_round(session, "Round 1", coded, levels)
     auth.login(Role.ADMIN)
     location = client.post(f"/rounds/{rnd.id}/scores/compute", data={"seed": "1"}).headers["Location"]
+    # The request only queued the work: a row any worker can take.
+    assert client.get(location + ".json").get_json()["status"] == "queued"
+    assert session.scalar(sa.select(Job.status).where(Job.kind == "scoring.run")) == "queued"
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs.work, args=(app,), kwargs={"stop": stop, "poll_seconds": 0.05})
+    worker.start()
     seen = []
-    for _ in range(200):
-        status = client.get(location + ".json").get_json()
-        seen.append(status["progress"])
-        if status["done"]:
-            break
-        time.sleep(0.05)
+    try:
+        for _ in range(400):
+            status = client.get(location + ".json").get_json()
+            seen.append(status["progress"])
+            if status["done"]:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
     assert status["status"] == "done", status
     assert seen == sorted(seen)
     assert client.get(f"/rounds/{rnd.id}/scores.json").get_json()[0]["authority"] == "Northam"
+    session.expire_all()
+    assert session.scalar(sa.select(Job.status).where(Job.kind == "scoring.run")) == "done"
 
 
 def test_round_report_shows_change_since_an_earlier_round(client, auth, session):
