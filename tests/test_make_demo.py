@@ -1,6 +1,7 @@
 """`make demo PORT=...`: a busy port is refused before anything loads, and links follow the port."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -49,8 +50,11 @@ def test_the_check_runs_with_the_system_python_before_anything_is_installed(busy
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_demo_checks_the_port_first_and_links_follow_it():
-    plan = subprocess.run(["make", "-n", "demo", "PORT=5050"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.splitlines()
+    # Run as from a shell, also when the suite itself runs under `make test` (a nested make
+    # would otherwise print its directory changes around the plan).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "demo", "PORT=5050"], cwd=ROOT,
+                          capture_output=True, text=True, check=True, env=env).stdout.splitlines()
     check = next(i for i, line in enumerate(plan) if "impactmodel/demo/port.py 5050" in line)
     load = next(i for i, line in enumerate(plan) if "impactmodel demo-data" in line)
     install = next(i for i, line in enumerate(plan) if "-c requirements/constraints.txt -e ." in line)
