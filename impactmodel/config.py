@@ -27,7 +27,7 @@ DEFAULTS = {
     "SURVEY_CODE_WINDOW_HOURS": 24,
     "SURVEY_CODE_BURST": 3,                  # then this many checks at once,
     "SURVEY_CODE_REFILL_MINUTES": 10,        # and one more every this many minutes
-    # Consortium outputs hide any count below this (DOMAIN.md: five or more people).
+    # Consortium outputs hide any count below this (the report shows a view only where five or more people gave it).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,
     # How long a score page may reuse its check that the round's data changed since scoring.

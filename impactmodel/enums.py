@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 
 class RespondentRole(enum.StrEnum):
-    """Who takes part (DOMAIN.md, "Who takes part")."""
+    """Who takes part (the report's roles: directors, managers, practitioners, parents, children)."""
 
     DCS = "dcs"
     MANAGER = "manager"

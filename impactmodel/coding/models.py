@@ -27,7 +27,7 @@ class CodebookVersion(Base):
 
 
 class Code(Base):
-    """A codebook code, keyed by its dotted id from DOMAIN.md (``L1.tools``)."""
+    """A codebook code, keyed by its dotted id from surveys/codebook.yaml (``L1.tools``)."""
 
     __tablename__ = "code"
 

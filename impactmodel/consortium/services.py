@@ -17,7 +17,7 @@ from impactmodel.consortium.models import (Authority, Case, KeyGroup, Participat
 from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
 
-# The key groups of Round 1 (DOMAIN.md); a round may define others.
+# The key groups of Round 1 (the report); a round may define others.
 STANDARD_KEY_GROUPS = {
     "lac": "Looked-after children",
     "asd": "Children and young people with autistic spectrum disorder",

@@ -2,8 +2,8 @@
 
 Pure and seeded: the same seed gives the same consortium. Each authority has a
 *maturity* between 0 (early stage) and 1 ('confident'); it drives what its staff
-say, as the report describes (DOMAIN.md, "How LARC judged an authority's
-confidence"): in mature authorities the three staff groups name the same
+say, as the report describes (docs/METHODOLOGY.md, "What the report did, and what
+we compute"): in mature authorities the three staff groups name the same
 positive features, report higher levels and agree on them, and name few features
 still to develop; practitioners report less structural change than managers.
 """

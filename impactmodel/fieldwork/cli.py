@@ -1,4 +1,4 @@
-"""``impactmodel invite``: survey links from the command line (CONTRACTS.md §5)."""
+"""``impactmodel invite``: survey links from the command line."""
 from __future__ import annotations
 
 import click

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from impactmodel.enums import EvidenceCategory, Valence
 
-# The self-reported level of impact: 1 to 4 in half steps (DOMAIN.md).
+# The self-reported level of impact: 1 to 4 in half steps (the report).
 LEVELS = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
 SHORT_TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000

@@ -1,4 +1,4 @@
-"""CSV imports and exports (CONTRACTS.md §3) and the raw responses export, on the command line
+"""CSV imports and exports (docs/INTERCHANGE.md) and the raw responses export, on the command line
 and on the web (docs/INTERCHANGE.md)."""
 from flask import Flask
 

@@ -166,7 +166,7 @@ class Table:
 
 
 def score_json(score, viewer: Viewer | None) -> dict:
-    """The CONTRACTS.md §4 object for one stored score (``viewer`` None: the operator).
+    """The JSON object (as `impactmodel score --json` prints it) for one stored score (``viewer`` None: the operator).
 
     ``n`` gives the staff interviewed per group (small counts shown as "<5" to
     viewers outside the authority); an authority that could not be placed has

@@ -1,4 +1,4 @@
-"""CONTRACTS.md §3: all-or-nothing CSV imports that name the line, column and problem."""
+"""All-or-nothing CSV imports that name the line, column and problem."""
 from __future__ import annotations
 
 import io

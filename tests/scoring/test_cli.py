@@ -1,4 +1,4 @@
-"""`impactmodel score`: the CONTRACTS.md §4 JSON, stored rows, replacement, errors."""
+"""`impactmodel score`: the JSON other tools read, stored rows, replacement, errors."""
 from __future__ import annotations
 
 import json
