@@ -51,7 +51,7 @@ def naive_reference(data: core.RoundInput, n_replicates: int, sample: int) -> fl
 def load_database(url: str, rnd: synthetic.SyntheticRound, round_name: str) -> None:
     """Bulk-load the synthetic round (the CSV import's work, without parsing text)."""
     from impactmodel import codebook
-    from impactmodel.coding.models import Coding
+    from impactmodel.codebook.models import Coding
     from impactmodel.consortium import services
     from impactmodel.consortium.models import Respondent
     from impactmodel.db import make_engine
@@ -124,7 +124,7 @@ def main() -> None:
         from alembic import command
 
         from impactmodel import create_app
-        from impactmodel.cli import alembic_config
+        from impactmodel.schema import alembic_config
         command.upgrade(alembic_config(url), "head")
         t = time.perf_counter()
         load_database(url, rnd, "National")

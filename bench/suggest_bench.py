@@ -34,9 +34,9 @@ from alembic import command
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from impactmodel import create_app  # noqa: E402
-from impactmodel.cli import alembic_config  # noqa: E402
+from impactmodel.schema import alembic_config  # noqa: E402
 from impactmodel.coding import services, suggest  # noqa: E402
-from impactmodel.coding.models import Coding  # noqa: E402
+from impactmodel.codebook.models import Coding  # noqa: E402
 from impactmodel.consortium.models import Round  # noqa: E402
 from impactmodel.db import db  # noqa: E402
 from impactmodel.demo import fieldwork as demo_fieldwork  # noqa: E402

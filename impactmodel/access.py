@@ -20,6 +20,8 @@ from typing import Callable
 from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from impactmodel.auth.models import Role
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -40,7 +42,6 @@ def public(view: Callable) -> Callable:
 
 
 def requires(permission: str | None = None) -> Callable[[Callable], Callable]:
-    from impactmodel.auth.models import Role
     if permission is not None and not isinstance(getattr(Role, permission, None), property):
         raise ValueError(f"unknown permission {permission!r}: add a can_* property to Role")
 

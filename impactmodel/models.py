@@ -1,8 +1,8 @@
 """Every mapped class, imported in one place so the metadata is complete."""
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import LoginAttempt, Role, User, researcher_assignment
-from impactmodel.coding.models import (Code, CodebookVersion, Coding, DoubleCoding, Memo,
-                                       SuggestionModel)
+from impactmodel.codebook.models import Code, CodebookVersion, Coding
+from impactmodel.coding.models import DoubleCoding, Memo, SuggestionModel
 from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, Participation,
                                            Respondent, Round)
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,

@@ -1,4 +1,4 @@
-"""Alembic environment. The URL comes from the app's configuration (see impactmodel.cli)."""
+"""Alembic environment. The URL comes from the app's configuration (see impactmodel.schema)."""
 from __future__ import annotations
 
 from alembic import context

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from impactmodel import create_app
 from impactmodel.auth.models import Role
 from impactmodel.auth.services import create_user
-from impactmodel.cli import alembic_config
 from impactmodel.consortium import services as consortium
 from impactmodel.enums import RespondentRole
+from impactmodel.schema import alembic_config
 from tests.pgserver import PostgresServer
 
 PASSWORD = "correct horse battery"

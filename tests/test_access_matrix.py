@@ -11,10 +11,12 @@ import sqlalchemy as sa
 
 import tests.access_rules as rules_pkg
 from impactmodel.auth.models import Role, User, researcher_assignment
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services as coding
-from impactmodel.coding.models import Coding, DoubleCoding, Memo
+from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.consortium.models import Authority, Case, Locality, Participation, Respondent, Round
-from impactmodel.fieldwork import services as fieldwork
+from impactmodel.fieldwork import interviews, invitations, surveys
+from impactmodel.fieldwork import responses as fieldwork_responses
 from impactmodel.fieldwork.models import Answer, Invitation, Response
 from impactmodel.indicators.models import IndicatorValue
 from tests.access_rules import ADMIN, ANALYST, ANON, CONTACT, RESEARCHER
@@ -112,10 +114,10 @@ def foreign(app, world, make_user):
     coder = make_user(Role.RESEARCHER, assigned=[other])
     second = make_user(Role.RESEARCHER, assigned=[other])
     with app.app_context():
-        interview = fieldwork.start_interview(s, admin, round=rnd, authority=other, role="practitioner",
-                                              reference="other-practitioner")
-        fieldwork.save_answers(s, admin, interview, [{"key": "l1_changes", "text": "Panels meet weekly."},
-                                                     {"key": "l2_changes", "text": "Teams share one plan."}])
+        interview = interviews.start_interview(s, admin, round=rnd, authority=other, role="practitioner",
+                                               reference="other-practitioner")
+        fieldwork_responses.save_answers(s, admin, interview, [{"key": "l1_changes", "text": "Panels meet weekly."},
+                                                               {"key": "l2_changes", "text": "Teams share one plan."}])
         answers = {a.question_key: a for a in s.scalars(sa.select(Answer)
                                                         .where(Answer.response_id == interview.id))}
         double, open_answer = answers["l2_changes"], answers["l1_changes"]
@@ -125,11 +127,11 @@ def foreign(app, world, make_user):
         coding.finish_second_coding(s, second, double.id)
         first = coding.add_coding(s, coder, open_answer.id, "L1.tools", None, 0, 6)
         memo = coding.add_memo(s, coder, open_answer.id, "Ask about the panel.")
-        sent = fieldwork.create_invitations(s, admin, round=rnd, authority=other, role="parent", count=1)[0]
-        fieldwork.submit_survey(s, sent, {"support_helpful": {"value": "quite"}}, consent_by="self")
-        own = fieldwork.start_interview(s, admin, round=rnd, authority=world.authority, role="practitioner",
-                                        reference="own-practitioner")
-        fieldwork.save_answers(s, admin, own, [{"key": "l1_changes", "text": "Our own answer."}])
+        sent = invitations.create_invitations(s, admin, round=rnd, authority=other, role="parent", count=1)[0]
+        surveys.submit_survey(s, sent, {"support_helpful": {"value": "quite"}}, consent_by="self")
+        own = interviews.start_interview(s, admin, round=rnd, authority=world.authority, role="practitioner",
+                                         reference="own-practitioner")
+        fieldwork_responses.save_answers(s, admin, own, [{"key": "l1_changes", "text": "Our own answer."}])
         own_answer = s.scalar(sa.select(Answer).where(Answer.response_id == own.id))
     world.foreign = SimpleNamespace(coder=coder, second=second, interview=interview, open_answer=open_answer,
                                     double_answer=double, coding=first, memo=memo, sent_survey=sent,

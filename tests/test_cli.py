@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import Role, User
 from impactmodel.cli import cli
-from impactmodel.coding.models import CodebookVersion
+from impactmodel.codebook.models import CodebookVersion
 from impactmodel.consortium.models import Authority, Round
 from impactmodel.consortium.services import closest_names
 from impactmodel.fieldwork.models import Invitation

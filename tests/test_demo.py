@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.codebook.models import Coding
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.demo.generate import consortium
+from impactmodel.demo.loader import DEMO_USERS
 from impactmodel.fieldwork.models import Answer, Invitation, Response
 from impactmodel.indicators.models import IndicatorValue
 from impactmodel.scoring.models import ConfidenceScore
-from impactmodel.demo.generate import consortium
-from impactmodel.demo.loader import DEMO_USERS
 
 
 def test_generator_is_seeded():

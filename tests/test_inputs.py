@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from impactmodel import codebook
 from impactmodel.auth.models import LoginAttempt, Role
 from impactmodel.coding.models import Memo
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, invitations, responses, surveys
 from impactmodel.fieldwork.models import Answer
 from impactmodel.inputs import LARGEST_ID, as_id, unstorable
 from tests.conftest import ENGINES
@@ -29,15 +29,15 @@ def place(make_round, make_authority):
 def interview(session, place, make_user):
     rnd, authority = place
     admin = make_user(Role.ADMIN)
-    return services.start_interview(session, admin, round=rnd, authority=authority, role="dcs")
+    return interviews.start_interview(session, admin, round=rnd, authority=authority, role="dcs")
 
 
 @pytest.fixture
 def survey_link(session, place, make_user):
     rnd, authority = place
     admin = make_user(Role.ADMIN)
-    link = services.create_invitations(session, admin, round=rnd, authority=authority, role="parent", count=1)[0]
-    services.begin_survey(session, link, consent_by="self")
+    link = invitations.create_invitations(session, admin, round=rnd, authority=authority, role="parent", count=1)[0]
+    surveys.begin_survey(session, link, consent_by="self")
     return link
 
 
@@ -129,7 +129,7 @@ def test_autosave_answers_json_errors_for_bodies_of_the_wrong_shape(client, auth
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_memo_fields_of_the_wrong_type_are_named(client, auth, session, interview):
     codebook.sync(session, codebook.load())
-    services.save_answers(session, "test", interview, [{"key": "definition", "text": "One plan", "seq": 1}])
+    responses.save_answers(session, "test", interview, [{"key": "definition", "text": "One plan", "seq": 1}])
     answer = session.scalar(sa.select(Answer))
     auth.login(Role.ADMIN)
     url = f"/coding/answers/{answer.id}/memos"

@@ -15,7 +15,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import Logger
 from werkzeug.serving import make_server
 
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import invitations
 from impactmodel.logs import redact
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -35,9 +35,9 @@ def test_the_development_server_logs_survey_paths_redacted(app, session, make_ro
     rnd = make_round()
     authority = make_authority(round=rnd)
     with app.app_context():
-        invitation = services.create_invitations(session, "test", round=rnd, authority=authority,
-                                                 role="parent", count=1)[0]
-    code = services.format_code(invitation.code)
+        invitation = invitations.create_invitations(session, "test", round=rnd, authority=authority,
+                                                    role="parent", count=1)[0]
+    code = invitations.format_code(invitation.code)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

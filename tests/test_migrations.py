@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import impactmodel.models  # noqa: F401
-from impactmodel.cli import alembic_config
 from impactmodel.db import Base, make_engine
+import impactmodel.models  # noqa: F401
+from impactmodel.schema import alembic_config
 from tests.conftest import ENGINES
 
 # Table snapshots as of the first revision: the test must not depend on today's models.

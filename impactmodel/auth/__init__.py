@@ -1,7 +1,6 @@
 """Accounts, log-in and roles."""
 from __future__ import annotations
 
-from flask import Flask
 from flask_login import LoginManager
 
 from impactmodel.auth.models import User
@@ -11,7 +10,6 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.session_protection = "strong"
-
 
 @login_manager.user_loader
 def load_user(session_id: str):
@@ -25,13 +23,3 @@ def load_user(session_id: str):
     if user is None or not user.active or version != str(user.session_version):
         return None
     return user
-
-
-def init_app(app: Flask) -> None:
-    from impactmodel.auth import cli, views
-    login_manager.init_app(app)
-    from impactmodel.web import add_nav_link
-    app.register_blueprint(views.bp)
-    add_nav_link(app, "auth.users", "Accounts", 90)
-    add_nav_link(app, "auth.change_password", "Your password", 95)
-    app.cli.add_command(cli.user)

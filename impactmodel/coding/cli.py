@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from impactmodel import codebook as codebook_mod
-from impactmodel.codebook import CodebookError
+from impactmodel.codebook import CodebookError, exchange
+from impactmodel.codebook.models import CodebookVersion
 from impactmodel.coding import qdpx_import, suggest
-from impactmodel.coding.models import CodebookVersion
+from impactmodel.coding.qdpx import export_qdpx as write_qdpx
 from impactmodel.consortium.cli import round_named
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
@@ -27,10 +28,9 @@ def export_qdpx(round_name, out):
 
     Authorities appear by their anonymised labels.
     """
-    from impactmodel.coding.qdpx import export_qdpx as write
     round_named(db.session, round_name)
     try:
-        counts = write(db.session, round_name, out)
+        counts = write_qdpx(db.session, round_name, out)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}: {counts['sources']} sources, {counts['selections']} coded spans, "
@@ -101,12 +101,11 @@ def sync():
 @with_appcontext
 def export(fmt):
     """Write the codebook to standard output as CSV or as a REFI-QDA codebook (.qdc)."""
-    from impactmodel.coding import codebook_io
     cb = codebook_mod.load()
     if fmt == "csv":
-        sys.stdout.write(codebook_io.export_csv(cb))
+        sys.stdout.write(exchange.export_csv(cb))
     else:
-        sys.stdout.buffer.write(codebook_io.export_qdc(cb))
+        sys.stdout.buffer.write(exchange.export_qdc(cb))
 
 
 @codebook_group.command("import")
@@ -115,13 +114,12 @@ def export(fmt):
 @with_appcontext
 def import_(file, apply_):
     """Show what a codebook file (.csv or .qdc) would change; apply it with --apply."""
-    from impactmodel.coding import codebook_io
     current = codebook_mod.load()
     try:
-        new = codebook_io.read_import(file, Path(file).read_bytes(), current)
+        new = exchange.read_import(file, Path(file).read_bytes(), current)
     except CodebookError as exc:
         raise click.ClickException(f"Nothing was changed: {exc}") from None
-    d = codebook_io.diff(db.session, current, new)
+    d = exchange.diff(db.session, current, new)
     for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Rules changed", d.redescribed),
                            ("Valences", d.revalenced), ("Steering group", d.steering),
                            ("Retired", d.retired), ("Groups", d.groups)):
@@ -133,7 +131,7 @@ def import_(file, apply_):
         raise click.ClickException("Cannot apply:\n  " + "\n  ".join(d.problems))
     if apply_ and not d.empty:
         try:
-            version = codebook_io.apply_import(db.session, "cli", new, current.checksum)
+            version = exchange.apply_import(db.session, "cli", new, current.checksum)
         except CodebookError as exc:
             raise click.ClickException(f"Nothing was changed: {exc}") from None
         click.echo(f"Codebook version {version} is now in use.")

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import User
-from impactmodel.coding.codebook_io import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements,
-                                            code_guid, guid, has_valence_children, xml_bytes)
-from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
+from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements, code_guid,
+                                           guid, has_valence_children, xml_bytes)
+from impactmodel.codebook.models import Code, Coding
+from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response, response_counts

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
-from impactmodel.coding.codebook_io import ID_NAME, VALENCE_NAME, code_guid, guid, has_valence_children
-from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
+from impactmodel.codebook.exchange import ID_NAME, VALENCE_NAME, code_guid, guid, has_valence_children
+from impactmodel.codebook.models import Coding, coding_identity
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.coding.qdpx import lf_text
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent, Round

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel.auth.models import Role, User
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.codebook.models import Coding
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,

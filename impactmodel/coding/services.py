@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
+from impactmodel.codebook.models import Coding, coding_identity
 from impactmodel.coding import offsets
-from impactmodel.coding.models import Coding, DoubleCoding, Memo, coding_identity
+from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
 from impactmodel.db import utcnow

@@ -47,8 +47,9 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services
-from impactmodel.coding.models import Coding, SuggestionModel
+from impactmodel.coding.models import SuggestionModel
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent, Round
 from impactmodel.db import utcnow

@@ -14,10 +14,12 @@ from impactmodel import jobs
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
-from impactmodel.coding import (codebook_io, codesearch, offsets, qdpx_import, queries, reliability, services,
+from impactmodel.codebook import exchange
+from impactmodel.codebook.models import Coding, CodebookVersion
+from impactmodel.coding import (codesearch, offsets, qdpx_import, queries, reliability, services,
                                 stored_reliability, suggest)
 from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm, ThresholdForm
-from impactmodel.coding.models import Coding, CodebookVersion, DoubleCoding
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
@@ -427,7 +429,7 @@ def codebook_search():
 @bp.get("/codebook.csv")
 @requires()
 def codebook_csv():
-    return Response(codebook_io.export_csv(codebook_mod.load()), mimetype="text/csv", headers={
+    return Response(exchange.export_csv(codebook_mod.load()), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="codebook.csv"'})
 
 
@@ -436,7 +438,7 @@ def codebook_csv():
 def codebook_qdc():
     cb = codebook_mod.load()
     version = db.session.scalar(sa.select(CodebookVersion.version).where(CodebookVersion.checksum == cb.checksum))
-    return Response(codebook_io.export_qdc(cb, version), mimetype="application/xml", headers={
+    return Response(exchange.export_qdc(cb, version), mimetype="application/xml", headers={
         "Content-Disposition": 'attachment; filename="codebook.qdc"'})
 
 
@@ -451,16 +453,16 @@ def codebook_import():
     if form.validate_on_submit():
         raw = form.file.data.read()
         try:
-            new = codebook_io.read_import(form.file.data.filename, raw, current)
+            new = exchange.read_import(form.file.data.filename, raw, current)
         except CodebookError as exc:
             error = str(exc)
             form.file.errors = list(form.file.errors) + [f"Nothing was changed: {error}"]
         else:
-            preview = codebook_io.diff(db.session, current, new)
+            preview = exchange.diff(db.session, current, new)
     status = 422 if (form.errors or error) and request.method == "POST" else 200
     return render_template("coding/codebook_import.html", form=form, preview=preview, new=new,
                            base=current.checksum,
-                           payload=codebook_io.dump_yaml(new.definition) if new else ""), status
+                           payload=exchange.dump_yaml(new.definition) if new else ""), status
 
 
 @bp.post("/codebook/apply")
@@ -468,7 +470,7 @@ def codebook_import():
 def codebook_apply():
     try:
         new = codebook_mod.parse(request.form.get("definition", ""))
-        version = codebook_io.apply_import(db.session, current_user, new, request.form.get("base", ""))
+        version = exchange.apply_import(db.session, current_user, new, request.form.get("base", ""))
     except CodebookError as exc:
         flash(f"Nothing was changed: {exc}", "error")
         return redirect(url_for("coding.codebook_import"))

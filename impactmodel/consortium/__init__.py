@@ -1,12 +1,1 @@
 """Rounds, authorities and the people who take part."""
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    from impactmodel.consortium import cli, views
-    from impactmodel.web import add_nav_link
-    app.register_blueprint(views.bp)
-    app.cli.add_command(cli.round_group)
-    app.cli.add_command(cli.authority_group)
-    add_nav_link(app, "consortium.home", "Rounds", 10)
-    add_nav_link(app, "consortium.authorities", "Authorities", 85)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel.audit import record
 from impactmodel.auth.models import User, researcher_assignment
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import (Authority, Case, Locality, Participation, Respondent, Round,
                                            authority_key)
 from impactmodel.fieldwork.models import Answer, Invitation, Response

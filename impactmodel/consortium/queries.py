@@ -6,7 +6,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import DUPLICATE_MARK, Authority, Participation, Respondent, Round
 from impactmodel.enums import RespondentRole
 

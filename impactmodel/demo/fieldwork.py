@@ -14,7 +14,8 @@ from impactmodel.coding import services as coding
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.demo.generate import AuthorityRound, Said
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork import services as fieldwork
+from impactmodel.fieldwork import interviews, responses, surveys
+from impactmodel.fieldwork import invitations as survey_links
 from impactmodel.fieldwork.models import Answer
 
 OUTCOME_QUESTION = {"lac": "outcomes_lac", "asd": "outcomes_asd", "ks3_absence": "outcomes_ks3", None: "outcomes_lac"}
@@ -70,15 +71,15 @@ def load_interviews(session, researcher: User, round_name: str, ar: AuthorityRou
     uncoded = set(rng.choice(len(staff), size=int(round(UNCODED_SHARE * len(staff))), replace=False))
     made = 0
     for i, person in enumerate(staff):
-        response = fieldwork.start_interview(session, researcher, round=round_name, authority=ar.name,
-                                             role=person.role, key_group=person.key_group,
-                                             reference=person.reference)
+        response = interviews.start_interview(session, researcher, round=round_name, authority=ar.name,
+                                              role=person.role, key_group=person.key_group,
+                                              reference=person.reference)
         items, spans = _answers(person, ar.maturity, evidence)
-        fieldwork.save_answers(session, researcher, response, items)
-        fieldwork.complete_response(session, researcher, response)
+        responses.save_answers(session, researcher, response, items)
+        responses.complete_response(session, researcher, response)
         if i in uncoded:
             continue
-        answers = fieldwork.answers_of(session, response)
+        answers = responses.answers_of(session, response)
         for key, coded in spans.items():
             for code, valence, start, end in coded:
                 coding.add_coding(session, researcher, answers[key].id, code, valence, start, end)
@@ -94,11 +95,11 @@ def load_surveys(session, researcher: User, round_name: str, ar: AuthorityRound)
             people[person.role].append(person)
     submitted = 0
     for role, persons in people.items():
-        questions = fieldwork.instrument_for_role(role).questions
+        questions = responses.instrument_for_role(role).questions
         difference = {o["id"] for o in questions["child_difference"]["options"]}
-        invitations = fieldwork.create_invitations(session, researcher, round=round_name,
-                                                   authority=ar.name, role=role, count=len(persons) + 2,
-                                                   key_group=persons[0].key_group)
+        invitations = survey_links.create_invitations(session, researcher, round=round_name,
+                                                      authority=ar.name, role=role, count=len(persons) + 2,
+                                                      key_group=persons[0].key_group)
         for invitation, person in zip(invitations, persons):
             codes = [c for c, _v, _s in person.codings]
             answers = {"child_difference": {"value": [c for c in codes if c in difference]}}
@@ -114,7 +115,7 @@ def load_surveys(session, researcher: User, round_name: str, ar: AuthorityRound)
             else:
                 answers |= {"help_feel": {"value": "happy"},
                             "anything_else": {"text": " ".join(s for _c, _v, s in person.codings[:2])}}
-            fieldwork.submit_survey(session, invitation, answers)
+            surveys.submit_survey(session, invitation, answers)
             submitted += 1
     return submitted
 

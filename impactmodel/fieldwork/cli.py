@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from impactmodel.consortium.cli import authority_named, round_named
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import invitations, responses
 
 
 @click.command("invite")
@@ -16,7 +16,7 @@ from impactmodel.fieldwork import services
 @click.option("--authority", required=True, help="Authority name (`impactmodel authority list`).")
 @click.option("--role", required=True, type=click.Choice([r.value for r in RespondentRole]),
               help="Who answers: parent, child, or a member of staff (self-completion).")
-@click.option("--count", required=True, type=click.IntRange(1, services.MAX_INVITATIONS),
+@click.option("--count", required=True, type=click.IntRange(1, invitations.MAX_INVITATIONS),
               help="How many single-respondent links to make.")
 @click.option("--key-group", default=None, help="Key-group code of the round (lac, asd, ks3_absence).")
 @click.option("--case", default=None, help="Case pseudonym, e.g. LAC-03 (never a name).")
@@ -33,11 +33,11 @@ def invite(round_name, authority, role, count, key_group, case, create):
     try:
         rnd = round_named(session, round_name, create=create, offers_create=True)
         auth = authority_named(session, authority, create=create, offers_create=True)
-        made = services.create_invitations(session, "cli", round=rnd, authority=auth, role=role,
-                                           count=count, key_group=key_group, case=case)
-    except (ValueError, services.FieldworkError) as exc:
+        made = invitations.create_invitations(session, "cli", round=rnd, authority=auth, role=role,
+                                              count=count, key_group=key_group, case=case)
+    except (ValueError, responses.FieldworkError) as exc:
         session.rollback()
         raise click.ClickException(str(exc)) from None
     base = current_app.config["BASE_URL"]
     for invitation in made:
-        click.echo(services.invitation_url(invitation.token, base))
+        click.echo(invitations.invitation_url(invitation.token, base))

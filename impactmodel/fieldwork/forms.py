@@ -7,7 +7,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from impactmodel.enums import STAFF_ROLES, RespondentRole
-from impactmodel.fieldwork.services import CASE_REF_RE, MAX_INVITATIONS
+from impactmodel.fieldwork.invitations import MAX_INVITATIONS
+from impactmodel.fieldwork.responses import CASE_REF_RE
 
 
 

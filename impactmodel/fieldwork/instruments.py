@@ -24,12 +24,12 @@ from typing import Any
 
 import yaml
 
-from impactmodel import ROOT
 from impactmodel import codebook as codebook_mod
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.questions import QUESTION_TYPES, DefinitionError
+from impactmodel.paths import SURVEYS_DIR
 
-INSTRUMENTS_DIR = ROOT / "surveys" / "instruments"
+INSTRUMENTS_DIR = SURVEYS_DIR / "instruments"
 MODES = ("interview", "survey")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 QUESTION_FIELDS = {"key", "type", "label", "child_label", "hint", "prompt", "probes", "required",

@@ -15,7 +15,7 @@ from impactmodel.access import public
 from impactmodel.auth.services import code_check_allowed, note_code_check
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import invitations, responses, surveys
 from impactmodel.fieldwork.models import ResponseMode, ResponseStatus
 from impactmodel.fieldwork.questions import question_type
 from impactmodel.fieldwork.views import display_values
@@ -44,10 +44,10 @@ def _check_code(typed: str):
     if not allowed:
         return None, _too_many_tries()
     try:
-        invitation = services.find_invitation_by_code(db.session, typed)
-    except services.InvitationNotFound:
+        invitation = invitations.find_invitation_by_code(db.session, typed)
+    except invitations.InvitationNotFound:
         # Only a well-formed code is a guess; a typo of the wrong shape teaches nothing.
-        if services.clean_code(typed) is not None:
+        if invitations.clean_code(typed) is not None:
             note_code_check(db.session, "survey-code", addr, found=False, slowed=slowed)
         return None, None
     if slowed:
@@ -101,15 +101,15 @@ def by_code(code: str):
 def _load(token: str, *, allow_submitted: bool = False):
     """(invitation, instrument, response) or a ready error page."""
     try:
-        invitation = services.find_invitation(db.session, token, allow_submitted=allow_submitted)
-    except services.InvitationNotFound:
+        invitation = invitations.find_invitation(db.session, token, allow_submitted=allow_submitted)
+    except invitations.InvitationNotFound:
         return None, _ended("unknown")
-    except services.InvitationEnded as exc:
-        return None, _ended(exc.reason, services.instrument_for_role(exc.invitation.role).audience)
-    services.ensure_synced(db.session)
-    response = services.survey_response(db.session, invitation)
-    idef = services.definition_of(response) if response is not None else \
-        services.instrument_for_role(invitation.role)
+    except invitations.InvitationEnded as exc:
+        return None, _ended(exc.reason, responses.instrument_for_role(exc.invitation.role).audience)
+    responses.ensure_synced(db.session)
+    response = surveys.survey_response(db.session, invitation)
+    idef = responses.definition_of(response) if response is not None else \
+        responses.instrument_for_role(invitation.role)
     return (invitation, idef, response), None
 
 
@@ -147,10 +147,10 @@ def start(token: str):
                               else "Please choose: on your own, or with help.")
         if not errors:
             try:
-                services.begin_survey(db.session, invitation,
-                                      consent_by="parent" if child else "self", assent=child,
-                                      mode=ResponseMode(form["mode"]))
-            except services.InvitationEnded as exc:
+                surveys.begin_survey(db.session, invitation,
+                                     consent_by="parent" if child else "self", assent=child,
+                                     mode=ResponseMode(form["mode"]))
+            except invitations.InvitationEnded as exc:
                 return _ended(exc.reason, idef.audience)
             return redirect(url_for("survey.step", token=token, step=1))
     return render_template("fieldwork/survey/consent.html", **_common(
@@ -178,8 +178,8 @@ def step(token: str, step: int):
             text, value = question_type(q["type"]).from_form(q, request.form, q["key"])
             items.append({"key": q["key"], "text": text, "value": value})
         try:
-            cleaned = services.clean_answers(response, items)
-        except services.AnswersInvalid as exc:
+            cleaned = responses.clean_answers(response, items)
+        except responses.AnswersInvalid as exc:
             errors = exc.errors
         else:
             if not going_back:
@@ -190,8 +190,8 @@ def step(token: str, step: int):
             items = [{**item, "text": c["text"], "value": c["value"]} for item, c in zip(items, cleaned)]
         if not errors:
             try:
-                services.save_answers(db.session, "respondent", response, items)
-            except services.ResponseLocked:
+                responses.save_answers(db.session, "respondent", response, items)
+            except responses.ResponseLocked:
                 return _ended("submitted", idef.audience)
             if going_back and step > 1:
                 target = url_for("survey.step", token=token, step=step - 1)
@@ -205,7 +205,7 @@ def step(token: str, step: int):
             return redirect(target)
         values = display_values(idef, {i["key"]: i for i in items})
     else:
-        values = display_values(idef, services.answers_of(db.session, response))
+        values = display_values(idef, responses.answers_of(db.session, response))
     return render_template("fieldwork/survey/step.html", **_common(
         invitation, idef, section=section, step=step, values=values, errors=errors,
         response=response, server_now=int(time.time() * 1000))), (422 if errors else 200)
@@ -213,7 +213,7 @@ def step(token: str, step: int):
 
 def _first_unanswered_step(idef, response) -> int:
     """The first page with a question still unanswered (the check page when none is)."""
-    missing = set(services.unanswered(db.session, response))
+    missing = set(responses.unanswered(db.session, response))
     for i, section in enumerate(idef.sections, 1):
         if any(q["key"] in missing for q in section["questions"]):
             return i
@@ -243,10 +243,10 @@ def save_step(token: str, step: int):
         items.append({"key": q["key"], "text": text, "value": value,
                       "seq": int(seq) if seq.isdigit() and len(seq) < 16 else None})
     try:
-        report = services.save_answers(db.session, "respondent", response, items)
-    except services.ResponseLocked:
+        report = responses.save_answers(db.session, "respondent", response, items)
+    except responses.ResponseLocked:
         return jsonify(error="This survey has been sent and can no longer be changed."), 410
-    except services.AnswersInvalid as exc:
+    except responses.AnswersInvalid as exc:
         return jsonify(errors=exc.errors), 422
     return jsonify(saved=report.saved, stale=report.stale)
 
@@ -265,16 +265,16 @@ def check(token: str):
     empty = False
     if request.method == "POST":
         try:
-            services.submit_survey(db.session, invitation)
-        except services.SurveyEmpty:
+            surveys.submit_survey(db.session, invitation)
+        except surveys.SurveyEmpty:
             empty = True
-        except services.SurveyIncomplete as exc:
+        except surveys.SurveyIncomplete as exc:
             missing = exc.missing
-        except services.InvitationEnded as exc:
+        except invitations.InvitationEnded as exc:
             return _ended(exc.reason, idef.audience)
         else:
             return redirect(url_for("survey.thanks", token=token))
-    answers = services.answers_of(db.session, response)
+    answers = responses.answers_of(db.session, response)
     values = display_values(idef, answers)
     return render_template("fieldwork/survey/check.html", **_common(
         invitation, idef, values=values, missing=missing, empty=empty, step=len(idef.sections) + 1,

@@ -15,9 +15,11 @@ from impactmodel.auth.models import Role
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
 from impactmodel.db import db
 from impactmodel.enums import STAFF_ROLES, RespondentRole
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, responses
+from impactmodel.fieldwork import invitations as survey_links
 from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
-from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
+from impactmodel.fieldwork.models import (Instrument, InstrumentVersion, Invitation, Response, ResponseMode,
+                                          ResponseStatus)
 from impactmodel.fieldwork.questions import LEVELS, question_type
 from impactmodel.inputs import as_id, json_object, takes_json
 
@@ -152,11 +154,11 @@ def start():
     if form.validate_on_submit():
         own_authority_or_403(form.authority_id.data)
         try:
-            response = services.start_interview(
+            response = interviews.start_interview(
                 db.session, current_user, round=form.round_id.data, authority=form.authority_id.data,
                 role=form.role.data, key_group=form.key_group.data or None,
                 case=form.case.data or None, reference=form.reference.data or None)
-        except services.FieldworkError as exc:
+        except responses.FieldworkError as exc:
             target = form.case if "pseudonym" in str(exc) or "case" in str(exc) else (
                 form.key_group if "key group" in str(exc) else form.reference)
             target.errors = list(target.errors) + [str(exc)]
@@ -178,7 +180,7 @@ def interview(response_id: int):
     carry is not sent, and stays as stored.
     """
     response = _interview_or_404(response_id)
-    idef = services.definition_of(response)
+    idef = responses.definition_of(response)
     errors: dict[str, str] = {}
     values = None
     changed_elsewhere: dict[str, dict] = {}
@@ -191,10 +193,10 @@ def interview(response_id: int):
             flash("No answers were sent, so nothing changed. Reload the page and try again.", "error")
             return redirect(url_for("fieldwork.interview", response_id=response.id))
         try:
-            report = services.save_answers(db.session, current_user, response, items)
-        except services.AnswersInvalid as exc:
+            report = responses.save_answers(db.session, current_user, response, items)
+        except responses.AnswersInvalid as exc:
             errors = exc.errors
-            stored = services.answers_of(db.session, response)
+            stored = responses.answers_of(db.session, response)
             values = display_values(idef, {**stored, **{i["key"]: _with_stored(i, stored) for i in items}})
         else:
             if not report.stale:
@@ -205,7 +207,7 @@ def interview(response_id: int):
                                      "choice": choice_words(idef.question(k), sent[k].get("value")),
                                      "note": sent[k].get("note") or ""} for k in report.stale}
     if values is None:
-        values = display_values(idef, services.answers_of(db.session, response))
+        values = display_values(idef, responses.answers_of(db.session, response))
     respondent = response.respondent
     status = 422 if errors else (409 if changed_elsewhere else 200)
     return render_template("fieldwork/interview.html", response=response, idef=idef,
@@ -251,10 +253,10 @@ def autosave(response_id: int):
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 500:
         return jsonify(error="Send {\"answers\": [{\"key\": ..., ...}]}."), 400
     try:
-        report = services.save_answers(db.session, current_user, response, items)
-    except services.ResponseLocked as exc:
+        report = responses.save_answers(db.session, current_user, response, items)
+    except responses.ResponseLocked as exc:
         return jsonify(error=str(exc)), 409
-    except services.AnswersInvalid as exc:
+    except responses.AnswersInvalid as exc:
         return jsonify(errors=exc.errors), 422
     return jsonify(saved=report.saved, stale=report.stale)
 
@@ -271,16 +273,16 @@ def complete(response_id: int):
     error = None
     if request.method == "POST":
         if request.form.get("confirm") == "yes":
-            services.complete_response(db.session, current_user, response)
+            responses.complete_response(db.session, current_user, response)
             flash(f"Interview {response.respondent.reference} marked complete. Its closed answers are "
                   f"coded; open answers wait in the coding queue.")
             return redirect(url_for("fieldwork.index"))
         error = "Tick the box to confirm: completing locks the answers."
-    idef = services.definition_of(response)
+    idef = responses.definition_of(response)
     return render_template("fieldwork/complete.html", response=response, respondent=response.respondent,
                            idef=idef, total=len(idef.questions),
-                           unanswered=services.unanswered(db.session, response),
-                           missing=services.missing_required(db.session, response),
+                           unanswered=responses.unanswered(db.session, response),
+                           missing=responses.missing_required(db.session, response),
                            error=error), (422 if error else 200)
 
 
@@ -293,11 +295,11 @@ def invitations():
     if form.validate_on_submit():
         own_authority_or_403(form.authority_id.data)
         try:
-            made = services.create_invitations(
+            made = survey_links.create_invitations(
                 db.session, current_user, round=form.round_id.data, authority=form.authority_id.data,
                 role=form.role.data, count=form.count.data, key_group=form.key_group.data or None,
                 case=form.case.data or None)
-        except services.FieldworkError as exc:
+        except responses.FieldworkError as exc:
             target = form.key_group if "key group" in str(exc) else (
                 form.count if "number" in str(exc) else form.case)
             target.errors = list(target.errors) + [str(exc)]
@@ -335,11 +337,11 @@ def invitation_sheet(batch: str):
         abort(404)
     own_authority_or_403(rows[0].authority_id)
     base = current_app.config["BASE_URL"]
-    cards = [{"invitation": inv, "url": services.invitation_url(inv.token, base),
-              "qr": qr_svg(services.invitation_url(inv.token, base)),
-              "code": services.format_code(inv.code),
-              "status": services.invitation_status(inv)} for inv in rows]
-    entry = services.code_entry_url(base).split("://", 1)[-1]   # what people type: no https://
+    cards = [{"invitation": inv, "url": survey_links.invitation_url(inv.token, base),
+              "qr": qr_svg(survey_links.invitation_url(inv.token, base)),
+              "code": survey_links.format_code(inv.code),
+              "status": survey_links.invitation_status(inv)} for inv in rows]
+    entry = survey_links.code_entry_url(base).split("://", 1)[-1]   # what people type: no https://
     return render_template("fieldwork/sheet.html", cards=cards, first=rows[0], entry=entry,
                            role=RespondentRole(rows[0].role))
 
@@ -347,9 +349,8 @@ def invitation_sheet(batch: str):
 @bp.get("/instruments")
 @requires("can_run_fieldwork")
 def instruments():
-    from impactmodel.fieldwork.models import Instrument, InstrumentVersion
-    services.ensure_synced(db.session)
-    loaded = services.loaded_instruments()
+    responses.ensure_synced(db.session)
+    loaded = responses.loaded_instruments()
     versions = dict(db.session.execute(
         sa.select(Instrument.key, sa.func.count(InstrumentVersion.id))
         .join(InstrumentVersion, InstrumentVersion.instrument_id == Instrument.id)

@@ -1,17 +1,1 @@
 """Quantitative indicators: the vocabulary, imports and exports, and their pages."""
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    from impactmodel.indicators import cli, views, vocabulary
-    from impactmodel.interchange.cli import export_group, import_group
-    from impactmodel.web import add_round_link
-
-    # A broken vocabulary stops the app here, with the reason, not halfway through an import.
-    vocabulary.load()
-    app.register_blueprint(views.bp)
-    add_round_link(app, "indicators.consortium", "Quantitative indicators",
-                   "Looked-after children, safeguarding, CAF, key stage 3 attendance and exclusions, "
-                   "well-being: across authorities and against the confidence index.", 50)
-    import_group.add_command(cli.import_indicators)
-    export_group.add_command(cli.export_indicators)

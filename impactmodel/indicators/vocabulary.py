@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from impactmodel import ROOT
+from impactmodel.paths import SURVEYS_DIR
 
-INDICATORS_PATH = ROOT / "surveys" / "indicators.yaml"
+INDICATORS_PATH = SURVEYS_DIR / "indicators.yaml"
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
-from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.fieldwork.responses import loaded_instruments
 from impactmodel.interchange import csvio, responses, submissions, xlsform
 
 

@@ -23,7 +23,8 @@ from impactmodel import codebook as codebook_mod
 from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.auth.models import User
-from impactmodel.coding.models import Coding, DoubleCoding, coding_identity
+from impactmodel.codebook.models import Coding, coding_identity
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium import services
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round, authority_key
 from impactmodel.enums import STAFF_ROLES, RespondentRole

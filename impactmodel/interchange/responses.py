@@ -23,7 +23,7 @@ from impactmodel import sheets
 from impactmodel.consortium.models import Authority, Respondent, Round
 from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import Answer, Instrument, InstrumentVersion, Response, response_counts
-from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.fieldwork.responses import loaded_instruments
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHOICE_TYPES = {"single_choice", "scale", "faces", "evidence"}

@@ -34,7 +34,7 @@ from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Authority, Respondent, Round, authority_key
 from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork import services as fieldwork
+from impactmodel.fieldwork import responses
 from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import Instrument, InstrumentVersion, Response, ResponseMode
 from impactmodel.fieldwork.questions import AnswerInvalid, question_type
@@ -353,7 +353,7 @@ def import_submissions(session: Session, stream: IO[str], round_name: str, actor
     reader = _Reader(session, round_name, Permit.of(actor))
     reader.check_round()
     header, rows = _read(stream)
-    fieldwork.ensure_synced(session)   # the current instruments' versions are stored
+    responses.ensure_synced(session)   # the current instruments' versions are stored
     for _, values in rows:
         reader.layout(dict(zip(header, values)).get(xlsform.CHECKSUM, "").strip())
     reader.check_header(header)
@@ -415,7 +415,7 @@ def import_submissions(session: Session, stream: IO[str], round_name: str, actor
                 session, rnd, authority, sub.reference, sub.layout.inst.role,
                 key_group.id if key_group else None)
             created += existing is None
-            fieldwork.add_completed_response(
+            responses.add_completed_response(
                 session, actor, respondent, sub.layout.version, sub.answers, **_how(sub),
                 external_id=sub.instance_id)
         record(session, actor, "import.submissions", "round", rnd.id, rows=len(subs), already=already,

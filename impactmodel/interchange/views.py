@@ -15,7 +15,7 @@ from impactmodel.access import requires
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
 from impactmodel.fieldwork.models import Instrument
-from impactmodel.fieldwork.services import loaded_instruments
+from impactmodel.fieldwork.responses import loaded_instruments
 from impactmodel.indicators import services as indicator_services
 from impactmodel.indicators import vocabulary as indicator_vocabulary
 from impactmodel.interchange import csvio, responses, submissions

@@ -1,14 +1,1 @@
 """Integration confidence scores and the consortium comparison (docs/METHODOLOGY.md)."""
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    from impactmodel.scoring import cli, tasks, views  # noqa: F401  (tasks: job handlers)
-    from impactmodel.web import add_nav_link, add_round_link
-    app.register_blueprint(views.bp)
-    app.cli.add_command(cli.score)
-    add_nav_link(app, "scoring.index", "Scores", 40)
-    add_round_link(app, "scoring.continuum", "Integration confidence",
-                   "Authorities from 'early stage' to 'confident', with intervals.", 40)
-    add_round_link(app, "scoring.report", "Round report",
-                   "Impacts by level and group, Tables 1 and 2, change since the last round.", 45)

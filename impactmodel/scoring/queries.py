@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.codebook.models import Coding
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, Locality, Participation, Respondent, Round
+from impactmodel.enums import EvidenceCategory, RespondentRole, Valence
 from impactmodel.fieldwork.models import Answer
 from impactmodel.scoring.core import GROUPS, AuthorityInput, RoundInput
 from impactmodel.scoring.tables import ROLES, VALENCES, Mentions
@@ -255,8 +257,6 @@ def input_signature(session: Session, round_id: int) -> list[int]:
     practice; it is compared with the signature stored at compute time to warn that
     stored scores are stale. Aggregates keep it fast on a national-scale round.
     """
-    from impactmodel.enums import EvidenceCategory, RespondentRole, Valence
-
     c = Coding
     coding = session.execute(sa.select(
         sa.func.count(), sa.func.sum(c.id), sa.func.sum(c.respondent_id),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
-from impactmodel.coding.models import CodebookVersion
+from impactmodel.codebook.models import CodebookVersion
 from impactmodel.consortium.models import Authority, Round
 from impactmodel.db import utcnow
 from impactmodel.scoring import core, present, queries, report

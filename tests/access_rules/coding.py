@@ -3,9 +3,10 @@ import itertools
 import zipfile
 
 from impactmodel import codebook
-from impactmodel.coding.codebook_io import code_guid, guid
+from impactmodel.codebook.exchange import code_guid, guid
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import stored_reliability
-from impactmodel.coding.models import Coding, Memo
+from impactmodel.coding.models import Memo
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
                                           ResponseMode)

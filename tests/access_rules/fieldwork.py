@@ -1,19 +1,19 @@
 from impactmodel.auth.models import Role
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, invitations, surveys
 from tests.access_rules import EVERYONE, STAFF, Page, Write
 
 
 def pages(world):
     s, r, a = world.session, world.round, world.authority
     admin = world.users[Role.ADMIN.value]
-    interview = services.start_interview(s, admin, round=r, authority=a, role="manager",
-                                         reference="matrix-manager")
-    done = services.start_interview(s, admin, round=r, authority=a, role="dcs", reference="matrix-dcs")
-    links = services.create_invitations(s, admin, round=r, authority=a, role="parent", count=3)
-    child = services.create_invitations(s, admin, round=r, authority=a, role="child", count=1)[0]
+    interview = interviews.start_interview(s, admin, round=r, authority=a, role="manager",
+                                           reference="matrix-manager")
+    done = interviews.start_interview(s, admin, round=r, authority=a, role="dcs", reference="matrix-dcs")
+    links = invitations.create_invitations(s, admin, round=r, authority=a, role="parent", count=3)
+    child = invitations.create_invitations(s, admin, round=r, authority=a, role="child", count=1)[0]
     started, fresh, sent = links
-    services.begin_survey(s, started, consent_by="self")
-    services.submit_survey(s, sent, {"support_helpful": {"value": "quite"}})
+    surveys.begin_survey(s, started, consent_by="self")
+    surveys.submit_survey(s, sent, {"support_helpful": {"value": "quite"}})
     return [
         Page("fieldwork.index", "/fieldwork/", STAFF),
         Page("fieldwork.start", "/fieldwork/interviews/new", STAFF),

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from tests.conftest import PASSWORD
 
 TEXT = "😀 Teams now share one plan, but there is no shared ICT system yet."

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from tests.conftest import PASSWORD
 
 

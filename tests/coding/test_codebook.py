@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import Role
-from impactmodel.coding import codebook_io, services
-from impactmodel.coding.models import Code, CodebookVersion
+from impactmodel.codebook import exchange
+from impactmodel.codebook.models import Code, CodebookVersion
+from impactmodel.coding import services
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def app_config(tmp_path):
 
 
 def _csv_with_changes() -> str:
-    text = codebook_io.export_csv(codebook_mod.load(codebook_mod.CODEBOOK_PATH))
+    text = exchange.export_csv(codebook_mod.load(codebook_mod.CODEBOOK_PATH))
     lines = text.splitlines()
     lines = [ln.replace("code,L1.tools,L1,Tools and frameworks,", "code,L1.tools,L1,Tools and shared frameworks,")
              for ln in lines if not ln.startswith("code,S.reliability,")]
@@ -92,12 +93,12 @@ def test_import_cannot_retire_a_code_in_use_or_move_a_code(app, client, auth, se
 def test_qdc_import_matches_codes_by_id_and_refuses_a_changed_id(app, client, auth):
     auth.login(Role.ADMIN)
     cb = codebook_mod.load(codebook_mod.CODEBOOK_PATH)
-    qdc = codebook_io.export_qdc(cb).replace(b"L1.tools: Tools and frameworks", b"L1.tools: Tools")
+    qdc = exchange.export_qdc(cb).replace(b"L1.tools: Tools and frameworks", b"L1.tools: Tools")
     r = client.post("/coding/codebook/import", data={"file": (io.BytesIO(qdc), "book.qdc")},
                     content_type="multipart/form-data")
     html = r.get_data(as_text=True)
     assert "Relabelled (1)" in html and "Tools" in html and "Retired" not in html
-    renamed = codebook_io.export_qdc(cb).replace(b"L1.tools: Tools and frameworks", b"L1.kit: Tools")
+    renamed = exchange.export_qdc(cb).replace(b"L1.tools: Tools and frameworks", b"L1.kit: Tools")
     r = client.post("/coding/codebook/import", data={"file": (io.BytesIO(renamed), "book.qdc")},
                     content_type="multipart/form-data")
     assert r.status_code == 422 and "ids never change" in r.get_data(as_text=True)
@@ -117,13 +118,13 @@ def test_cli_codebook_import_shows_changes_and_applies_with_flag(app, runner, tm
 
 def test_csv_import_lists_every_problem_at_once():
     current = codebook_mod.load(codebook_mod.CODEBOOK_PATH)
-    text = codebook_io.export_csv(current).splitlines()
+    text = exchange.export_csv(current).splitlines()
     text[3] = text[3].replace("group,", "grup,", 1)
     width = len(text[0].split(","))          # the header's columns
     text.append(",".join(["code", "F.extra", "F", "Extra", "", "", "maybe", "positive"] + [""] * (width - 8)))
     text.append("code,F.short,F")
     with pytest.raises(codebook_mod.CodebookError) as caught:
-        codebook_io.read_import("codebook.csv", ("\n".join(text) + "\n").encode(), current)
+        exchange.read_import("codebook.csv", ("\n".join(text) + "\n").encode(), current)
     message = str(caught.value)
     assert "line 4, column 'kind': use group or code, not 'grup'" in message
     assert f"line {len(text) - 1}, column 'steering_group': use yes or no, not 'maybe'" in message

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from impactmodel.cli import alembic_config
 from impactmodel.db import make_engine
+from impactmodel.schema import alembic_config
 from tests.conftest import ENGINES
 from tests.test_migrations import empty_url  # noqa: F401  (the fixture)
 

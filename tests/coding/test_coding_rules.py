@@ -9,8 +9,8 @@ import yaml
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.codebook import CODE_MENTION, RULE_PARTS, CodebookError
-from impactmodel.coding import codebook_io
-from impactmodel.coding.models import Code
+from impactmodel.codebook import exchange
+from impactmodel.codebook.models import Code
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def _edit(path, change) -> None:
     definition = yaml.safe_load(path.read_text(encoding="utf-8"))
     for code in definition["codes"]:
         change(code)
-    path.write_text(codebook_io.dump_yaml(definition), encoding="utf-8")
+    path.write_text(exchange.dump_yaml(definition), encoding="utf-8")
 
 
 def test_every_shipped_code_has_all_four_parts_and_names_real_neighbours():
@@ -51,7 +51,7 @@ def test_rewording_rules_leaves_the_structure_alone():
     for code in bare["codes"]:
         for part in (*RULE_PARTS, "example_constructed"):
             code.pop(part, None)
-    stripped = codebook_mod.parse(codebook_io.dump_yaml(bare))
+    stripped = codebook_mod.parse(exchange.dump_yaml(bare))
     assert stripped.structure == cb.structure and stripped.checksum != cb.checksum
     with pytest.raises(CodebookError, match="76 code"):
         stripped.check_rules()
@@ -89,14 +89,14 @@ def test_codebook_check_fails_naming_each_code_and_missing_part(runner, app_conf
 
 def test_qdc_and_csv_carry_all_four_parts_and_read_back(app):
     cb = shipped()
-    qdc = codebook_io.export_qdc(cb).decode()
+    qdc = exchange.export_qdc(cb).decode()
     tools = cb.get("L1.tools")
     for heading, text in (("Definition: ", tools.definition), ("Use when: ", tools.include),
                           ("Do not use when: ", tools.exclude), ("Example: ", tools.example)):
         assert heading + text in qdc
     assert "Example (constructed): " + cb.get("F.co_location").example in qdc
-    for name, data in (("book.qdc", codebook_io.export_qdc(cb)), ("book.csv", codebook_io.export_csv(cb).encode())):
-        back = codebook_io.read_import(name, data, cb)
+    for name, data in (("book.qdc", exchange.export_qdc(cb)), ("book.csv", exchange.export_csv(cb).encode())):
+        back = exchange.read_import(name, data, cb)
         assert back.codes == cb.codes, name
 
 

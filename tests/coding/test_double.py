@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import queries, reliability, services
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.coding.models import DoubleCoding
 from impactmodel.interchange import csvio
 from impactmodel.stats import cohen_kappa, krippendorff_alpha, multicode_agreement, percent_agreement
 from tests.conftest import ENGINES, PASSWORD

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.coding.models import DoubleCoding
 from tests.conftest import ENGINES
 
 

@@ -12,8 +12,8 @@ import xmlschema
 
 from impactmodel import create_app
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services
-from impactmodel.coding.models import Coding
 from impactmodel.consortium.models import Authority
 from tests.conftest import ENGINES, config_for
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from impactmodel import codebook
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services
-from impactmodel.coding.models import Coding
 from impactmodel.coding.offsets import reanchor
 from tests.conftest import ENGINES, PASSWORD
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 import xmlschema
 
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import queries, services
-from impactmodel.coding.models import Coding, DoubleCoding
+from impactmodel.coding.models import DoubleCoding
 from tests.coding.qda_tools import STYLES, restyle
 from tests.conftest import ENGINES
 

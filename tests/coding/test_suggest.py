@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import Role
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services, suggest
-from impactmodel.coding.models import Coding, SuggestionModel
+from impactmodel.coding.models import SuggestionModel
 from impactmodel.fieldwork.models import Answer, Response
 from tests.conftest import ENGINES
 

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding, Memo
+from impactmodel.codebook.models import Coding
+from impactmodel.coding.models import Memo
 from tests.conftest import ENGINES
 
 TEXT = "The CAF 😀 made us talk. Still no shared ICT system."

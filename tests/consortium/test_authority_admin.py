@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import Role, User, researcher_assignment
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Authority, Case, Locality, Participation, Respondent
-from impactmodel.fieldwork import services as fieldwork
+from impactmodel.fieldwork import invitations
 from impactmodel.fieldwork.models import Invitation
 from impactmodel.interchange import csvio
 from impactmodel.scoring import services as scoring
@@ -94,7 +94,7 @@ def two_spellings(app, session, make_user):
     consortium.get_or_create_case(session, r1, source, "LAC-01", None)
     consortium.get_or_create_case(session, r2, source, "LAC-01", None)
     session.commit()
-    fieldwork.create_invitations(session, "test", round=r1, authority=source, role="parent", count=2)
+    invitations.create_invitations(session, "test", round=r1, authority=source, role="parent", count=2)
     for rnd in (r1, r2):
         scoring.compute_scores(session, "test", rnd, n_replicates=20)
     researcher = make_user(Role.RESEARCHER, assigned=[source])

@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
+from impactmodel.codebook.models import Coding
 from impactmodel.coding import services as coding
-from impactmodel.coding.models import Coding
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, responses
 from tests.conftest import ENGINES
 from tests.fieldwork.browser_form import form_fields, with_answers
 
@@ -17,12 +17,12 @@ SAID = "We meet weekly. The panel shares cases. Families notice."
 
 
 def _interview(session, fw):
-    return services.start_interview(session, fw.admin, round=fw.round, authority=fw.authority, role="dcs")
+    return interviews.start_interview(session, fw.admin, round=fw.round, authority=fw.authority, role="dcs")
 
 
 def _stored(session, response):
     session.expire_all()
-    return services.answers_of(session, response)
+    return responses.answers_of(session, response)
 
 
 # --- Form saves ---------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_two_form_saves_from_the_same_version_keep_the_first(client, auth, sessi
 
 def test_a_save_without_answer_fields_changes_nothing(client, auth, session, fw):
     response = _interview(session, fw)
-    services.save_answers(session, fw.admin, response, [
+    responses.save_answers(session, fw.admin, response, [
         {"key": "definition", "text": "Joined-up", "note": "a note"}, {"key": "impact_level", "value": 2}])
     auth.login(fw.researcher)
     page = f"/fieldwork/interviews/{response.id}"
@@ -116,8 +116,8 @@ def test_an_autosave_clears_only_what_it_sends(client, auth, session, fw):
 # --- Coded text that changes --------------------------------------------------------------
 
 def _coded(session, fw, response, *spans):
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": SAID}])
-    answer = services.answers_of(session, response)["definition"]
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": SAID}])
+    answer = responses.answers_of(session, response)["definition"]
     made = [coding.add_coding(session, fw.researcher, answer.id, code, None, SAID.index(words),
                               SAID.index(words) + len(words)) for code, words in spans]
     return answer, [c.id for c in made]
@@ -138,7 +138,7 @@ def test_coded_spans_follow_their_words_or_wait_for_review(app, client, auth, se
     assert [c.excerpt for c in rows] == ["We meet weekly.", "The panel shares cases.", "Families notice."]
     # The interviewer adds words in front, drops the second sentence and repeats the third.
     new = "Since May: We meet weekly. Families notice. Families notice."
-    report = services.save_answers(session, fw.admin, response, [{"key": "definition", "text": new}])
+    report = responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": new}])
     weekly, panel, families = _rows(session, ids)
     assert new[weekly.start:weekly.end] == "We meet weekly." and not weekly.needs_review
     for c in (panel, families):
@@ -164,7 +164,7 @@ def test_coded_spans_follow_their_words_or_wait_for_review(app, client, auth, se
     placed = client.post(f"/coding/codings/{families.id}", json={"start": start, "end": start + 16})
     assert placed.status_code == 200 and placed.get_json()["coding"]["needs_review"] is False
     # A later edit that leaves the panel's words once in the text places that one again.
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": new + " The panel shares cases."}])
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": new + " The panel shares cases."}])
     panel = _rows(session, [panel.id])[0]
     assert not panel.needs_review and (new + " The panel shares cases.")[panel.start:panel.end] == "The panel shares cases."
 
@@ -174,7 +174,7 @@ def test_shortening_a_coded_answer_never_breaks_its_pages(app, client, auth, ses
     response = _interview(session, fw)
     with app.app_context():
         answer, ids = _coded(session, fw, response, ("L3.cyp.safer", "Families notice."))
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": "We meet."}])
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": "We meet."}])
     auth.login(fw.researcher)
     for url in (f"/coding/answers/{answer.id}", f"/coding/answers/{answer.id}/panel",
                 f"/coding/answers/{answer.id}/codings"):
@@ -182,7 +182,7 @@ def test_shortening_a_coded_answer_never_breaks_its_pages(app, client, auth, ses
     (c,) = _rows(session, ids)
     assert c.needs_review and c.excerpt == "Families notice."
     # Clearing the answer keeps the coding and its words too.
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": None}])
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": None}])
     (c,) = _rows(session, ids)
     assert c.needs_review and c.excerpt == "Families notice."
     assert client.get(f"/coding/answers/{answer.id}").status_code == 200
@@ -192,12 +192,12 @@ def test_two_codings_that_would_land_on_one_span_do_not_become_one(app, session,
     """Two spans coded alike; after the edit both excerpts are the same words in one place."""
     response = _interview(session, fw)
     text = "weekly. weekly"
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": text}])
-    answer = services.answers_of(session, response)["definition"]
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": text}])
+    answer = responses.answers_of(session, response)["definition"]
     with app.app_context():
         a = coding.add_coding(session, fw.researcher, answer.id, "L1.tools", None, 0, 6)
         b = coding.add_coding(session, fw.researcher, answer.id, "L1.tools", None, 8, 14)
-    services.save_answers(session, fw.admin, response, [{"key": "definition", "text": "Now weekly!"}])
+    responses.save_answers(session, fw.admin, response, [{"key": "definition", "text": "Now weekly!"}])
     a, b = _rows(session, [a.id, b.id])
     assert (a.start, a.end, a.needs_review) == (4, 10, False)
     assert b.needs_review and b.excerpt == "weekly"

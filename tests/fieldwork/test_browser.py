@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.db import utcnow
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, invitations, responses
 from impactmodel.fieldwork.models import Invitation, Response, ResponseStatus
 from tests.conftest import PASSWORD
 
@@ -77,10 +77,10 @@ def test_child_completes_the_survey_on_a_phone_with_only_the_keyboard(live_serve
                                                                       make_round, make_authority):
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
-    link = services.create_invitations(session, "cli", round=rnd, authority=authority, role="child",
-                                       count=1, key_group="asd")[0]
+    link = invitations.create_invitations(session, "cli", round=rnd, authority=authority, role="child",
+                                          count=1, key_group="asd")[0]
     page = phone
-    page.goto(services.invitation_url(link.token, live_server))
+    page.goto(invitations.invitation_url(link.token, live_server))
     assert page.locator("h1").inner_text() == "Before you start"
     assert_accessible(page, "consent")
     assert_fits(page)
@@ -160,7 +160,7 @@ def test_child_completes_the_survey_on_a_phone_with_only_the_keyboard(live_serve
 
     response = session.scalar(sa.select(Response))
     assert response.status is ResponseStatus.COMPLETE and response.assented_at is not None
-    answers = services.answers_of(session, response)
+    answers = responses.answers_of(session, response)
     assert answers["help_feel"].value == "happy"
     assert answers["child_difference"].value == ["L3.cyp.happier", "L3.cyp.safer", "other"]
     assert answers["child_difference"].text == "I can ride my bike to school"
@@ -170,7 +170,7 @@ def test_child_completes_the_survey_on_a_phone_with_only_the_keyboard(live_serve
     assert response.respondent.key_group.code == "asd"
 
     # The used link, and an unknown one, are kind pages that pass the scan too.
-    page.goto(services.invitation_url(link.token, live_server))
+    page.goto(invitations.invitation_url(link.token, live_server))
     assert page.locator("h1").inner_text() == "Your answers have already been sent"
     assert_accessible(page, "used link")
     page.goto(f"{live_server}/s/{'Q' * 43}")
@@ -181,12 +181,12 @@ def test_child_completes_the_survey_on_a_phone_with_only_the_keyboard(live_serve
 def test_parent_pages_pass_the_scan(live_server, phone, session, make_round, make_authority):
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
-    link, expired = services.create_invitations(session, "cli", round=rnd, authority=authority,
-                                                role="parent", count=2)
+    link, expired = invitations.create_invitations(session, "cli", round=rnd, authority=authority,
+                                                   role="parent", count=2)
     session.get(Invitation, expired.id).expires_at = utcnow() - timedelta(days=1)
     session.commit()
     page = phone
-    url = services.invitation_url(link.token, live_server)
+    url = invitations.invitation_url(link.token, live_server)
     page.goto(url)
     assert_accessible(page, "parent consent")
     page.check("#consent")
@@ -213,11 +213,11 @@ def test_parent_pages_pass_the_scan(live_server, phone, session, make_round, mak
     page.goto(f"{live_server}/s")
     assert_accessible(page, "type the code")
     assert_fits(page)
-    page.fill("#code", services.format_code(link.code).lower())
+    page.fill("#code", invitations.format_code(link.code).lower())
     page.click("button[type=submit]")
     assert page.locator("h1").inner_text() == "Welcome back"
     assert_accessible(page, "welcome back")
-    page.goto(services.invitation_url(expired.token, live_server))
+    page.goto(invitations.invitation_url(expired.token, live_server))
     assert page.locator("h1").inner_text() == "This link has ended"
     assert_accessible(page, "expired link")
 
@@ -228,8 +228,8 @@ def test_researcher_reloads_halfway_and_loses_nothing(live_server, page, session
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
     researcher = make_user(Role.RESEARCHER, assigned=[authority])
-    interview = services.start_interview(session, researcher, round=rnd, authority=authority,
-                                         role="manager", key_group="lac", case="LAC-01")
+    interview = interviews.start_interview(session, researcher, round=rnd, authority=authority,
+                                           role="manager", key_group="lac", case="LAC-01")
     page.goto(f"{live_server}/login")
     page.fill("input[name=email]", researcher.email)
     page.fill("input[name=password]", PASSWORD)
@@ -262,13 +262,13 @@ def test_researcher_reloads_halfway_and_loses_nothing(live_server, page, session
     page.fill("#q-embedding", "Shared IT systems and one assessment.")
     status.filter(has_text="Offline — will retry").wait_for()
     session.expire_all()
-    assert "embedding" not in services.answers_of(session, interview)
+    assert "embedding" not in responses.answers_of(session, interview)
     page.unroute("**/answers")
     page.reload()
     assert page.input_value("#q-embedding") == "Shared IT systems and one assessment."
     wait_until(page, "document.getElementById('save-status').textContent === 'All answers saved'")
     session.expire_all()
-    answers = services.answers_of(session, interview)
+    answers = responses.answers_of(session, interview)
     assert answers["embedding"].text == "Shared IT systems and one assessment."
     assert answers["definition"].note == "Long pause before answering"
     assert answers["impact_level"].value == 2.5
@@ -304,9 +304,9 @@ def test_typed_answers_survive_closing_the_tab_and_carry_on_opens_the_first_unan
         live_server, chromium, session, make_round, make_authority):
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
-    link = services.create_invitations(session, "cli", round=rnd, authority=authority, role="parent",
-                                       count=1)[0]
-    url = services.invitation_url(link.token, live_server)
+    link = invitations.create_invitations(session, "cli", round=rnd, authority=authority, role="parent",
+                                          count=1)[0]
+    url = invitations.invitation_url(link.token, live_server)
     context = chromium.new_context()
     page = context.new_page()
     page.goto(url)

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Respondent
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import invitations
 from impactmodel.fieldwork.models import Answer, Invitation, Response, ResponseStatus
 from tests.conftest import ENGINES
 
@@ -35,8 +35,8 @@ def _answer_survey(app, token: str, barrier: threading.Barrier, n: int) -> list[
 def test_fifty_concurrent_submissions_store_fifty_responses(app, session, make_round, make_authority):
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
-    links = services.create_invitations(session, "cli", round=rnd, authority=authority, role="parent",
-                                        count=N)
+    links = invitations.create_invitations(session, "cli", round=rnd, authority=authority, role="parent",
+                                           count=N)
     barrier = threading.Barrier(N)
     with ThreadPoolExecutor(max_workers=N) as pool:
         results = list(pool.map(lambda a: _answer_survey(app, *a),
@@ -63,8 +63,8 @@ def test_one_link_sent_from_many_tabs_at_once_stores_one_response(app, session, 
                                                                   make_authority):
     rnd = make_round("Round 1")
     authority = make_authority("Northshire", round=rnd)
-    link = services.create_invitations(session, "cli", round=rnd, authority=authority, role="child",
-                                       count=1)[0]
+    link = invitations.create_invitations(session, "cli", round=rnd, authority=authority, role="child",
+                                          count=1)[0]
     tabs = 12
     barrier = threading.Barrier(tabs)
 

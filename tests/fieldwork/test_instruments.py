@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from impactmodel import create_app
 from impactmodel.codebook import load as load_codebook
 from impactmodel.enums import EvidenceCategory, RespondentRole
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import invitations, responses, surveys
 from impactmodel.fieldwork.instruments import (INSTRUMENTS_DIR, InstrumentError, load_instruments,
                                                parse_instrument)
 from impactmodel.fieldwork.models import Instrument, InstrumentVersion, Response
@@ -139,15 +139,15 @@ def _edited(original, new_label):
 
 def test_versioning_by_checksum(app, session, fw):
     original = load_instruments()
-    versions = services.sync_instruments(session, original)
+    versions = responses.sync_instruments(session, original)
     session.commit()
     v1 = versions["parent_survey"]
     assert v1.version == 1
     # Unchanged: no new version.
-    assert services.sync_instruments(session, original)["parent_survey"].id == v1.id
+    assert responses.sync_instruments(session, original)["parent_survey"].id == v1.id
     # Edited before anyone answered: the same version now holds the new text.
     first_edit = _edited(original, "Who helps your child?")
-    again = services.sync_instruments(session, first_edit)["parent_survey"]
+    again = responses.sync_instruments(session, first_edit)["parent_survey"]
     session.commit()
     assert (again.id, again.version) == (v1.id, 1)
     assert again.checksum == first_edit["parent_survey"].checksum
@@ -155,24 +155,24 @@ def test_versioning_by_checksum(app, session, fw):
     with app.app_context():
         app.extensions["impactmodel.instruments"] = first_edit
         from impactmodel.db import db
-        invitation = services.create_invitations(db.session, fw.admin, round=fw.round.id,
-                                                 authority=fw.authority.id, role="parent", count=2)
-        old = services.begin_survey(db.session, invitation[0], consent_by="self")
+        invitation = invitations.create_invitations(db.session, fw.admin, round=fw.round.id,
+                                                    authority=fw.authority.id, role="parent", count=2)
+        old = surveys.begin_survey(db.session, invitation[0], consent_by="self")
         assert old.instrument_version_id == v1.id
         # Edited after someone answered: a new version; the old response keeps its own.
         second_edit = _edited(original, "Which services help your child?")
         app.extensions["impactmodel.instruments"] = second_edit
-        v2 = services.current_version(db.session, "parent_survey")
+        v2 = responses.current_version(db.session, "parent_survey")
         assert v2.version == 2 and v2.id != v1.id
-        new = services.begin_survey(db.session, invitation[1], consent_by="self")
+        new = surveys.begin_survey(db.session, invitation[1], consent_by="self")
         assert new.instrument_version_id == v2.id
         db.session.refresh(old)
         assert old.instrument_version_id == v1.id
-        assert services.definition_of(old).question("support_received")["label"] == "Who helps your child?"
-        assert services.definition_of(new).question("support_received")["label"] == \
+        assert responses.definition_of(old).question("support_received")["label"] == "Who helps your child?"
+        assert responses.definition_of(new).question("support_received")["label"] == \
             "Which services help your child?"
         # The old response's answers still validate against its own version.
-        services.save_answer(db.session, "respondent", old, "support_received", value=["school"])
+        responses.save_answer(db.session, "respondent", old, "support_received", value=["school"])
     assert session.scalar(sa.select(sa.func.count()).select_from(InstrumentVersion).join(Instrument)
                           .where(Instrument.key == "parent_survey")) == 2
     assert session.scalar(sa.select(sa.func.count()).select_from(Response)) == 2

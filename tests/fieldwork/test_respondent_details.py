@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from impactmodel.auth.models import Role, User
 from impactmodel.consortium.models import Respondent
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, invitations, responses, surveys
 from impactmodel.fieldwork.models import Invitation, Response, ResponseStatus
 from impactmodel.fieldwork.questions import question_type
 from tests.conftest import ENGINES
@@ -24,8 +24,8 @@ def ctx(app):
 
 
 def _begin(client, session, fw, role="parent"):
-    invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
-                                             role=role, count=1)[0]
+    invitation = invitations.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                                role=role, count=1)[0]
     base = f"/s/{invitation.token}"
     data = {"consent": "yes", "mode": "self"} | ({"assent": "yes"} if role == "child" else {})
     assert client.post(base, data=data).status_code == 302
@@ -38,16 +38,16 @@ def test_fresh_references_use_the_width_already_in_use(ctx, fw, make_respondent)
     for n in (1, 2, 3):
         make_respondent(fw.round, fw.authority, "manager", reference=f"manager-0{n}")
     make_respondent(fw.round, fw.authority, "dcs", reference="dcs-lead")   # not numbered: ignored
-    r = services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority, role="manager")
+    r = interviews.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority, role="manager")
     assert r.respondent.reference == "manager-04"
     # None of that role yet (here, or in this authority): three digits.
-    assert services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority,
-                                    role="dcs").respondent.reference == "dcs-001"
-    assert services.start_interview(ctx, fw.admin, round=fw.round, authority=fw.other,
-                                    role="manager").respondent.reference == "manager-001"
+    assert interviews.start_interview(ctx, fw.admin, round=fw.round, authority=fw.authority,
+                                      role="dcs").respondent.reference == "dcs-001"
+    assert interviews.start_interview(ctx, fw.admin, round=fw.round, authority=fw.other,
+                                      role="manager").respondent.reference == "manager-001"
     # Gaps are not refilled (a reference once used stays that person's), and 99 grows to 100.
     make_respondent(fw.round, fw.authority, "manager", reference="manager-99")
-    assert services.next_reference(ctx, fw.round, fw.authority, "manager") == "manager-100"
+    assert interviews.next_reference(ctx, fw.round, fw.authority, "manager") == "manager-100"
 
 
 # Exclusive answers and "something else" words, on surveys as in interviews.
@@ -61,7 +61,7 @@ def test_exclusive_options_refuse_other_answers_and_words(client, session, fw):
                                            "child_difference-other": "I got a dog"})
     assert words.status_code == 422 and "clear the words you wrote" in words.get_data(as_text=True)
     session.expire_all()
-    assert services.answers_of(session, services.survey_response(session, invitation)) == {}
+    assert responses.answers_of(session, surveys.survey_response(session, invitation)) == {}
 
 
 def test_words_for_something_else_tick_its_box(client, session, fw):
@@ -70,7 +70,7 @@ def test_words_for_something_else_tick_its_box(client, session, fw):
                                         "child_difference-other": "I like my new club"})
     assert ok.status_code == 302
     session.expire_all()
-    answer = services.answers_of(session, services.survey_response(session, invitation))["child_difference"]
+    answer = responses.answers_of(session, surveys.survey_response(session, invitation))["child_difference"]
     assert answer.value == ["L3.cyp.happier", "other"] and answer.text == "I like my new club"
     page = client.get(f"{base}/2").get_data(as_text=True)
     assert re.search(r'id="q-child_difference-other-choice"[^>]*value="other"\s+checked', page)
@@ -86,7 +86,7 @@ def test_words_for_something_else_tick_its_box(client, session, fw):
 
 def test_every_survey_question_can_be_skipped_but_not_all(client, session, fw):
     for role in ("parent", "child"):
-        idef = services.instrument_for_role(role)
+        idef = responses.instrument_for_role(role)
         assert [k for k, q in idef.questions.items() if q.get("required")] == []
         assert "skip any question" in idef.definition["about"]
     invitation, base = _begin(client, session, fw)
@@ -129,8 +129,8 @@ def test_footer_promises_fit_the_page(client, session, fw):
 # The child's consent page: adult words for the parent, child words for the child.
 
 def test_child_consent_separates_parent_and_child_words(client, session, fw):
-    invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
-                                             role="child", count=1)[0]
+    invitation = invitations.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                                role="child", count=1)[0]
     html = client.get(f"/s/{invitation.token}").get_data(as_text=True)
     parent = html[html.index('id="for-parent"'):html.index('id="for-you"')]
     child = html[html.index('id="for-you"'):]
@@ -145,15 +145,15 @@ def test_child_consent_separates_parent_and_child_words(client, session, fw):
 # Short codes for printed cards.
 
 def test_cards_carry_a_short_unique_code(client, auth, session, fw):
-    links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
-                                        role="parent", count=40)
+    links = invitations.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                           role="parent", count=40)
     codes = [i.code for i in links]
     assert len(set(codes)) == 40
-    assert all(re.fullmatch(f"[{services.CODE_ALPHABET}]{{8}}", c) for c in codes)
+    assert all(re.fullmatch(f"[{invitations.CODE_ALPHABET}]{{8}}", c) for c in codes)
     assert not set("".join(codes)) & set("0O1IL5S2Z8B")
     auth.login(fw.researcher)
     sheet = client.get(f"/fieldwork/invitations/{links[0].batch}").get_data(as_text=True)
-    assert services.format_code(codes[0]) in sheet and "localhost/s<" in sheet
+    assert invitations.format_code(codes[0]) in sheet and "localhost/s<" in sheet
     assert '<p class="card-number">Card 1<span class="no-print">' in sheet
     # Typed by hand: any case, with or without the dash or spaces.
     typed = f" {codes[0][:4].lower()} - {codes[0][4:].lower()} "
@@ -162,7 +162,7 @@ def test_cards_carry_a_short_unique_code(client, auth, session, fw):
     # The form posts, so a typed code never travels in an address; an old ?code= link still works.
     assert 'method="post"' in client.get("/s").get_data(as_text=True)
     assert client.get("/s", query_string={"code": typed}).headers["Location"].endswith(f"/s/{links[0].token}")
-    assert client.get(f"/s/c/{services.format_code(codes[1])}").headers["Location"].endswith(
+    assert client.get(f"/s/c/{invitations.format_code(codes[1])}").headers["Location"].endswith(
         f"/s/{links[1].token}")
     assert client.get("/s").status_code == 200
     wrong = client.post("/s", data={"code": "ACDE-FG3"})
@@ -173,10 +173,10 @@ def test_cards_carry_a_short_unique_code(client, auth, session, fw):
 # Completing an interview is confirmed, with the unanswered questions counted.
 
 def test_mark_complete_asks_for_confirmation(client, auth, session, fw):
-    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
-                                        role="dcs")
-    services.save_answer(session, fw.researcher, response, "definition", text="Joined-up")
-    total = len(services.definition_of(response).questions)
+    response = interviews.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                          role="dcs")
+    responses.save_answer(session, fw.researcher, response, "definition", text="Joined-up")
+    total = len(responses.definition_of(response).questions)
     auth.login(fw.researcher)
     assert 'id="complete-form"' in client.get(f"/fieldwork/interviews/{response.id}").get_data(as_text=True)
     url = f"/fieldwork/interviews/{response.id}/complete"
@@ -195,12 +195,12 @@ def test_mark_complete_asks_for_confirmation(client, auth, session, fw):
 # The interview list: filters and pages, my interviews in progress first.
 
 def test_interview_list_filters_and_pages(client, auth, session, fw):
-    mine = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
-                                    role="practitioner")
+    mine = interviews.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                      role="practitioner")
     for _ in range(54):
-        done = services.start_interview(session, fw.admin, round=fw.round, authority=fw.authority,
-                                        role="manager")
-        services.complete_response(session, fw.admin, done)
+        done = interviews.start_interview(session, fw.admin, round=fw.round, authority=fw.authority,
+                                          role="manager")
+        responses.complete_response(session, fw.admin, done)
     auth.login(fw.researcher)
     first = client.get("/fieldwork/").get_data(as_text=True)
     rows = re.findall(r"<tr(?: class=\"mine\")?><td><a [^>]*>([^<]+)</a>", first)
@@ -219,8 +219,8 @@ def test_interview_list_filters_and_pages(client, auth, session, fw):
 # No empty or "None" ARIA attributes on fieldwork pages.
 
 def test_no_empty_aria_attributes(client, auth, session, fw):
-    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
-                                        role="manager")
+    response = interviews.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                          role="manager")
     invitation, base = _begin(client, session, fw)
     auth.login(fw.researcher)
     pages = [client.get(p) for p in ("/fieldwork/", "/fieldwork/interviews/new", "/fieldwork/invitations",
@@ -236,8 +236,8 @@ def test_no_empty_aria_attributes(client, auth, session, fw):
 
 def test_guessing_short_codes_is_slowed_but_never_locks_out_a_valid_code(app, client, session, fw):
     app.config.update(SURVEY_CODE_MAX_FAILURES=20, SURVEY_CODE_BURST=3, SURVEY_CODE_REFILL_MINUTES=10)
-    links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
-                                        role="parent", count=5)
+    links = invitations.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                           role="parent", count=5)
     for _ in range(5):  # typos of the wrong shape are not guesses and are not counted
         assert client.post("/s", data={"code": "ACD"}).status_code == 422
     wrong = [c for c in ("ACDEFG34", "ACDEFG36", "ACDEFG37", "ACDEFG39", "ACDEFG43") if c not in {i.code for i in links}]
@@ -272,20 +272,19 @@ def test_a_fresh_reference_taken_meanwhile_makes_a_new_person(app, session, make
     person, not the first researcher's interview resumed.
     """
     from impactmodel.db import db
-    from impactmodel.fieldwork import services as fw
 
     rnd = make_round()
     borough = make_authority(round=rnd)
     first, second = (make_user(Role.RESEARCHER, assigned=[borough]) for _ in range(2))
     with app.app_context():
-        a = fw.start_interview(db.session, db.session.get(User, first.id), round=rnd.id,
-                               authority=borough.id, role="manager")
+        a = interviews.start_interview(db.session, db.session.get(User, first.id), round=rnd.id,
+                                       authority=borough.id, role="manager")
         taken = a.respondent.reference
-        real = fw.next_reference
+        real = interviews.next_reference
         stale = iter([taken])
-        monkeypatch.setattr(fw, "next_reference", lambda *args: next(stale, None) or real(*args))
-        b = fw.start_interview(db.session, db.session.get(User, second.id), round=rnd.id,
-                               authority=borough.id, role="manager")
+        monkeypatch.setattr(interviews, "next_reference", lambda *args: next(stale, None) or real(*args))
+        b = interviews.start_interview(db.session, db.session.get(User, second.id), round=rnd.id,
+                                       authority=borough.id, role="manager")
         assert b.respondent_id != a.respondent_id
         assert b.respondent.reference != taken
 
@@ -305,8 +304,8 @@ def test_every_error_summary_link_has_a_target(client, session, fw):
 
 def _interview(client, session, fw):
     from tests.conftest import PASSWORD
-    response = services.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
-                                        role="manager")
+    response = interviews.start_interview(session, fw.researcher, round=fw.round, authority=fw.authority,
+                                          role="manager")
     client.post("/login", data={"email": fw.researcher.email, "password": PASSWORD})
     return response
 
@@ -321,7 +320,7 @@ def test_autosave_after_signing_out_is_refused_not_redirected(client, session, f
                        headers={"Accept": "application/json"})
     assert late.status_code == 401 and "signed out" in late.get_json()["error"]
     session.expire_all()
-    assert services.answers_of(session, response)["definition"].text == "first"
+    assert responses.answers_of(session, response)["definition"].text == "first"
 
 
 def test_a_save_sequence_ahead_of_the_server_clock_is_refused(client, session, fw):
@@ -342,7 +341,7 @@ def test_answers_of_an_unsent_survey_are_not_coded_or_exported(client, session, 
     assert client.post(f"{base}/4", data={"go": "next", "anything_else": "UNSENT my dad shouts"}).status_code \
         in (200, 302)
     session.expire_all()
-    answers = services.answers_of(session, services.survey_response(session, invitation))
+    answers = responses.answers_of(session, surveys.survey_response(session, invitation))
     assert "anything_else" in answers  # saved page by page, as promised, until sent or not
     with client.application.app_context():
         ids = queries.queue_ids(session, fw.admin, queries.QueueFilter(status="all"))
@@ -354,14 +353,14 @@ def test_a_survey_begun_before_its_link_expired_can_be_finished(client, session,
 
     from impactmodel.db import utcnow
     begun, base = _begin(client, session, fw, "parent")
-    untouched = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
-                                            role="parent", count=1)[0]
+    untouched = invitations.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                               role="parent", count=1)[0]
     for inv in (begun, untouched):
         session.get(Invitation, inv.id).expires_at = utcnow() - timedelta(days=1)
     session.commit()
     assert client.get(f"{base}/1").status_code == 200               # still in the grace period
     assert client.get(f"/s/{untouched.token}").status_code == 410   # never opened: ended
-    session.get(Invitation, begun.id).expires_at = utcnow() - timedelta(days=services.EXPIRY_GRACE_DAYS + 1)
+    session.get(Invitation, begun.id).expires_at = utcnow() - timedelta(days=invitations.EXPIRY_GRACE_DAYS + 1)
     session.commit()
     assert client.get(f"{base}/1").status_code == 410               # the grace period is over too
 
@@ -376,17 +375,17 @@ def test_survey_answers_are_kept_as_they_change_newest_first(client, session, fw
     late = client.post(save, data={"child_difference_more": "Calm", "seq": "1000"})
     assert late.status_code == 200 and "child_difference_more" in late.get_json()["stale"]
     session.expire_all()
-    response = services.survey_response(session, session.get(Invitation, invitation.id))
-    assert services.answers_of(session, response)["child_difference_more"].text == "Calmer at home"
+    response = surveys.survey_response(session, session.get(Invitation, invitation.id))
+    assert responses.answers_of(session, response)["child_difference_more"].text == "Calmer at home"
     # Questions of another page are not touched by this page's save.
     client.post(f"{base}/1/save", data={"support_helpful": "quite", "support_received": "school", "seq": "3000"})
     session.expire_all()
-    answers = services.answers_of(session, response)
+    answers = responses.answers_of(session, response)
     assert answers["support_helpful"].value == "quite" and answers["child_difference_more"].text == "Calmer at home"
     bad = client.post(save, data={"child_difference": "not-an-option", "seq": "4000"})
     assert bad.status_code == 422 and "child_difference" in bad.get_json()["errors"]
     # Carry on opens the first page with a question unanswered.
     page = client.get(base).get_data(as_text=True)
     assert f'href="{base}/1"' not in page and (f'href="{base}/2"' in page)
-    services.submit_survey(session, session.get(Invitation, invitation.id))
+    surveys.submit_survey(session, session.get(Invitation, invitation.id))
     assert client.post(save, data={"child_difference_more": "After sending", "seq": "5000"}).status_code == 410

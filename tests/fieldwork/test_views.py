@@ -5,16 +5,16 @@ import re
 
 import sqlalchemy as sa
 
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Respondent
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews, invitations, responses, surveys
 from impactmodel.fieldwork.models import Answer, Invitation, Response, ResponseStatus
 from tests.fieldwork.browser_form import form_fields, with_answers
 
 
 def _interview(session, fw, authority=None, role="dcs"):
-    return services.start_interview(session, fw.admin, round=fw.round, authority=authority or fw.authority,
-                                    role=role)
+    return interviews.start_interview(session, fw.admin, round=fw.round, authority=authority or fw.authority,
+                                      role=role)
 
 
 def test_start_an_interview_from_the_form(client, auth, session, fw):
@@ -62,7 +62,7 @@ def test_autosave_accepts_known_keys_and_refuses_stale_writes(client, auth, sess
     assert client.post(url, json={"nope": 1}).status_code == 400
     assert client.post(url, data="not json", content_type="application/json").status_code == 400
     session.expire_all()
-    answers = services.answers_of(session, response)
+    answers = responses.answers_of(session, response)
     assert answers["definition"].text == "Joined-up" and answers["definition"].note == "hesitated"
     assert answers["impact_level"].value == 2.5 and "hack" not in answers
     page = client.get(f"/fieldwork/interviews/{response.id}").get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_autosave_accepts_known_keys_and_refuses_stale_writes(client, auth, sess
         l1_mentioned=["L1.tools", "L1.forums"]))
     assert form.status_code == 302
     session.expire_all()
-    answers = services.answers_of(session, response)
+    answers = responses.answers_of(session, response)
     assert answers["definition"].text == "From the form" and answers["impact_level"].value == 3.0
     assert answers["feature_ratings"].value == {"F.commissioning": "key"}
     assert answers["l1_mentioned"].value == ["L1.tools", "L1.forums"]
@@ -106,8 +106,8 @@ def test_researcher_cannot_open_another_authoritys_interview(client, auth, sessi
     assert client.post(f"/fieldwork/interviews/{theirs.id}/complete").status_code == 403
     assert client.post("/fieldwork/interviews/new", data={
         "round_id": fw.round.id, "authority_id": fw.other.id, "role": "dcs", "consent": "y"}).status_code == 422
-    links = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.other,
-                                        role="parent", count=1)
+    links = invitations.create_invitations(session, fw.admin, round=fw.round, authority=fw.other,
+                                           role="parent", count=1)
     assert client.get(f"/fieldwork/invitations/{links[0].batch}").status_code == 403
     assert "Southvale" not in client.get("/fieldwork/").get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
@@ -127,7 +127,7 @@ def test_invitation_page_makes_links_and_a_printable_qr_sheet(client, auth, sess
     sheet = client.get(made.headers["Location"])
     html = sheet.get_data(as_text=True)
     for invitation in links:
-        assert services.format_code(invitation.code) in html   # typed at localhost/s
+        assert invitations.format_code(invitation.code) in html   # typed at localhost/s
     assert html.count('<svg class="qr"') == 3 or html.count('class="qr"') == 3
     assert "style=" not in html and "<script>" not in html
     listing = client.get("/fieldwork/invitations").get_data(as_text=True)
@@ -155,8 +155,8 @@ def test_invite_command_prints_working_links(app, runner, session):
 
 
 def _parent_link(session, fw):
-    return services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
-                                       role="parent", count=1)[0]
+    return invitations.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                          role="parent", count=1)[0]
 
 
 def test_parent_survey_errors_lose_nothing(client, session, fw):
@@ -175,7 +175,7 @@ def test_parent_survey_errors_lose_nothing(client, session, fw):
     assert "Please choose one of the answers shown" in html and 'class="error-summary"' in html
     assert "Grandma&#39;s friend" in html and re.search(r'value="school"\s+checked', html)
     session.expire_all()
-    assert services.answers_of(session, services.survey_response(session, invitation)) == {}
+    assert responses.answers_of(session, surveys.survey_response(session, invitation)) == {}
     ok = client.post(f"{base}/1", data={"go": "next", "support_received": ["school", "other"],
                                         "support_received-other": "Grandma's friend",
                                         "support_helpful": "quite"})
@@ -204,7 +204,7 @@ def test_double_submit_and_used_links(client, session, fw):
     assert used.status_code == 410 and "already been sent" in used.get_data(as_text=True)
     assert client.post(f"{base}/1", data={"go": "next", "support_helpful": "not"}).status_code == 410
     session.expire_all()
-    assert services.answers_of(session, session.scalar(sa.select(Response)))["support_helpful"].value == "very"
+    assert responses.answers_of(session, session.scalar(sa.select(Response)))["support_helpful"].value == "very"
 
 
 def test_unknown_and_expired_links_are_kind_and_reveal_nothing(client, session, fw):
@@ -226,8 +226,8 @@ def test_unknown_and_expired_links_are_kind_and_reveal_nothing(client, session, 
 
 
 def test_respondent_pages_obey_the_content_security_policy(client, session, fw):
-    invitation = services.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
-                                             role="child", count=1)[0]
+    invitation = invitations.create_invitations(session, "cli", round=fw.round, authority=fw.authority,
+                                                role="child", count=1)[0]
     base = f"/s/{invitation.token}"
     pages = [client.get(base)]
     client.post(base, data={"consent": "yes", "assent": "yes", "mode": "self"})

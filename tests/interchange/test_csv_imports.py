@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Authority, Respondent, Round
 from tests.conftest import ENGINES
 
@@ -151,7 +151,7 @@ def test_export_then_import_gives_the_same_rows(runner, app, tmp_path, database_
     # Into an empty database: a second app on a fresh copy of the schema.
     fresh = tmp_path / "fresh.sqlite"
     from alembic import command
-    from impactmodel.cli import alembic_config
+    from impactmodel.schema import alembic_config
     command.upgrade(alembic_config(f"sqlite:///{fresh}"), "head")
     other = create_app(config_for(f"sqlite:///{fresh}")).test_cli_runner()
     assert other.invoke(args=["import", "coded", write(tmp_path, first.output, "x.csv"),

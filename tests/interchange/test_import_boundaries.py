@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Authority, Respondent, Round
 from impactmodel.interchange import csvio
 from tests.conftest import ENGINES

@@ -10,7 +10,9 @@ from openpyxl import load_workbook
 
 from impactmodel import sheets
 from impactmodel.auth.models import Role
-from impactmodel.fieldwork import services
+from impactmodel.fieldwork import interviews as fieldwork_interviews
+from impactmodel.fieldwork import invitations, surveys
+from impactmodel.fieldwork import responses as fieldwork_responses
 from impactmodel.fieldwork.instruments import parse_instrument
 from impactmodel.interchange import responses
 from tests.conftest import ENGINES
@@ -27,20 +29,20 @@ def fieldwork(app, session, make_round, make_authority, make_user):
     north, south = make_authority(EVIL, round=rnd), make_authority("South", round=rnd)
     researcher = make_user(Role.RESEARCHER, assigned=[north])
     with app.app_context():
-        sent, unsent = services.create_invitations(session, "cli", round=rnd, authority=north, role="parent",
-                                                   count=2, key_group="ks3_absence")
-        services.submit_survey(session, sent, {
+        sent, unsent = invitations.create_invitations(session, "cli", round=rnd, authority=north, role="parent",
+                                                      count=2, key_group="ks3_absence")
+        surveys.submit_survey(session, sent, {
             "support_received": {"value": ["school", "other"], "text": "@grandma"},
             "support_helpful": {"value": "quite"},
             "child_difference_more": {"text": WORDS}})
-        services.begin_survey(session, unsent, consent_by="self")
-        services.save_answer(session, "cli", services.survey_response(session, unsent), "support_helpful",
-                             value="not")
-        other = services.create_invitations(session, "cli", round=rnd, authority=south, role="parent", count=1)[0]
-        services.submit_survey(session, other, {"support_helpful": {"value": "very"}})
-        interview = services.start_interview(session, "cli", round=rnd, authority=north, role="dcs",
-                                             reference="dcs-1")
-        services.save_answer(session, "cli", interview, "impact_level", value=2.5)
+        surveys.begin_survey(session, unsent, consent_by="self")
+        fieldwork_responses.save_answer(session, "cli", surveys.survey_response(session, unsent), "support_helpful",
+                                        value="not")
+        other = invitations.create_invitations(session, "cli", round=rnd, authority=south, role="parent", count=1)[0]
+        surveys.submit_survey(session, other, {"support_helpful": {"value": "very"}})
+        interview = fieldwork_interviews.start_interview(session, "cli", round=rnd, authority=north, role="dcs",
+                                                         reference="dcs-1")
+        fieldwork_responses.save_answer(session, "cli", interview, "impact_level", value=2.5)
     return rnd, north, south, researcher
 
 

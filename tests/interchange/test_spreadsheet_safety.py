@@ -17,12 +17,12 @@ from openpyxl import load_workbook
 from impactmodel import codebook as codebook_mod
 from impactmodel import sheets
 from impactmodel.auth.models import Role
-from impactmodel.coding import codebook_io
-from impactmodel.coding.models import Coding
+from impactmodel.codebook import exchange
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Authority, Round
 from impactmodel.interchange import csvio
-from impactmodel.scoring import services as scoring
 from impactmodel.scoring import exports
+from impactmodel.scoring import services as scoring
 from impactmodel.scoring.exports import SUPPRESSION_NOTE
 from impactmodel.scoring.present import WITHHELD, Suppressed, Table, dec
 from tests.scoring.helpers import figure_csvs, import_round
@@ -125,9 +125,9 @@ def test_codebook_csv_is_neutralised_and_reads_back():
     definition = yaml.safe_load(codebook_mod.CODEBOOK_PATH.read_text(encoding="utf-8"))
     definition["codes"][0]["description"] = '=WEBSERVICE("http://evil.example")'
     definition["codes"][1]["label"] = "-minus first"
-    text = codebook_io.export_csv(codebook_mod.parse(yaml.safe_dump(definition)))
+    text = exchange.export_csv(codebook_mod.parse(yaml.safe_dump(definition)))
     assert not any(_would_run(c) for c in _raw_cells(text))
-    codes = codebook_io.parse_csv(text)["codes"]
+    codes = exchange.parse_csv(text)["codes"]
     assert codes[0]["description"] == '=WEBSERVICE("http://evil.example")'
     assert codes[1]["label"] == "-minus first"
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.coding.queries import QueueFilter, queue_ids
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
 from impactmodel.enums import EvidenceCategory, Valence

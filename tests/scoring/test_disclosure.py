@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Authority, Respondent
 from impactmodel.scoring import charts, present, queries, services
 from impactmodel.scoring.present import Table, Viewer, disclosure, pval

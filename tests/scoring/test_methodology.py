@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from impactmodel import ROOT
+from impactmodel.paths import ROOT
 from impactmodel.scoring import core
 
 DOC = ROOT / "docs" / "METHODOLOGY.md"

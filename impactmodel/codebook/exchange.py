@@ -29,7 +29,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.codebook import RULE_PARTS, Codebook, CodebookError, CodeDef
-from impactmodel.coding.models import Coding
+from impactmodel.codebook.models import Coding
 from impactmodel.enums import Valence
 
 CSV_COLUMNS = ["kind", "id", "parent", "label", "description", "level", "steering_group",

@@ -1,10 +1,10 @@
-"""Fieldwork services: instruments, interviews, survey invitations, answers, submission.
+"""A response and its answers, for interviews and surveys alike.
 
-Other code (views, the CLI, the demo-data generator) changes fieldwork data only
-through these functions. They take the session and the acting user (a ``User``,
-or a string such as ``"cli"``, ``"demo"`` or ``"respondent"``), check what they
-are given, write an audit event (ids and counts only, never what anyone said) and
-commit.
+The fieldwork services (this module, ``interviews``, ``invitations`` and ``surveys``) are
+how other code (views, the CLI, the demo-data generator, imports) changes fieldwork data.
+They take the session and the acting user (a ``User``, or a string such as ``"cli"``,
+``"demo"`` or ``"respondent"``), check what they are given, write an audit event (ids
+and counts only, never what anyone said) and commit.
 
 Every answer arrives once: a response is unique per respondent and instrument
 version, an answer per response and question, an invitation's respondent is
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import random
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
@@ -29,26 +28,21 @@ from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
+from impactmodel.codebook.models import CodebookVersion, Coding
 from impactmodel.coding import services as coding_services
-from impactmodel.coding.models import Coding
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.db import utcnow
 from impactmodel.enums import EvidenceCategory, RespondentRole
 from impactmodel.fieldwork import instruments as instruments_mod
 from impactmodel.fieldwork.instruments import InstrumentDef
-from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
-                                          Response, ResponseMode, ResponseStatus)
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response, ResponseMode,
+                                          ResponseStatus)
 from impactmodel.fieldwork.questions import NOTE_MAX, AnswerInvalid, question_type
 
 T = TypeVar("T")
 CODER = "instrument"          # Coding.coder for closed answers coded on arrival
-MAX_INVITATIONS = 500
 CASE_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./-]{0,39}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-# Short codes for typing: no 0/O, 1/I/L, 5/S, 2/Z or 8/B to confuse on a printed card.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CODE_LENGTH = 8
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -77,36 +71,9 @@ class AnswersInvalid(FieldworkError):
         self.errors = errors
 
 
-class SurveyIncomplete(FieldworkError):
-    """Required questions are unanswered. ``missing``: question keys in instrument order."""
-
-    def __init__(self, missing: list[str]):
-        super().__init__(f"unanswered required questions: {', '.join(missing)}")
-        self.missing = missing
-
-
-class SurveyEmpty(SurveyIncomplete):
-    """Nothing is answered: a survey may skip any question, but not all of them."""
-
-    def __init__(self):
-        super().__init__([])
-
-
-class InvitationNotFound(LookupError):
-    """No invitation has this token."""
-
-
-class InvitationEnded(Exception):
-    """The invitation can no longer be used: ``reason`` is ``"expired"`` or ``"submitted"``."""
-
-    def __init__(self, invitation: Invitation, reason: str):
-        super().__init__(reason)
-        self.invitation, self.reason = invitation, reason
-
-
 # --- Retrying races -----------------------------------------------------------------------
 
-def _retrying(session: Session, work: Callable[[], T], attempts: int = 8) -> T:
+def retrying(session: Session, work: Callable[[], T], attempts: int = 8) -> T:
     """Run ``work`` (which commits); on a lost race roll back and run it again.
 
     A lost race is an IntegrityError (another request inserted the same row first)
@@ -195,7 +162,6 @@ def ensure_synced(session: Session) -> None:
     """
     defs = loaded_instruments()
     checksums = {d.checksum for d in defs.values()}
-    from impactmodel.coding.models import CodebookVersion
     cb = codebook_mod.load()
 
     def synced() -> bool:
@@ -211,7 +177,7 @@ def ensure_synced(session: Session) -> None:
             codebook_mod.sync(session, cb)
             sync_instruments(session, defs)
         session.commit()
-    _retrying(session, work)
+    retrying(session, work)
 
 
 def current_version(session: Session, key: str) -> InstrumentVersion:
@@ -242,15 +208,15 @@ def definition_of(response: Response) -> InstrumentDef:
     return d
 
 
-# --- Looking things up --------------------------------------------------------------------
+# --- Where a respondent belongs -----------------------------------------------------------
 
-def _check_access(actor, authority_id: int) -> None:
+def check_access(actor, authority_id: int) -> None:
     may = getattr(actor, "may_see_authority", None)
     if may is not None and not may(authority_id):
         raise PermissionError("you are not assigned to this authority")
 
 
-def _round(session: Session, value: Round | str | int) -> Round:
+def resolve_round(session: Session, value: Round | str | int) -> Round:
     if isinstance(value, Round):
         value = value.id   # the caller's object may belong to another session
     if isinstance(value, int):
@@ -262,7 +228,7 @@ def _round(session: Session, value: Round | str | int) -> Round:
     return rnd
 
 
-def _authority(session: Session, value: Authority | str | int) -> Authority:
+def resolve_authority(session: Session, value: Authority | str | int) -> Authority:
     if isinstance(value, Authority):
         value = value.id
     if isinstance(value, int):
@@ -274,7 +240,7 @@ def _authority(session: Session, value: Authority | str | int) -> Authority:
     return authority
 
 
-def _key_group(session: Session, rnd: Round, value: KeyGroup | str | int | None) -> KeyGroup | None:
+def resolve_key_group(session: Session, rnd: Round, value: KeyGroup | str | int | None) -> KeyGroup | None:
     if value in (None, ""):
         return None
     if isinstance(value, KeyGroup):
@@ -297,7 +263,7 @@ def clean_case_reference(value: str) -> str:
     return value
 
 
-def _case(session: Session, rnd: Round, authority: Authority, value: Case | str | None,
+def resolve_case(session: Session, rnd: Round, authority: Authority, value: Case | str | None,
           kg: KeyGroup | None) -> Case | None:
     if value in (None, ""):
         return None
@@ -307,99 +273,6 @@ def _case(session: Session, rnd: Round, authority: Authority, value: Case | str 
         return value
     return consortium.get_or_create_case(session, rnd, authority, clean_case_reference(value),
                                          kg.id if kg else None)
-
-
-# --- Interviews ---------------------------------------------------------------------------
-
-REFERENCE_WIDTH = 3
-
-
-def next_reference(session: Session, rnd: Round, authority: Authority, role: RespondentRole) -> str:
-    """A fresh reference ``<role>-<n>`` that fits the ones already in the authority and round.
-
-    The number follows the highest existing ``<role>-<n>`` and is padded to the width
-    those references use (the widest, if they differ), or to three digits when there are
-    none: after ``manager-01`` ... ``manager-03`` comes ``manager-04``, not ``manager-004``.
-    """
-    role = RespondentRole(role)
-    pattern = re.compile(rf"^{re.escape(role.value)}-(\d+)$")
-    taken = set(session.scalars(sa.select(Respondent.reference).where(
-        Respondent.round_id == rnd.id, Respondent.authority_id == authority.id)))
-    numbered = [m.group(1) for m in map(pattern.match, taken) if m]
-    width = max((len(d) for d in numbered), default=REFERENCE_WIDTH)
-    n = max((int(d) for d in numbered), default=0) + 1
-    while f"{role.value}-{n:0{width}d}" in taken:
-        n += 1
-    return f"{role.value}-{n:0{width}d}"
-
-
-def start_interview(session: Session, actor, *, round: Round | str | int,
-                    authority: Authority | str | int, role: RespondentRole | str,
-                    key_group: KeyGroup | str | int | None = None, case: Case | str | None = None,
-                    reference: str | None = None) -> Response:
-    """Start (or return the existing) researcher-administered interview.
-
-    Parameters
-    ----------
-    round, authority : a Round/Authority, its id or its name. The authority takes part
-        in the round from now on, if it did not already.
-    role : a staff role (``dcs``, ``manager``, ``practitioner``); picks the instrument.
-    key_group : optional key-group code (``lac``...) or KeyGroup of the round.
-    case : optional case pseudonym (``LAC-03``) or Case; created if new.
-    reference : the respondent's reference, unique in the authority and round; a fresh
-        one from ``next_reference`` when omitted (``manager-004``, or ``manager-04`` where
-        the authority's references for the round have two digits). The same reference
-        resumes the interview.
-
-    Returns the Response (mode ``interview``, consent recorded by the researcher).
-    Raises PermissionError if ``actor`` may not see the authority, FieldworkError for
-    bad input.
-    """
-    role = RespondentRole(role)
-    if not role.is_staff:
-        raise FieldworkError("interviews are for directors, managers and practitioners; "
-                             "parents and children answer a survey")
-    rnd, auth = _round(session, round), _authority(session, authority)
-    _check_access(actor, auth.id)
-    version = current_version(session, instrument_for_role(role).key)
-    kg = _key_group(session, rnd, key_group)
-    case_row = _case(session, rnd, auth, case, kg)
-    if kg is None and case_row is not None and case_row.key_group_id is not None:
-        kg = session.get(KeyGroup, case_row.key_group_id)
-
-    def work() -> Response:
-        consortium.ensure_participation(session, rnd, auth)
-        ref = (reference or "").strip()
-        if ref:  # a known reference resumes that person's interview
-            try:
-                respondent = consortium.get_or_create_respondent(
-                    session, rnd, auth, ref, role, kg.id if kg else None, case_row.id if case_row else None)
-            except consortium.RespondentConflict as exc:
-                raise FieldworkError(str(exc)) from None
-        else:
-            # A fresh reference is always a new person: if another researcher took the same
-            # number a moment ago, the insert fails and _retrying picks the next one.
-            respondent = Respondent(round_id=rnd.id, authority_id=auth.id,
-                                    reference=next_reference(session, rnd, auth, role), role=role,
-                                    key_group_id=kg.id if kg else None,
-                                    case_id=case_row.id if case_row else None)
-            session.add(respondent)
-            session.flush()
-        existing = session.scalar(sa.select(Response).where(Response.respondent_id == respondent.id)
-                                  .order_by(Response.id).limit(1))
-        if existing is not None:
-            return existing
-        now = utcnow()
-        response = Response(respondent_id=respondent.id, instrument_version_id=version.id,
-                            mode=ResponseMode.INTERVIEW, interviewer_id=getattr(actor, "id", None),
-                            consent_by="researcher", consented_at=now, started_at=now)
-        session.add(response)
-        session.flush()
-        record(session, actor, "interview.start", "response", response.id, round_id=rnd.id,
-               authority_id=auth.id, respondent_id=respondent.id, instrument_version_id=version.id)
-        session.commit()
-        return response
-    return _retrying(session, work)
 
 
 # --- Answers ------------------------------------------------------------------------------
@@ -532,7 +405,7 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     session.refresh(response)
     if response.status is ResponseStatus.COMPLETE:
         raise ResponseLocked("this response is complete and can no longer change")
-    _check_access(actor, response.respondent.authority_id)
+    check_access(actor, response.respondent.authority_id)
     stored = answers_of(session, response)
     merged = []
     for item in items:
@@ -554,7 +427,7 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
             _write(session, actor, response, item, report)
         session.commit()
         return report
-    return _retrying(session, work)
+    return retrying(session, work)
 
 
 def save_answer(session: Session, actor, response: Response, question_key: str, *,
@@ -649,7 +522,7 @@ def _apply_answers(session: Session, response: Response) -> None:
             part.evidence = EvidenceCategory(answer.value)
 
 
-def _complete(session: Session, actor, response: Response) -> bool:
+def mark_complete(session: Session, actor, response: Response) -> bool:
     """Mark complete and code; False if another request completed it first. No commit."""
     now = utcnow()
     done = session.execute(
@@ -690,7 +563,7 @@ def add_completed_response(session: Session, actor, respondent: Respondent, vers
     session.add_all(Answer(response_id=response.id, question_key=key, text=text, value=value)
                     for key, (text, value) in answers.items())
     session.flush()
-    _complete(session, actor, response)
+    mark_complete(session, actor, response)
     response.completed_at = completed_at
     session.flush()
     return response
@@ -700,274 +573,11 @@ def complete_response(session: Session, actor, response: Response) -> Response:
     """Mark an interview (or survey response) complete: closed answers are coded, the
     self-reported level is set on the respondent, a director's Box 6 evidence on the
     authority's participation. Idempotent: completing twice changes nothing."""
-    _check_access(actor, response.respondent.authority_id)
+    check_access(actor, response.respondent.authority_id)
 
     def work() -> Response:
-        _complete(session, actor, response)
+        mark_complete(session, actor, response)
         session.commit()
         session.refresh(response)
         return response
-    return _retrying(session, work)
-
-
-# --- Survey invitations -------------------------------------------------------------------
-
-def _base(base_url: str | None) -> str:
-    return (base_url or (current_app.config["BASE_URL"] if has_app_context()
-                         else "http://127.0.0.1:5000")).rstrip("/")
-
-
-def invitation_url(token: str, base_url: str | None = None) -> str:
-    """The absolute link a respondent opens (base: ``BASE_URL``)."""
-    return f"{_base(base_url)}/s/{token}"
-
-
-def code_entry_url(base_url: str | None = None) -> str:
-    """The short address where a respondent types the code from their card."""
-    return f"{_base(base_url)}/s"
-
-
-def format_code(code: str | None) -> str:
-    """A code as printed: two groups of four (``ACDE-FG34``), easier to copy."""
-    return f"{code[:4]}-{code[4:]}" if code else ""
-
-
-def clean_code(typed: str | None) -> str | None:
-    """A typed code in stored form (capitals, no spaces or dashes), or None if it cannot be one."""
-    code = re.sub(r"[\s\-–—]", "", typed or "").upper()
-    if len(code) != CODE_LENGTH or not all(c in CODE_ALPHABET for c in code):
-        return None
-    return code
-
-
-def _new_codes(session: Session, count: int) -> list[str]:
-    """``count`` fresh codes, unique among themselves and in the database."""
-    codes: set[str] = set()
-    while len(codes) < count:
-        wanted = count - len(codes)
-        fresh = {"".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-                 for _ in range(wanted)} - codes
-        taken = set(session.scalars(sa.select(Invitation.code).where(Invitation.code.in_(fresh))))
-        codes |= fresh - taken
-    return list(codes)
-
-
-def create_invitations(session: Session, actor, *, round: Round | str | int,
-                       authority: Authority | str | int, role: RespondentRole | str, count: int,
-                       key_group: KeyGroup | str | int | None = None, case: Case | str | None = None,
-                       days: int | None = None) -> list[Invitation]:
-    """Create ``count`` single-respondent survey links for one round, authority and role.
-
-    Each has a long random token (``secrets.token_urlsafe(32)``) and expires after
-    ``days`` (default ``INVITATION_DAYS``, 90). The respondent is created when the link is
-    first used. The invitations share a ``batch`` id (for printing). Commits.
-    """
-    role = RespondentRole(role)
-    instrument_for_role(role)  # refuses a role with no instrument
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INVITATIONS:
-        raise FieldworkError(f"the number of links must be from 1 to {MAX_INVITATIONS}")
-    rnd, auth = _round(session, round), _authority(session, authority)
-    _check_access(actor, auth.id)
-    kg = _key_group(session, rnd, key_group)
-    case_row = _case(session, rnd, auth, case, kg)
-    if kg is None and case_row is not None and case_row.key_group_id is not None:
-        kg = session.get(KeyGroup, case_row.key_group_id)
-    if days is None:
-        days = current_app.config.get("INVITATION_DAYS", 90) if has_app_context() else 90
-    ids = dict(round_id=rnd.id, authority_id=auth.id, role=role, key_group_id=kg.id if kg else None,
-               case_id=case_row.id if case_row else None, created_by_id=getattr(actor, "id", None))
-
-    def work() -> list[Invitation]:
-        # A code drawn at the same moment by another request loses on the unique index: retried.
-        consortium.ensure_participation(session, session.get(Round, ids["round_id"]),
-                                        session.get(Authority, ids["authority_id"]))
-        now = utcnow()
-        batch = secrets.token_hex(8)
-        invitations = [Invitation(token=secrets.token_urlsafe(32), code=code, created_at=now,
-                                  batch=batch, expires_at=now + timedelta(days=int(days)) if days else None,
-                                  **ids)
-                       for code in _new_codes(session, count)]
-        session.add_all(invitations)
-        session.flush()
-        record(session, actor, "invitation.create", "invitation_batch", batch, round_id=ids["round_id"],
-               authority_id=ids["authority_id"], role=role.value, count=count)
-        session.commit()
-        return invitations
-    return _retrying(session, work)
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were stored in UTC.
-    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
-
-
-# Days after a link's expiry during which a survey already begun can still be finished.
-EXPIRY_GRACE_DAYS = 7
-
-
-def find_invitation(session: Session, token: str, *, allow_submitted: bool = False) -> Invitation:
-    """The invitation for ``token``. Raises InvitationNotFound, or InvitationEnded with
-    reason ``"expired"`` or ``"submitted"`` (the latter unless ``allow_submitted``)."""
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
-        raise InvitationNotFound(token)
-    invitation = session.scalar(sa.select(Invitation).where(Invitation.token == token))
-    if invitation is None:
-        raise InvitationNotFound(token)
-    if invitation.submitted_at is not None:
-        if not allow_submitted:
-            raise InvitationEnded(invitation, "submitted")
-    elif invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():
-        # Someone already answering when the link runs out may finish: a short grace
-        # period, so a page being typed is not lost at the deadline.
-        begun = invitation.respondent_id is not None
-        grace = timedelta(days=EXPIRY_GRACE_DAYS)
-        if not begun or _aware(invitation.expires_at) + grace <= utcnow():
-            raise InvitationEnded(invitation, "expired")
-    return invitation
-
-
-def find_invitation_by_code(session: Session, typed: str) -> Invitation:
-    """The invitation whose short code was typed (any case, spaces and dashes ignored).
-
-    Raises InvitationNotFound. Whether it can still be used is for ``find_invitation``
-    (the survey's own pages) to say, with its kind pages for ended links.
-    """
-    code = clean_code(typed)
-    invitation = code and session.scalar(sa.select(Invitation).where(Invitation.code == code))
-    if not invitation:
-        raise InvitationNotFound(typed)
-    return invitation
-
-
-def survey_response(session: Session, invitation: Invitation) -> Response | None:
-    """The response begun through this invitation, if any."""
-    if invitation.respondent_id is None:
-        return None
-    return session.scalar(sa.select(Response).where(Response.respondent_id == invitation.respondent_id)
-                          .order_by(Response.id).limit(1))
-
-
-def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
-                 assent: bool = False, mode: ResponseMode | str = ResponseMode.SELF) -> Response:
-    """Record consent and start the invitation's response (the respondent is made now).
-
-    ``consent_by``: ``"self"`` (a parent, or staff) or ``"parent"`` (a parent or carer for
-    a child, who must also ``assent``). ``mode``: ``self`` or ``assisted``. Opening the
-    link again, or in a second tab, returns the same response. Commits.
-    """
-    mode = ResponseMode(mode)
-    if mode is ResponseMode.INTERVIEW:
-        raise FieldworkError("a survey link is answered by the respondent, alone or with help")
-    if invitation.role is RespondentRole.CHILD and (consent_by != "parent" or not assent):
-        raise FieldworkError("a child takes part with a parent's or carer's consent and their own assent")
-    if invitation.role is not RespondentRole.CHILD and consent_by != "self":
-        raise FieldworkError("consent must be given by the respondent")
-    version = current_version(session, instrument_for_role(invitation.role).key)
-    invitation_id = invitation.id
-
-    def work() -> Response:
-        inv = session.get(Invitation, invitation_id, populate_existing=True)
-        if inv.submitted_at is not None:
-            raise InvitationEnded(inv, "submitted")
-        if inv.respondent_id is None:
-            # The reference comes from the invitation, so two tabs opening the same link
-            # at once collide on the unique reference rather than making two people.
-            respondent = Respondent(round_id=inv.round_id, authority_id=inv.authority_id,
-                                    reference=f"{inv.role.value}-link-{inv.id}", role=inv.role,
-                                    key_group_id=inv.key_group_id, case_id=inv.case_id)
-            session.add(respondent)
-            session.flush()
-            claimed = session.execute(sa.update(Invitation).where(
-                Invitation.id == inv.id, Invitation.respondent_id.is_(None)).values(
-                respondent_id=respondent.id), execution_options={"synchronize_session": False})
-            if not claimed.rowcount:
-                raise IntegrityError("invitation already claimed", None, Exception())
-            session.expire(inv)
-        existing = survey_response(session, inv)
-        if existing is not None:
-            session.commit()
-            return existing
-        now = utcnow()
-        response = Response(respondent_id=inv.respondent_id, instrument_version_id=version.id,
-                            mode=mode, consent_by=consent_by, consented_at=now,
-                            assented_at=now if assent else None, started_at=now)
-        session.add(response)
-        session.flush()
-        record(session, "respondent", "survey.begin", "response", response.id,
-               invitation_id=inv.id, round_id=inv.round_id, authority_id=inv.authority_id)
-        session.commit()
-        return response
-    response = _retrying(session, work)
-    session.refresh(invitation)
-    return response
-
-
-def submit_survey(session: Session, invitation: Invitation, answers: dict[str, dict] | None = None,
-                  *, consent_by: str | None = None, assent: bool = True,
-                  mode: ResponseMode | str = ResponseMode.SELF) -> Response:
-    """Submit the invitation's survey: once. Idempotent: a second submit returns the same
-    response and stores nothing.
-
-    Parameters
-    ----------
-    answers : optional ``{question_key: {"text": ..., "value": ...}}`` saved first (the
-        demo-data generator fills a whole survey in one call). Begins the survey if need be,
-        with ``consent_by`` (default ``"parent"`` for a child, ``"self"`` otherwise).
-
-    Raises SurveyIncomplete (required questions unanswered; nothing submitted), its
-    subclass SurveyEmpty (no question answered at all), AnswersInvalid, InvitationEnded
-    (expired).
-    """
-    session.refresh(invitation)
-    if invitation.submitted_at is not None:
-        return survey_response(session, invitation)
-    response = survey_response(session, invitation)
-    if response is None:
-        if answers is None:
-            missing = missing_required_keys(invitation.role)
-            raise SurveyIncomplete(missing) if missing else SurveyEmpty()
-        response = begin_survey(session, invitation,
-                                consent_by=consent_by or ("parent" if invitation.role is RespondentRole.CHILD
-                                                          else "self"),
-                                assent=assent, mode=mode)
-    if answers:
-        if response.status is ResponseStatus.IN_PROGRESS:
-            save_answers(session, "respondent", response,
-                         [{"key": k, **v} for k, v in answers.items()])
-    if response.status is ResponseStatus.IN_PROGRESS:
-        missing = missing_required(session, response)
-        if missing:
-            raise SurveyIncomplete(missing)
-        if not answered_count(session, response):
-            raise SurveyEmpty()
-    invitation_id = invitation.id
-
-    def work() -> Response:
-        # Claim the submission first: of two racing requests only one matches.
-        claimed = session.execute(sa.update(Invitation).where(
-            Invitation.id == invitation_id, Invitation.submitted_at.is_(None)).values(
-            submitted_at=utcnow()), execution_options={"synchronize_session": False})
-        if claimed.rowcount:
-            _complete(session, "respondent", response)
-            record(session, "respondent", "survey.submit", "invitation", invitation_id,
-                   response_id=response.id, round_id=invitation.round_id,
-                   authority_id=invitation.authority_id)
-        session.commit()
-        return response
-    _retrying(session, work)
-    session.refresh(invitation)
-    session.refresh(response)
-    return response
-
-
-def missing_required_keys(role: RespondentRole) -> list[str]:
-    return [k for k, q in instrument_for_role(role).questions.items() if q.get("required")]
-
-
-def invitation_status(invitation: Invitation) -> str:
-    """``submitted``, ``expired``, ``started`` or ``not_opened``."""
-    if invitation.submitted_at is not None:
-        return "submitted"
-    if invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():
-        return "expired"
-    return "started" if invitation.respondent_id is not None else "not_opened"
+    return retrying(session, work)

@@ -1,5 +1,8 @@
 """The codebook as data: load and validate ``surveys/codebook.yaml``; mirror it in the database.
 
+The codebook part: this loader, its tables (``models``: codes, versions and the codings
+that apply them) and its import and export (``exchange``), below fieldwork and coding.
+
 Validated when the app starts, so a broken codebook stops the app with a message
 rather than failing later in the middle of an import.
 """
@@ -16,10 +19,11 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
-from impactmodel import ROOT
+from impactmodel.codebook.models import Code, CodebookVersion
 from impactmodel.enums import Valence
+from impactmodel.paths import SURVEYS_DIR
 
-CODEBOOK_PATH = ROOT / "surveys" / "codebook.yaml"
+CODEBOOK_PATH = SURVEYS_DIR / "codebook.yaml"
 
 
 # The parts of a code's coding rules; `impactmodel codebook check` requires each.
@@ -199,7 +203,6 @@ def sync(session: Session, codebook: Codebook | None = None) -> int:
     do it on a fresh database (the first codings, imports or surveys at once) do not
     fail: the loser's savepoint is rolled back and it uses the winner's version.
     """
-    from impactmodel.coding.models import Code, CodebookVersion
     codebook = codebook or load()
 
     def current() -> int | None:
