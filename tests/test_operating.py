@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from impactmodel import audit, create_app
-from impactmodel.cli import alembic_config
+from impactmodel.schema import alembic_config
 from tests.conftest import config_for
 
 ROOT = Path(__file__).resolve().parents[1]
