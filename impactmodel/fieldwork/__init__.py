@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from impactmodel.fieldwork import cli, survey_views, views
+    from impactmodel.fieldwork import cli, survey_views, views, withdrawal_views
     from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
     from impactmodel.web import add_nav_link, add_round_link
     # Validated at start-up: a broken instrument file stops the app with a clear message.
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
                                                           or INSTRUMENTS_DIR))
     app.register_blueprint(views.bp)
     app.register_blueprint(survey_views.bp)
+    app.register_blueprint(withdrawal_views.bp)
     app.cli.add_command(cli.invite)
     add_nav_link(app, "fieldwork.index", "Fieldwork", 20)
     add_nav_link(app, "fieldwork.invitations", "Survey links", 25)

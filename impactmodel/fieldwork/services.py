@@ -813,6 +813,8 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
     invitation = session.scalar(sa.select(Invitation).where(Invitation.token == token))
     if invitation is None:
         raise InvitationNotFound(token)
+    if invitation.withdrawn_at is not None:
+        raise InvitationEnded(invitation, "withdrawn")
     if invitation.submitted_at is not None:
         if not allow_submitted:
             raise InvitationEnded(invitation, "submitted")
@@ -867,6 +869,8 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
 
     def work() -> Response:
         inv = session.get(Invitation, invitation_id, populate_existing=True)
+        if inv.withdrawn_at is not None:
+            raise InvitationEnded(inv, "withdrawn")
         if inv.submitted_at is not None:
             raise InvitationEnded(inv, "submitted")
         if inv.respondent_id is None:
@@ -945,13 +949,17 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
     def work() -> Response:
         # Claim the submission first: of two racing requests only one matches.
         claimed = session.execute(sa.update(Invitation).where(
-            Invitation.id == invitation_id, Invitation.submitted_at.is_(None)).values(
+            Invitation.id == invitation_id, Invitation.submitted_at.is_(None),
+            Invitation.withdrawn_at.is_(None)).values(
             submitted_at=utcnow()), execution_options={"synchronize_session": False})
         if claimed.rowcount:
             _complete(session, "respondent", response)
             record(session, "respondent", "survey.submit", "invitation", invitation_id,
                    response_id=response.id, round_id=invitation.round_id,
                    authority_id=invitation.authority_id)
+        elif session.get(Invitation, invitation_id, populate_existing=True).withdrawn_at is not None:
+            session.rollback()
+            raise InvitationEnded(invitation, "withdrawn")
         session.commit()
         return response
     _retrying(session, work)
@@ -965,7 +973,9 @@ def missing_required_keys(role: RespondentRole) -> list[str]:
 
 
 def invitation_status(invitation: Invitation) -> str:
-    """``submitted``, ``expired``, ``started`` or ``not_opened``."""
+    """``withdrawn``, ``submitted``, ``expired``, ``started`` or ``not_opened``."""
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
     if invitation.submitted_at is not None:
         return "submitted"
     if invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():

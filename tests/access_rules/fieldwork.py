@@ -34,7 +34,26 @@ def pages(world):
         Page("survey.enter_code", "/s", EVERYONE),
         Page("survey.save_step", f"/s/{started.token}/1/save", EVERYONE, "POST", {"seq": "1"}),
         Page("survey.by_code", f"/s/c/{fresh.code}", EVERYONE),
+        Page("survey.withdraw", f"/s/{started.token}/withdraw", EVERYONE),
+        Page("survey.privacy", "/s/privacy", EVERYONE),
+        Page("survey.privacy", f"/s/{started.token}/privacy", EVERYONE),
+        # Withdrawing deletes the respondent: each request gets a respondent of its own.
+        Page("withdrawal.find", "/fieldwork/withdraw", STAFF),
+        Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF),
+        Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF, "POST",
+             {"confirm": "yes"}),
     ]
+
+
+def _respondent(world) -> int:
+    return make_respondent_for(world).id
+
+
+def make_respondent_for(world):
+    link = services.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.authority, role="parent", count=1)[0]
+    services.begin_survey(world.session, link, consent_by="self")
+    return link.respondent
 
 
 def writes(world):
@@ -61,4 +80,7 @@ def writes(world):
         Write("survey.save_step", f"/s/{token}/1/save", {**answers, "seq": "1"}),
         Write("survey.enter_code", "/s", {"code": "ACDE-FG34"}),
         Write("survey.check", f"/s/{token}/check", {"send": "yes", **answers}),
+        Write("survey.withdraw", f"/s/{token}/withdraw", {"confirm": "yes", **answers}),
+        Write("withdrawal.find", "/fieldwork/withdraw", {"code": f.sent_survey.code, **answers}),
+        Write("withdrawal.confirm", f"/fieldwork/withdraw/{world.other_respondent.id}", {"confirm": "yes"}),
     ]
