@@ -1,4 +1,7 @@
+import sqlalchemy as sa
+
 from impactmodel.auth.models import Role
+from impactmodel.fieldwork.models import Answer, SafeguardingFlag
 from impactmodel.fieldwork import services
 from tests.access_rules import EVERYONE, STAFF, Page, Write
 
@@ -39,10 +42,23 @@ def pages(world):
         Page("survey.privacy", f"/s/{started.token}/privacy", EVERYONE),
         # Withdrawing deletes the respondent: each request gets a respondent of its own.
         Page("withdrawal.find", "/fieldwork/withdraw", STAFF),
+        Page("safeguarding.index", "/safeguarding/", STAFF),
+        Page("safeguarding.handled", lambda w: f"/safeguarding/{_flag(w)}/handled", STAFF, "POST"),
         Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF),
         Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF, "POST",
              {"confirm": "yes"}),
     ]
+
+
+def _flag(world) -> int:
+    """A parent's answer in the assigned authority that the word list flags."""
+    link = services.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.authority, role="parent", count=1)[0]
+    response = services.begin_survey(world.session, link, consent_by="self")
+    services.save_answers(world.session, "respondent", response,
+                          [{"key": "better_more", "text": "I do not feel safe at home."}])
+    return world.session.scalar(sa.select(SafeguardingFlag.id).where(
+        SafeguardingFlag.answer_id.in_(sa.select(Answer.id).where(Answer.response_id == response.id))))
 
 
 def _respondent(world) -> int:
@@ -83,4 +99,14 @@ def writes(world):
         Write("survey.withdraw", f"/s/{token}/withdraw", {"confirm": "yes", **answers}),
         Write("withdrawal.find", "/fieldwork/withdraw", {"code": f.sent_survey.code, **answers}),
         Write("withdrawal.confirm", f"/fieldwork/withdraw/{world.other_respondent.id}", {"confirm": "yes"}),
+        Write("safeguarding.handled", f"/safeguarding/{_other_flag(world)}/handled", {"flag_id": 1}),
     ]
+
+
+def _other_flag(world) -> int:
+    """A flagged answer from a parent of Other: only its researchers may mark it dealt with."""
+    link = services.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.other, role="parent", count=1)[0]
+    services.submit_survey(world.session, link, {"better_more": {"text": "My dad hits me."}})
+    return world.session.scalar(sa.select(SafeguardingFlag.id).where(
+        SafeguardingFlag.authority_id == world.other.id))
