@@ -7,12 +7,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from impactmodel.fieldwork import cli, privacy_cli, safeguarding_views, survey_views, views, withdrawal_views
+    from impactmodel.fieldwork import (cli, privacy_cli, safeguarding, safeguarding_views, survey_views, views,
+                                       withdrawal_views)
     from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
     from impactmodel.web import add_nav_link, add_round_link
     # Validated at start-up: a broken instrument file stops the app with a clear message.
     app.extensions["impactmodel.instruments"] = load(Path(app.config.get("INSTRUMENTS_DIR")
                                                           or INSTRUMENTS_DIR))
+    # The safeguarding word list too: answers are never saved unchecked against a broken one.
+    safeguarding.rules()
     app.register_blueprint(views.bp)
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(withdrawal_views.bp)
