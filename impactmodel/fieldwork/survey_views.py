@@ -320,7 +320,9 @@ def withdraw(token: str):
         try:
             withdrawal.withdraw_by_link(db.session, invitation)
         except withdrawal.NotWithdrawable:
-            return _load(token)[1]   # sent or withdrawn meanwhile: that page says which
+            # Sent or withdrawn meanwhile: the page for the link as it now is says which.
+            _, ended = _load(token)
+            return ended or _ended("submitted", idef.audience, invitation)
         return _ended("withdrawn", idef.audience, invitation, status=200)
     return render_template("fieldwork/survey/withdraw.html", **{
         **_common(invitation, idef, step=None), "withdraw_url": None})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from impactmodel.fieldwork import services
+from tests.conftest import PASSWORD
 from tests.fieldwork.speech import speech_stub
 from tests.fieldwork.test_browser import assert_accessible, assert_fits, wait_until
 
@@ -162,3 +163,25 @@ def test_withdrawal_and_privacy_pages_pass_the_scan(live_server, chromium, child
     page.goto(f"{live_server}/s/privacy")
     assert_accessible(page, "privacy notice without a link")
     context.close()
+
+
+def test_the_staff_pages_for_safeguarding_and_withdrawal_pass_the_scan(live_server, page, session, fw):
+    link = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                       role="child", count=1)[0]
+    services.submit_survey(session, link, {"anything_else": {"text": "I am scared of my step dad."}})
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", fw.researcher.email)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "1 answer from a parent or child may disclose harm" in page.locator(".safeguarding-alert").inner_text()
+    assert_accessible(page, "a staff page with the safeguarding banner")
+    page.click(".safeguarding-alert a")
+    assert "I am scared of my step dad." in page.locator("main").inner_text()
+    assert_accessible(page, "safeguarding")
+    page.goto(f"{live_server}/fieldwork/withdraw")
+    page.fill("#code", services.format_code(link.code))
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.locator("h1").inner_text().startswith("Withdraw child-link-")
+    assert_accessible(page, "withdrawal confirmation")

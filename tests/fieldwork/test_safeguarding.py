@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from impactmodel.audit import AuditEvent
 from impactmodel.fieldwork import safeguarding, services
-from impactmodel.fieldwork.models import Answer, SafeguardingFlag
+from impactmodel.db import utcnow
+from impactmodel.fieldwork.models import Answer, ResponseMode, SafeguardingFlag
 from tests.conftest import ENGINES
 
 DISCLOSURE = "My mum’s boyfriend hits me when she is out."
@@ -120,3 +121,18 @@ def test_every_child_page_says_who_to_talk_to(client, session, fw):
     parent = services.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
                                          role="parent", count=1)[0]
     assert "Childline" not in client.get(f"/s/{parent.token}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_disclosure_collected_offline_is_flagged_when_imported(session, fw, make_respondent):
+    """Offline submissions (KoboToolbox, ODK) are stored through add_completed_response."""
+    respondent = make_respondent(fw.round, fw.authority, "parent", reference="offline-parent-1")
+    version = services.current_version(session, "parent_survey")
+    now = utcnow()
+    services.add_completed_response(session, "import", respondent, version,
+                                    {"better_more": ("Nobody looks after us at night and there is no food.", None)},
+                                    mode=ResponseMode.SELF, consent_by="self", started_at=now,
+                                    completed_at=now)
+    session.commit()
+    [flag] = session.scalars(sa.select(SafeguardingFlag)).all()
+    assert flag.rules == ["neglect"] and flag.authority_id == fw.authority.id
