@@ -30,6 +30,17 @@ DEFAULTS = {
     # Consortium outputs hide any count below this (the report shows a view only where five or more people gave it).
     "SMALL_NUMBER_THRESHOLD": 5,
     "INVITATION_DAYS": 90,
+    # Who respondents contact about the research, on every survey page, when a round names
+    # no contact of its own: a team's name with an e-mail address or telephone number.
+    "RESEARCH_CONTACT": None,
+    # The steps researchers follow when an answer may disclose harm, for an authority
+    # that has not recorded its own procedure (docs/FIELDWORK.md).
+    "SAFEGUARDING_STEPS": (
+        "1. Read the whole answer now. Do not try to find out who wrote it beyond what this page shows.\n"
+        "2. If a child may be in immediate danger, call 999.\n"
+        "3. The same day, tell the authority's designated safeguarding lead what the answer says, "
+        "its survey reference and when it was given.\n"
+        "4. Follow the lead's advice, keep a note of what you did, and mark the answer as dealt with here."),
     # How long a score page may reuse its check that the round's data changed since scoring.
     "SCORES_STALE_CHECK_SECONDS": 30,
     # Argon2id cost; these are argon2-cffi's defaults (RFC 9106). Tests lower them for speed.

@@ -6,7 +6,7 @@ from impactmodel.coding.models import DoubleCoding, Memo, SuggestionModel
 from impactmodel.consortium.models import (Authority, Case, KeyGroup, Locality, Participation,
                                            Respondent, Round)
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
-                                          Response, ResponseMode, ResponseStatus)
+                                          Response, ResponseMode, ResponseStatus, SafeguardingFlag)
 from impactmodel.indicators.models import IndicatorValue
 from impactmodel.jobs import Job
 from impactmodel.scoring.models import ConfidenceScore
@@ -15,6 +15,6 @@ __all__ = [
     "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
     "ConfidenceScore", "DoubleCoding", "IndicatorValue", "Instrument", "InstrumentVersion", "Invitation", "Job",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
-    "ResponseMode", "ResponseStatus", "Role", "Round", "SuggestionModel", "User",
+    "ResponseMode", "ResponseStatus", "Role", "Round", "SafeguardingFlag", "SuggestionModel", "User",
     "researcher_assignment",
 ]

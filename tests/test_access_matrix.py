@@ -17,7 +17,7 @@ from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.consortium.models import Authority, Case, Locality, Participation, Respondent, Round
 from impactmodel.fieldwork import interviews, invitations, surveys
 from impactmodel.fieldwork import responses as fieldwork_responses
-from impactmodel.fieldwork.models import Answer, Invitation, Response
+from impactmodel.fieldwork.models import Answer, Invitation, Response, SafeguardingFlag
 from impactmodel.indicators.models import IndicatorValue
 from tests.access_rules import ADMIN, ANALYST, ANON, CONTACT, RESEARCHER
 from tests.conftest import ENGINES, PASSWORD
@@ -165,6 +165,7 @@ def other_authority_rows(session, other_id: int) -> dict[str, list]:
         "double coding": _rows(DoubleCoding.__table__, DoubleCoding.answer_id.in_(answers)),
         "memos": _rows(Memo.__table__, sa.or_(Memo.answer_id.in_(answers), Memo.coding_id.in_(codings))),
         "invitations": _rows(Invitation.__table__, Invitation.authority_id == other_id),
+        "safeguarding flags": _rows(SafeguardingFlag.__table__, SafeguardingFlag.authority_id == other_id),
         "indicator figures": _rows(IndicatorValue.__table__, IndicatorValue.authority_id == other_id),
         "researchers assigned": _rows(researcher_assignment, researcher_assignment.c.authority_id == other_id),
         "contacts": _rows(User.__table__, User.authority_id == other_id),

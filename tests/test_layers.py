@@ -53,6 +53,8 @@ def layer_of(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) == 3 and parts[2] in BY_ROLE:
         return BY_ROLE[parts[2]]
+    if len(parts) == 3 and parts[2].endswith(("_views", "_cli")):   # e.g. fieldwork.withdrawal_views
+        return "pages and commands"
     for name, prefixes in LAYERS:
         for prefix in prefixes:
             if module == prefix or (prefix != "impactmodel" and module.startswith(prefix + ".")):

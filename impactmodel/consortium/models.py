@@ -26,6 +26,13 @@ class Round(Base):
     # Krippendorff's alpha (pooled, coding by presence) below which the round's scores
     # carry a "coding reliability below threshold" flag; None sets no threshold.
     reliability_threshold: Mapped[float | None]
+    # Who respondents contact about the research (shown on every survey page); None: the
+    # app's RESEARCH_CONTACT.
+    research_contact: Mapped[str | None] = mapped_column(sa.String(500))
+    # Respondents' data is kept until this day, then deleted (`impactmodel retention apply`).
+    retain_until: Mapped[date | None]
+    # When that deletion ran: the round's scores stay, its people's answers are gone.
+    data_deleted_at: Mapped[datetime | None]
 
     participations: Mapped[list[Participation]] = relationship(back_populates="round",
                                                                cascade="all, delete-orphan")
@@ -66,6 +73,9 @@ class Authority(Base):
     label: Mapped[str] = mapped_column(sa.String(40), unique=True)
     public_id: Mapped[str] = mapped_column(sa.String(24), unique=True, default=new_public_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The steps of the authority's own safeguarding procedure, shown to researchers with
+    # any answer that may disclose harm; None: the app's SAFEGUARDING_STEPS.
+    safeguarding_steps: Mapped[str | None] = mapped_column(sa.Text)
 
     localities: Mapped[list[Locality]] = relationship(back_populates="authority",
                                                       cascade="all, delete-orphan")

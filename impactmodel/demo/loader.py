@@ -97,6 +97,8 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
         else:
             # The current round is collected and coded in the app itself.
             rnd = consortium.get_or_create_round(session, round_name)
+            # Shown on every survey page of the round (an invented address).
+            rnd.research_contact = "the consortium's research team, research@larc.example.org"
             for ar in authorities:
                 consortium.ensure_participation(session, rnd, consortium.get_or_create_authority(session, ar.name))
             session.commit()

@@ -137,6 +137,8 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
     invitation = session.scalar(sa.select(Invitation).where(Invitation.token == token))
     if invitation is None:
         raise InvitationNotFound(token)
+    if invitation.withdrawn_at is not None:
+        raise InvitationEnded(invitation, "withdrawn")
     if invitation.submitted_at is not None:
         if not allow_submitted:
             raise InvitationEnded(invitation, "submitted")
@@ -164,7 +166,9 @@ def find_invitation_by_code(session: Session, typed: str) -> Invitation:
 
 
 def invitation_status(invitation: Invitation) -> str:
-    """``submitted``, ``expired``, ``started`` or ``not_opened``."""
+    """``withdrawn``, ``submitted``, ``expired``, ``started`` or ``not_opened``."""
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
     if invitation.submitted_at is not None:
         return "submitted"
     if invitation.expires_at is not None and _aware(invitation.expires_at) <= utcnow():

@@ -78,6 +78,8 @@ class Invitation(Base):
     batch: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     expires_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
+    # The respondent withdrew: their answers are gone and the link stays closed.
+    withdrawn_at: Mapped[datetime | None]
 
     round = relationship("Round")
     authority = relationship("Authority")
@@ -146,3 +148,25 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SafeguardingFlag(Base):
+    """An answer from a parent or child that may disclose harm, for the authority's
+    researchers to act on. The answer itself is stored as given; the flag names the
+    rules of ``surveys/safeguarding.yaml`` it matched, never the words."""
+
+    __tablename__ = "safeguarding_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(sa.ForeignKey("answer.id", ondelete="CASCADE"), unique=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"))
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id", ondelete="CASCADE"), index=True)
+    rules: Mapped[list[str]] = mapped_column(sa.JSON)
+    flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who said they have acted on it, following the procedure, and when.
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    handled_at: Mapped[datetime | None]
+
+    answer: Mapped[Answer] = relationship()
+    authority = relationship("Authority")
+    handled_by = relationship("User")

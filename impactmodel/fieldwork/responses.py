@@ -35,6 +35,7 @@ from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent,
 from impactmodel.db import utcnow
 from impactmodel.enums import EvidenceCategory, RespondentRole
 from impactmodel.fieldwork import instruments as instruments_mod
+from impactmodel.fieldwork import safeguarding
 from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response, ResponseMode,
                                           ResponseStatus)
@@ -425,6 +426,7 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         report = SaveReport()
         for item in cleaned:
             _write(session, actor, response, item, report)
+        safeguarding.check_response(session, actor, response, keys=[item["key"] for item in cleaned])
         session.commit()
         return report
     return retrying(session, work)
@@ -563,6 +565,7 @@ def add_completed_response(session: Session, actor, respondent: Respondent, vers
     session.add_all(Answer(response_id=response.id, question_key=key, text=text, value=value)
                     for key, (text, value) in answers.items())
     session.flush()
+    safeguarding.check_response(session, actor, response)
     mark_complete(session, actor, response)
     response.completed_at = completed_at
     session.flush()

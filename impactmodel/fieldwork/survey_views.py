@@ -15,7 +15,7 @@ from impactmodel.access import public
 from impactmodel.auth.services import code_check_allowed, note_code_check
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork import invitations, responses, surveys
+from impactmodel.fieldwork import invitations, responses, surveys, withdrawal
 from impactmodel.fieldwork.models import ResponseMode, ResponseStatus
 from impactmodel.fieldwork.questions import question_type
 from impactmodel.fieldwork.views import display_values
@@ -23,10 +23,22 @@ from impactmodel.fieldwork.views import display_values
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
 
-def _ended(reason: str, audience: str | None = None):
-    code = 404 if reason == "unknown" else 410
+def _ended(reason: str, audience: str | None = None, invitation=None, status: int | None = None):
+    code = status or (404 if reason == "unknown" else 410)
     return render_template("fieldwork/survey/ended.html", reason=reason, audience=audience,
-                           child=audience == "child", sections=None, state=reason), code
+                           child=audience == "child", sections=None, state=reason,
+                           **_footer(invitation)), code
+
+
+def _footer(invitation=None, *, can_withdraw: bool = False) -> dict:
+    """What every respondent page's footer shows: who to contact about the research
+    (the round's contact, else the app's), the privacy notice, and how to withdraw."""
+    rnd = invitation.round if invitation is not None else None
+    token = invitation.token if invitation is not None else None
+    return {"contact": (rnd.research_contact if rnd is not None else None)
+            or current_app.config["RESEARCH_CONTACT"],
+            "privacy_url": url_for("survey.privacy", token=token) if token else url_for("survey.privacy"),
+            "withdraw_url": url_for("survey.withdraw", token=token) if can_withdraw else None}
 
 
 # Short codes are short enough to guess at. Wrong ones are counted per client; past
@@ -83,7 +95,7 @@ def enter_code():
                  if not typed else
                  "We could not find that code. Please check it against your card and try again.")
     return render_template("fieldwork/survey/code.html", idef=None, typed=typed, error=error,
-                           state="code"), (422 if error else 200)
+                           state="code", **_footer()), (422 if error else 200)
 
 
 @bp.get("/c/<code>")
@@ -105,7 +117,8 @@ def _load(token: str, *, allow_submitted: bool = False):
     except invitations.InvitationNotFound:
         return None, _ended("unknown")
     except invitations.InvitationEnded as exc:
-        return None, _ended(exc.reason, responses.instrument_for_role(exc.invitation.role).audience)
+        return None, _ended(exc.reason, responses.instrument_for_role(exc.invitation.role).audience,
+                            exc.invitation)
     responses.ensure_synced(db.session)
     response = surveys.survey_response(db.session, invitation)
     idef = responses.definition_of(response) if response is not None else \
@@ -116,7 +129,7 @@ def _load(token: str, *, allow_submitted: bool = False):
 def _common(invitation, idef, **extra):
     return {"token": invitation.token, "idef": idef, "audience": idef.audience,
             "child": idef.audience == "child", "sections": idef.sections, "state": "answering",
-            **extra}
+            **_footer(invitation, can_withdraw=invitation.submitted_at is None), **extra}
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -292,3 +305,43 @@ def thanks(token: str):
         return redirect(url_for("survey.start", token=token))
     return render_template("fieldwork/survey/thanks.html", **{
         **_common(invitation, idef, step=None), "state": "sent"})
+
+
+@bp.route("/<token>/withdraw", methods=["GET", "POST"])
+@public
+def withdraw(token: str):
+    """Stop taking part: everything answered through this link is deleted, once confirmed.
+    After sending, the research team does it on request (the footer says how)."""
+    loaded, error = _load(token)
+    if error:
+        return error
+    invitation, idef, _response = loaded
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        try:
+            withdrawal.withdraw_by_link(db.session, invitation)
+        except withdrawal.NotWithdrawable:
+            # Sent or withdrawn meanwhile: the page for the link as it now is says which.
+            _, ended = _load(token)
+            return ended or _ended("submitted", idef.audience, invitation)
+        return _ended("withdrawn", idef.audience, invitation, status=200)
+    return render_template("fieldwork/survey/withdraw.html", **{
+        **_common(invitation, idef, step=None), "withdraw_url": None})
+
+
+@bp.get("/privacy")
+@bp.get("/<token>/privacy")
+@public
+def privacy(token: str | None = None):
+    """How respondents' answers are looked after, in words a child can read. From a
+    survey link it names that round's contact and the day its answers are deleted."""
+    invitation = idef = None
+    if token is not None:
+        loaded, error = _load(token, allow_submitted=True)
+        if error:
+            return error
+        invitation, idef, _response = loaded
+    context = _common(invitation, idef, step=None) if invitation is not None else \
+        {"idef": None, "child": False, "sections": None, "state": "privacy", **_footer()}
+    return render_template("fieldwork/survey/privacy.html", **{
+        **context, "retain_until": invitation.round.retain_until if invitation is not None else None,
+        "state": "privacy"})

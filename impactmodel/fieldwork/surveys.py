@@ -59,6 +59,8 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
 
     def work() -> Response:
         inv = session.get(Invitation, invitation_id, populate_existing=True)
+        if inv.withdrawn_at is not None:
+            raise InvitationEnded(inv, "withdrawn")
         if inv.submitted_at is not None:
             raise InvitationEnded(inv, "submitted")
         if inv.respondent_id is None:
@@ -137,13 +139,17 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
     def work() -> Response:
         # Claim the submission first: of two racing requests only one matches.
         claimed = session.execute(sa.update(Invitation).where(
-            Invitation.id == invitation_id, Invitation.submitted_at.is_(None)).values(
+            Invitation.id == invitation_id, Invitation.submitted_at.is_(None),
+            Invitation.withdrawn_at.is_(None)).values(
             submitted_at=utcnow()), execution_options={"synchronize_session": False})
         if claimed.rowcount:
             mark_complete(session, "respondent", response)
             record(session, "respondent", "survey.submit", "invitation", invitation_id,
                    response_id=response.id, round_id=invitation.round_id,
                    authority_id=invitation.authority_id)
+        elif session.get(Invitation, invitation_id, populate_existing=True).withdrawn_at is not None:
+            session.rollback()
+            raise InvitationEnded(invitation, "withdrawn")
         session.commit()
         return response
     retrying(session, work)

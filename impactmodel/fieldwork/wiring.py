@@ -5,7 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from impactmodel.fieldwork import cli, survey_views, views
+from impactmodel.fieldwork import (cli, privacy_cli, safeguarding, safeguarding_views, survey_views, views,
+                                   withdrawal_views)
 from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
 from impactmodel.web import add_nav_link, add_round_link
 
@@ -14,11 +15,18 @@ def init_app(app: Flask) -> None:
     # Validated at start-up: a broken instrument file stops the app with a clear message.
     app.extensions["impactmodel.instruments"] = load(Path(app.config.get("INSTRUMENTS_DIR")
                                                           or INSTRUMENTS_DIR))
+    # The safeguarding word list too: answers are never saved unchecked against a broken one.
+    safeguarding.rules()
     app.register_blueprint(views.bp)
     app.register_blueprint(survey_views.bp)
+    app.register_blueprint(withdrawal_views.bp)
+    app.register_blueprint(safeguarding_views.bp)
+    app.jinja_env.globals["safeguarding_waiting"] = safeguarding_views.open_flags_for_current_user
     app.cli.add_command(cli.invite)
+    privacy_cli.init_app(app)
     add_nav_link(app, "fieldwork.index", "Fieldwork", 20)
     add_nav_link(app, "fieldwork.invitations", "Survey links", 25)
+    add_nav_link(app, "safeguarding.index", "Safeguarding", 27)
     add_round_link(app, "fieldwork.index", "Interviews",
                    "Run and resume structured interviews with staff.", 10, param="round")
     add_round_link(app, "fieldwork.invitations", "Survey links",

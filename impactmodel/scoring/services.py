@@ -247,6 +247,10 @@ def is_stale(session: Session, stored: StoredRound, max_age: float = 0.0) -> boo
     """
     if stored.scoring is None or "input_signature" not in stored.scoring.summary:
         return False
+    if stored.round.data_deleted_at is not None:
+        # The respondents' data was deleted when its retention ended: the stored results
+        # are the round's record now, and computing again would find nothing.
+        return False
     computed_at = stored.scoring.computed_at
     cached = _stale_checks.get(stored.round.id)
     now = time.monotonic()

@@ -1,36 +1,107 @@
-// Respondents' pages: read-aloud buttons, focus on the error summary, one submit per click.
+// Respondents' pages: read-aloud, focus on the error summary, answers kept as they change, one submit per click.
 (function () {
   "use strict";
 
-  // Read aloud with the browser's own speech synthesis; buttons stay hidden without it.
+  // Read aloud with the browser's own speech synthesis, in the page's language. A question
+  // is read in parts (the question, its hint, then each option on its own) with a pause
+  // between them, each option outlined while it is read; a small button beside an option
+  // reads just that option. Buttons stay hidden unless the device has a voice for the
+  // page's language: no voice, no button (an English voice reading Welsh helps no one).
+  var PAUSE_MS = 700;
   var synth = window.speechSynthesis;
   var buttons = document.querySelectorAll("button.read-aloud");
-  if (synth && typeof window.SpeechSynthesisUtterance === "function") {
-    buttons.forEach(function (button) {
-      button.hidden = false;
-      button.setAttribute("aria-pressed", "false");
-      button.addEventListener("click", function () {
-        var speaking = button.getAttribute("aria-pressed") === "true";
-        synth.cancel();
-        buttons.forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
-        if (speaking) { return; }
-        var target = document.getElementById(button.getAttribute("data-read"));
-        if (!target) { return; }
-        var utterance = new SpeechSynthesisUtterance(textOf(target));
-        utterance.lang = document.documentElement.lang || "en-GB";
-        utterance.rate = 0.9;
-        utterance.onend = utterance.onerror = function () { button.setAttribute("aria-pressed", "false"); };
-        button.setAttribute("aria-pressed", "true");
-        synth.speak(utterance);
-      });
-    });
+  var run = 0;          // the reading in progress; a newer one makes older callbacks do nothing
+  var pauseTimer = null;
+
+  function pageLang() { return (document.documentElement.lang || "en-GB").toLowerCase(); }
+
+  function voiceFor(lang) {
+    var voices = synth.getVoices() || [];
+    var primary = lang.split("-")[0];
+    var near = null;
+    for (var i = 0; i < voices.length; i++) {
+      var voiceLang = String(voices[i].lang || "").toLowerCase().replace("_", "-");
+      if (voiceLang === lang) { return voices[i]; }
+      if (!near && voiceLang.split("-")[0] === primary) { near = voices[i]; }
+    }
+    return near;
   }
 
-  // The words a listener needs: the question and its choices, not the button's own label.
   function textOf(element) {
     var clone = element.cloneNode(true);
     clone.querySelectorAll("button, .visually-hidden, svg, textarea, input").forEach(function (n) { n.remove(); });
     return clone.textContent.replace(/\s+/g, " ").trim();
+  }
+
+  // The parts of a target, in reading order: marked parts, else its blocks, else itself.
+  function partsOf(target) {
+    var parts = target.querySelectorAll("[data-read-part]");
+    if (!parts.length) { parts = target.querySelectorAll("h2, h3, p, li"); }
+    var list = parts.length ? Array.prototype.slice.call(parts) : [target];
+    return list.map(function (el) { return { element: el, text: textOf(el) }; })
+               .filter(function (part) { return part.text; });
+  }
+
+  function stop() {
+    run += 1;
+    if (pauseTimer) { window.clearTimeout(pauseTimer); pauseTimer = null; }
+    synth.cancel();
+    buttons.forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+    document.querySelectorAll(".reading").forEach(function (el) { el.classList.remove("reading"); });
+  }
+
+  function highlight(element, on) {
+    var box = element.closest(".choice, .face-choice") || element;
+    box.classList.toggle("reading", on);
+  }
+
+  function read(button, voice) {
+    var target = document.getElementById(button.getAttribute("data-read"));
+    if (!target) { return; }
+    var parts = partsOf(target);
+    var mine = run;
+    var i = 0;
+    button.setAttribute("aria-pressed", "true");
+    function next() {
+      pauseTimer = null;
+      if (mine !== run) { return; }
+      if (i >= parts.length) { button.setAttribute("aria-pressed", "false"); return; }
+      var part = parts[i++];
+      var utterance = new SpeechSynthesisUtterance(part.text);
+      utterance.lang = document.documentElement.lang || "en-GB";
+      utterance.voice = voice;
+      utterance.rate = 0.9;
+      highlight(part.element, true);
+      utterance.onend = function () {
+        highlight(part.element, false);
+        if (mine === run) { pauseTimer = window.setTimeout(next, PAUSE_MS); }
+      };
+      utterance.onerror = function () {
+        highlight(part.element, false);
+        if (mine === run) { button.setAttribute("aria-pressed", "false"); }
+      };
+      synth.speak(utterance);
+    }
+    next();
+  }
+
+  if (synth && typeof window.SpeechSynthesisUtterance === "function") {
+    var showButtons = function () {
+      var voice = voiceFor(pageLang());
+      buttons.forEach(function (button) { button.hidden = !voice; });
+    };
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        var voice = voiceFor(pageLang());
+        var speaking = button.getAttribute("aria-pressed") === "true";
+        stop();
+        if (!speaking && voice) { read(button, voice); }
+      });
+    });
+    showButtons();
+    // Many browsers load their voices a moment after the page.
+    if (synth.addEventListener) { synth.addEventListener("voiceschanged", showButtons); }
   }
 
   // After a failed submit, take keyboard and screen-reader users straight to the problems.

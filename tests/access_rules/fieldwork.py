@@ -1,5 +1,8 @@
+import sqlalchemy as sa
+
 from impactmodel.auth.models import Role
-from impactmodel.fieldwork import interviews, invitations, surveys
+from impactmodel.fieldwork import interviews, invitations, responses, surveys
+from impactmodel.fieldwork.models import Answer, SafeguardingFlag
 from tests.access_rules import EVERYONE, STAFF, Page, Write
 
 
@@ -34,7 +37,39 @@ def pages(world):
         Page("survey.enter_code", "/s", EVERYONE),
         Page("survey.save_step", f"/s/{started.token}/1/save", EVERYONE, "POST", {"seq": "1"}),
         Page("survey.by_code", f"/s/c/{fresh.code}", EVERYONE),
+        Page("survey.withdraw", f"/s/{started.token}/withdraw", EVERYONE),
+        Page("survey.privacy", "/s/privacy", EVERYONE),
+        Page("survey.privacy", f"/s/{started.token}/privacy", EVERYONE),
+        # Withdrawing deletes the respondent: each request gets a respondent of its own.
+        Page("withdrawal.find", "/fieldwork/withdraw", STAFF),
+        Page("safeguarding.index", "/safeguarding/", STAFF),
+        Page("safeguarding.handled", lambda w: f"/safeguarding/{_flag(w)}/handled", STAFF, "POST"),
+        Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF),
+        Page("withdrawal.confirm", lambda w: f"/fieldwork/withdraw/{_respondent(w)}", STAFF, "POST",
+             {"confirm": "yes"}),
     ]
+
+
+def _flag(world) -> int:
+    """A parent's answer in the assigned authority that the word list flags."""
+    link = invitations.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.authority, role="parent", count=1)[0]
+    response = surveys.begin_survey(world.session, link, consent_by="self")
+    responses.save_answers(world.session, "respondent", response,
+                          [{"key": "better_more", "text": "I do not feel safe at home."}])
+    return world.session.scalar(sa.select(SafeguardingFlag.id).where(
+        SafeguardingFlag.answer_id.in_(sa.select(Answer.id).where(Answer.response_id == response.id))))
+
+
+def _respondent(world) -> int:
+    return make_respondent_for(world).id
+
+
+def make_respondent_for(world):
+    link = invitations.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.authority, role="parent", count=1)[0]
+    surveys.begin_survey(world.session, link, consent_by="self")
+    return link.respondent
 
 
 def writes(world):
@@ -61,4 +96,17 @@ def writes(world):
         Write("survey.save_step", f"/s/{token}/1/save", {**answers, "seq": "1"}),
         Write("survey.enter_code", "/s", {"code": "ACDE-FG34"}),
         Write("survey.check", f"/s/{token}/check", {"send": "yes", **answers}),
+        Write("survey.withdraw", f"/s/{token}/withdraw", {"confirm": "yes", **answers}),
+        Write("withdrawal.find", "/fieldwork/withdraw", {"code": f.sent_survey.code, **answers}),
+        Write("withdrawal.confirm", f"/fieldwork/withdraw/{world.other_respondent.id}", {"confirm": "yes"}),
+        Write("safeguarding.handled", f"/safeguarding/{_other_flag(world)}/handled", {"flag_id": 1}),
     ]
+
+
+def _other_flag(world) -> int:
+    """A flagged answer from a parent of Other: only its researchers may mark it dealt with."""
+    link = invitations.create_invitations(world.session, world.users[Role.ADMIN.value], round=world.round,
+                                       authority=world.other, role="parent", count=1)[0]
+    surveys.submit_survey(world.session, link, {"better_more": {"text": "My dad hits me."}})
+    return world.session.scalar(sa.select(SafeguardingFlag.id).where(
+        SafeguardingFlag.authority_id == world.other.id))

@@ -14,6 +14,7 @@ from impactmodel.db import utcnow
 from impactmodel.fieldwork import interviews, invitations, responses
 from impactmodel.fieldwork.models import Invitation, Response, ResponseStatus
 from tests.conftest import PASSWORD
+from tests.fieldwork.speech import speech_stub
 
 pytestmark = pytest.mark.browser
 AXE = Axe()
@@ -30,8 +31,7 @@ def phone(chromium):
     """A 320 px wide phone whose speech synthesis records what it is asked to say."""
     context = chromium.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
-    context.add_init_script("window.__spoken = []; if (window.speechSynthesis) {"
-                            " window.speechSynthesis.speak = function (u) { window.__spoken.push(u.text); }; }")
+    context.add_init_script(speech_stub())
     yield context.new_page()
     context.close()
 
@@ -106,7 +106,7 @@ def test_child_completes_the_survey_on_a_phone_with_only_the_keyboard(live_serve
     assert_fits(page)
     tab_to(page, "button.read-aloud")
     page.keyboard.press("Enter")
-    assert "How do you feel about the help you get?" in page.evaluate("window.__spoken.join(' ')")
+    assert "How do you feel about the help you get?" in page.evaluate("window.__spoken.map(s => s.text).join(' ')")
     tab_to(page, "input[name=help_feel]")
     page.keyboard.press("Space")          # very happy
     page.keyboard.press("ArrowRight")     # happy
