@@ -340,8 +340,11 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
         rows = [r for r in rows if r.answer_id in allowed]
     out = DoubleCoded()
     order: dict[int, list[int]] = {}
+    decided_none: dict[int, set[int]] = {}   # answer -> second coders who said no code applies
     for r in rows:
         order.setdefault(r.answer_id, []).append(r.second_coder_id)
+        if r.no_code_applies:
+            decided_none.setdefault(r.answer_id, set()).add(r.second_coder_id)
         if r.reconciled_at is not None:
             out.reconciled.add(r.answer_id)
     out.units = sorted(order)
@@ -377,6 +380,22 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
             who = names.get(coder_id, coder) if coder_id else coder
             prev = out.coders["first"].get(answer_id)
             out.coders["first"][answer_id] = who if prev in (None, who) else f"{prev}, {who}"
+    # A blind coding with no code counts as the decision "no code applies" (an empty set)
+    # only when its coder recorded it so; otherwise it is not a coding of the answer.
+    # An answer left with its first coding alone is not double-coded at all.
+    for u in list(out.units):
+        for i, coder_id in enumerate(order[u]):
+            slot = out.slots[i + 1]
+            if not out.pairs[slot][u] and coder_id not in decided_none.get(u, ()):
+                del out.pairs[slot][u]
+                del out.spans[slot][u]
+                out.coders[slot].pop(u, None)
+        if not any(u in out.pairs[s] for s in out.slots[1:]):
+            out.units.remove(u)
+            for s in out.slots:
+                out.pairs[s].pop(u, None)
+                out.spans[s].pop(u, None)
+                out.coders[s].pop(u, None)
     return out
 
 

@@ -633,7 +633,7 @@ def reliability_threshold(round_id: int):
     if form.validate_on_submit():
         stored_reliability.set_threshold(db.session, current_user, rnd, form.threshold.data)
         flash("Threshold cleared." if form.threshold.data is None else
-              f"Scores of {rnd.name} are flagged while pooled α is below {form.threshold.data:g}.")
+              f"Scores of {rnd.name} are flagged while pooled multi-valued α is below {form.threshold.data:g}.")
     else:
         for errors in form.errors.values():
             for e in errors:
