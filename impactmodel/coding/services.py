@@ -338,7 +338,7 @@ def restore_coding(session: Session, actor: User, coding_id: int) -> Coding:
         raise LookupError(f"no removed coding {coding_id} to restore")
     ctx = answer_context(session, actor, removed.answer_id)
     if removed.removed_by_id != actor.id:
-        raise NotAllowed("only who removed a coding can undo that")
+        raise CodingError("only who removed a coding can undo its removal")
     _check_open(ctx)
     _check_first_coding_frozen(session, ctx)
     coding, memos = undo.rebuild(session, removed)
