@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from impactmodel.coding.queries import DoubleCoded
-from impactmodel.stats import (agreement_from_counts, cluster_weights, cohen_kappa, gwet_ac1,
+from impactmodel.stats import (MultiValuedCounts, agreement_from_counts, cluster_weights, cohen_kappa, gwet_ac1,
                                krippendorff_alpha, multi_valued_counts, multicode_agreement,
                                mv_alpha_from_counts, percent_agreement, percentile_ci, presence_counts)
 
@@ -237,10 +237,17 @@ def _mv_alpha_figure(data: DoubleCoded, clusters: np.ndarray, n_resamples: int, 
     labels, index = np.unique(clusters, return_inverse=True)
     if labels.size < 2:
         return Interval(estimate, NAN, NAN)
+    # The sums are additive: summed per respondent, a resample's weights apply to them.
     kept = index[counts.units]
-    member = np.zeros((labels.size, kept.size))
-    member[kept, np.arange(kept.size)] = 1.0
-    thetas = np.concatenate([mv_alpha_from_counts(counts, weights @ member)
+
+    def per_cluster(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((labels.size,) + values.shape[1:])
+        np.add.at(out, kept, values)
+        return out
+    by_respondent = MultiValuedCounts(counts.labels_seen, per_cluster(counts.pairable),
+                                      per_cluster(counts.disagreement), per_cluster(counts.labels),
+                                      per_cluster(counts.cardinality), np.arange(labels.size))
+    thetas = np.concatenate([mv_alpha_from_counts(by_respondent, weights)
                              for weights in cluster_weights(clusters, n_resamples, seed)])
     r = percentile_ci(estimate, thetas)
     return Interval(r.estimate, r.low, r.high)
