@@ -24,8 +24,10 @@ coding = sa.table('coding', sa.column('answer_id', sa.Integer), sa.column('coder
 def upgrade() -> None:
     with op.batch_alter_table('double_coding') as batch_op:
         batch_op.add_column(sa.Column('no_code_applies', sa.Boolean(), server_default=sa.false(), nullable=False))
-    has_codings = sa.exists().where(coding.c.answer_id == double_coding.c.answer_id,
-                                    coding.c.coder_id == double_coding.c.second_coder_id)
+    has_codings = (sa.select(coding.c.answer_id)
+                   .where(coding.c.answer_id == double_coding.c.answer_id,
+                          coding.c.coder_id == double_coding.c.second_coder_id)
+                   .correlate(double_coding).exists())
     op.execute(double_coding.update().where(double_coding.c.second_done_at.is_not(None), ~has_codings)
                .values(no_code_applies=True))
     op.create_table(
