@@ -38,5 +38,5 @@ class QdpxImportForm(FlaskForm):
 class ThresholdForm(FlaskForm):
     """A round's reliability threshold; empty clears it."""
 
-    threshold = FloatField("Flag the round's scores when pooled α is below", validators=[
+    threshold = FloatField("Flag the round's scores when pooled multi-valued α is below", validators=[
         Optional(), NumberRange(0, 1, "Use a number from 0 to 1, such as 0.667.")])

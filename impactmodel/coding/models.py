@@ -37,6 +37,28 @@ class DoubleCoding(Base):
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
     second_done_at: Mapped[datetime | None]
     reconciled_at: Mapped[datetime | None]
+    # The blind coder finished the answer with no code, after confirming that none
+    # applies: an explicit empty coding, which reliability counts as a value of its own.
+    no_code_applies: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class RemovedCoding(Base):
+    """A coding as it was when its coder removed it, so the removal can be undone exactly.
+
+    ``row`` holds every column of the coding (its id too), ``memos`` the memos written on
+    it, which went with it. ``restored_at`` is set when it is put back.
+    """
+
+    __tablename__ = "removed_coding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coding_id: Mapped[int] = mapped_column(index=True)      # the removed row's id (no longer stored)
+    answer_id: Mapped[int] = mapped_column(sa.ForeignKey("answer.id", ondelete="CASCADE"), index=True)
+    removed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    removed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    row: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    memos: Mapped[list[Any]] = mapped_column(sa.JSON)
+    restored_at: Mapped[datetime | None]
 
 
 class SuggestionModel(Base):

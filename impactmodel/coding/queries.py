@@ -61,15 +61,36 @@ class QueueFilter:
     authority_id: int | None = None
     role: str | None = None
     key_group: str | None = None
-    question: str | None = None
+    question: str | None = None      # "<instrument version id>:<question key>" (a bare key: any version)
     status: str = "uncoded"          # uncoded | coded | review | all
+    search: str | None = None        # words the answer's text must contain
 
     def args(self) -> dict:
         """As query-string arguments (only those set), to carry between pages."""
         out = {"round": self.round_id, "authority": self.authority_id, "role": self.role,
                "key_group": self.key_group, "question": self.question,
-               "status": None if self.status == "uncoded" else self.status}
+               "status": None if self.status == "uncoded" else self.status, "search": self.search}
         return {k: v for k, v in out.items() if v not in (None, "")}
+
+    def question_parts(self) -> tuple[int | None, str | None]:
+        """The instrument version and question key the question filter names."""
+        if not self.question:
+            return None, None
+        version, sep, key = self.question.partition(":")
+        if sep and version.isdigit() and key:
+            return int(version), key
+        return None, self.question
+
+
+def question_value(version_id: int, key: str) -> str:
+    """The question filter's value for one question of one instrument version."""
+    return f"{version_id}:{key}"
+
+
+def _contains(column, words: str):
+    """``column`` holds ``words`` (as typed, case aside; ``%`` and ``_`` match themselves)."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 def queue_query(session: Session, user: User, flt: QueueFilter):
@@ -90,8 +111,13 @@ def queue_query(session: Session, user: User, flt: QueueFilter):
         q = q.where(Respondent.role == RespondentRole(flt.role))
     if flt.key_group:
         q = q.join(KeyGroup, Respondent.key_group_id == KeyGroup.id).where(KeyGroup.code == flt.key_group)
-    if flt.question:
-        q = q.where(Answer.question_key == flt.question)
+    version_id, key = flt.question_parts()
+    if key:
+        q = q.where(Answer.question_key == key)
+    if version_id is not None:
+        q = q.where(Response.instrument_version_id == version_id)
+    if flt.search and flt.search.strip():
+        q = q.where(_contains(Answer.text, flt.search.strip()))
     if flt.status == "uncoded":
         q = q.where(Answer.id.not_in(_coded_by_people()))
     elif flt.status == "coded":
@@ -105,6 +131,20 @@ def queue_query(session: Session, user: User, flt: QueueFilter):
 
 def queue_ids(session: Session, user: User, flt: QueueFilter) -> list[int]:
     return list(session.scalars(queue_query(session, user, flt)))
+
+
+def blind_queue_ids(session: Session, user: User, flt: QueueFilter, *, include: int | None = None) -> list[int]:
+    """Answers waiting for ``user``'s blind second coding that match ``flt`` (its status
+    aside: every answer drawn has a first coding), in id order; ``include`` is kept
+    even when it is no longer waiting (the answer on screen)."""
+    everything = QueueFilter(**{**flt.__dict__, "status": "all"})
+    matching = queue_query(session, user, everything).subquery()
+    return list(session.scalars(
+        sa.select(DoubleCoding.answer_id).where(
+            DoubleCoding.second_coder_id == user.id, DoubleCoding.reconciled_at.is_(None),
+            sa.or_(DoubleCoding.second_done_at.is_(None), DoubleCoding.answer_id == include),
+            DoubleCoding.answer_id.in_(sa.select(matching.c.id)))
+        .order_by(DoubleCoding.answer_id)))
 
 
 @dataclass
@@ -182,19 +222,30 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     if visible is not None:
         qq = qq.where(Respondent.authority_id.in_(visible))
     pairs = session.execute(qq).all()
-    versions = {vid: (definition, title) for vid, definition, title in session.execute(
-        sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title)
+    versions = {vid: (definition, title, number, instrument_id)
+                for vid, definition, title, number, instrument_id in session.execute(
+        sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title,
+                  InstrumentVersion.version, Instrument.id)
         .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
         .where(InstrumentVersion.id.in_({v for _k, v in pairs})))} if pairs else {}
+    # One option per question of each instrument version: two questions that share a
+    # key or a wording stay apart. The version is named when an instrument has several.
+    several = {}
+    for _vid, (_d, _t, _n, instrument_id) in versions.items():
+        several[instrument_id] = several.get(instrument_id, 0) + 1
     texts: dict[str, str] = {}
     instruments: dict[str, set[str]] = {}
+    keys: dict[str, str] = {}
     for key, version_id in pairs:
-        definition, title = versions.get(version_id, (None, ""))
-        texts.setdefault(key, question_text(definition, key))
+        definition, title, number, instrument_id = versions.get(version_id, (None, "", None, None))
+        value = question_value(version_id, key)
+        texts[value] = question_text(definition, key)
+        keys[value] = key
         if title:
-            instruments.setdefault(key, set()).add(title)
+            name = f"{title} (version {number})" if several.get(instrument_id, 0) > 1 else title
+            instruments.setdefault(value, set()).add(name)
     return {"rounds": rounds, "authorities": authorities, "key_groups": key_groups,
-            "questions": question_choices(texts, instruments)}
+            "questions": question_choices(texts, instruments, keys)}
 
 
 def shorten(text: str, limit: int = 80) -> str:
@@ -211,12 +262,16 @@ def shorten(text: str, limit: int = 80) -> str:
     return f"{head} … {tail}"
 
 
-def question_choices(texts: dict[str, str], instruments: dict[str, set[str]]) -> list[tuple[str, str, str]]:
-    """``(key, label, full text)`` for the queue's question filter, every label distinct.
+def question_choices(texts: dict[str, str], instruments: dict[str, set[str]],
+                     keys: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """``(value, label, full text)`` for the queue's question filter, every label distinct.
 
-    The label names the instrument(s) asking the question, then the question shortened;
-    labels that would still read the same get the question key added.
+    ``texts`` and ``instruments`` are keyed by the filter's value; ``keys`` gives each
+    value's question key (default: the value itself). The label names the instrument(s)
+    asking the question, then the question shortened; labels that would still read the
+    same get the question key added, then the value.
     """
+    keys = keys or {}
     labels = {}
     for key, text in texts.items():
         where = "; ".join(sorted(instruments.get(key, ())))
@@ -224,8 +279,13 @@ def question_choices(texts: dict[str, str], instruments: dict[str, set[str]]) ->
     seen: dict[str, int] = {}
     for label in labels.values():
         seen[label] = seen.get(label, 0) + 1
-    out = [(key, f"{label} [{key}]" if seen[label] > 1 else label, texts[key]) for key, label in labels.items()]
-    return sorted(out, key=lambda t: t[1].lower())
+    out = {key: f"{label} [{keys.get(key, key)}]" if seen[label] > 1 else label for key, label in labels.items()}
+    counted: dict[str, int] = {}
+    for label in out.values():
+        counted[label] = counted.get(label, 0) + 1
+    rows = [(key, f"{label} [{key}]" if counted[label] > 1 and key != keys.get(key, key) else label, texts[key])
+            for key, label in out.items()]
+    return sorted(rows, key=lambda t: t[1].lower())
 
 
 @dataclass
@@ -281,8 +341,11 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
         rows = [r for r in rows if r.answer_id in allowed]
     out = DoubleCoded()
     order: dict[int, list[int]] = {}
+    decided_none: dict[int, set[int]] = {}   # answer -> second coders who said no code applies
     for r in rows:
         order.setdefault(r.answer_id, []).append(r.second_coder_id)
+        if r.no_code_applies:
+            decided_none.setdefault(r.answer_id, set()).add(r.second_coder_id)
         if r.reconciled_at is not None:
             out.reconciled.add(r.answer_id)
     out.units = sorted(order)
@@ -318,6 +381,22 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
             who = names.get(coder_id, coder) if coder_id else coder
             prev = out.coders["first"].get(answer_id)
             out.coders["first"][answer_id] = who if prev in (None, who) else f"{prev}, {who}"
+    # A blind coding with no code counts as the decision "no code applies" (an empty set)
+    # only when its coder recorded it so; otherwise it is not a coding of the answer.
+    # An answer left with its first coding alone is not double-coded at all.
+    for u in list(out.units):
+        for i, coder_id in enumerate(order[u]):
+            slot = out.slots[i + 1]
+            if not out.pairs[slot][u] and coder_id not in decided_none.get(u, ()):
+                del out.pairs[slot][u]
+                del out.spans[slot][u]
+                out.coders[slot].pop(u, None)
+        if not any(u in out.pairs[s] for s in out.slots[1:]):
+            out.units.remove(u)
+            for s in out.slots:
+                out.pairs[s].pop(u, None)
+                out.spans[s].pop(u, None)
+                out.coders[s].pop(u, None)
     return out
 
 

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from impactmodel.coding.queries import DoubleCoded
-from impactmodel.stats import (agreement_from_counts, cluster_weights, cohen_kappa, gwet_ac1,
-                               krippendorff_alpha, multicode_agreement, percent_agreement,
-                               percentile_ci, presence_counts)
+from impactmodel.stats import (MultiValuedCounts, agreement_from_counts, cluster_weights, cohen_kappa, gwet_ac1,
+                               krippendorff_alpha, multi_valued_counts, multicode_agreement,
+                               mv_alpha_from_counts, percent_agreement, percentile_ci, presence_counts)
 
 # The statistics of every row, in the order the page shows them.
 STATISTICS = ("percent_agreement", "cohen_kappa", "gwet_ac1", "krippendorff_alpha")
@@ -97,6 +97,10 @@ class ReliabilityReport:
     n_resamples: int = 0
     per_code_resamples: int = 0
     seed: int = 0
+    # The pooled figure: Krippendorff's multi-valued alpha over the set of codes each
+    # coding gave each answer (an empty set where the coder decided no code applies).
+    mv_alpha: Interval = NO_INTERVAL
+    no_code_decisions: int = 0   # codings of an answer that recorded "no code applies"
 
     def to_json(self) -> dict:
         """Plain JSON (``nan`` as ``None``), as the round's stored results keep it."""
@@ -118,6 +122,7 @@ class ReliabilityReport:
             return kind(**d)
 
         d = dict(data)
+        d["mv_alpha"] = interval(d["mv_alpha"]) if d.get("mv_alpha") else NO_INTERVAL
         d["overall"] = row(d["overall"], CodeRow) if d.get("overall") else None
         d["per_code"] = [row(r, CodeRow) for r in d.get("per_code", [])]
         d["pairs"] = [row(r, PairRow) for r in d.get("pairs", [])]
@@ -214,6 +219,38 @@ def _valence_agreement(data: DoubleCoded) -> tuple[float, dict[str, float]]:
                     same[c] = same.get(c, 0) + (a[c] == b[c])
     n_both, n_same = sum(both.values()), sum(same.values())
     return (n_same / n_both if n_both else NAN), {c: same[c] / n for c, n in both.items()}
+
+
+def code_sets(data: DoubleCoded) -> list[list[frozenset | None]]:
+    """Answers x slots: the codes (valence aside) each coding gave the answer, an empty
+    set for "no code applies", None where the slot did not code the answer."""
+    return [[frozenset(c for c, _v in data.pairs[s][u]) if u in data.pairs[s] else None
+             for s in data.slots] for u in data.units]
+
+
+def _mv_alpha_figure(data: DoubleCoded, clusters: np.ndarray, n_resamples: int, seed: int) -> Interval:
+    """Multi-valued alpha with a bootstrap interval over respondents (the same draws as
+    the other pooled figures): a resample weights each answer by how often it drew the
+    answer's respondent."""
+    counts = multi_valued_counts(code_sets(data))
+    estimate = float(mv_alpha_from_counts(counts)[0])
+    labels, index = np.unique(clusters, return_inverse=True)
+    if labels.size < 2:
+        return Interval(estimate, NAN, NAN)
+    # The sums are additive: summed per respondent, a resample's weights apply to them.
+    kept = index[counts.units]
+
+    def per_cluster(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((labels.size,) + values.shape[1:])
+        np.add.at(out, kept, values)
+        return out
+    by_respondent = MultiValuedCounts(counts.labels_seen, per_cluster(counts.pairable),
+                                      per_cluster(counts.disagreement), per_cluster(counts.labels),
+                                      per_cluster(counts.cardinality), np.arange(labels.size))
+    thetas = np.concatenate([mv_alpha_from_counts(by_respondent, weights)
+                             for weights in cluster_weights(clusters, n_resamples, seed)])
+    r = percentile_ci(estimate, thetas)
+    return Interval(r.estimate, r.low, r.high)
 
 
 def _coder_pairs(data: DoubleCoded, arr: np.ndarray, clusters: np.ndarray, n_resamples: int,
@@ -376,6 +413,9 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
             code=ca.code, n_units=ca.n_units, applied=int(applied[j]), prevalence=ca.prevalence,
             valence_agreement=valence_by_code.get(ca.code, NAN), **_intervals(estimates, column, two)))
     rows.sort(key=lambda r: (-r.applied, r.code))
+    say(50, "Multi-valued alpha")
+    mv_alpha = _mv_alpha_figure(data, clusters, n_resamples, seed)
+    no_code = sum(1 for row in code_sets(data) for value in row if value is not None and not value)
     say(60, "Figures per pair of coders")
     pairs = _coder_pairs(data, arr, clusters, n_resamples, seed)
     say(75, "Figures by span overlap")
@@ -383,7 +423,8 @@ def reliability_report(data: DoubleCoded, codes: list[str], *, n_resamples: int 
     return ReliabilityReport(len(data.units), slots, overall, rows, len(codes) - used.size, two,
                              raters_vary=data.raters_vary(), n_clusters=int(labels.size), pairs=pairs,
                              span_overall=span_overall, span_per_code=span_per_code,
-                             n_resamples=n_resamples, per_code_resamples=per_n, seed=seed)
+                             n_resamples=n_resamples, per_code_resamples=per_n, seed=seed,
+                             mv_alpha=mv_alpha, no_code_decisions=no_code)
 
 
 def disagreements(data: DoubleCoded) -> list[int]:

@@ -18,7 +18,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
 from impactmodel.auth.models import User
 from impactmodel.codebook.models import Coding, coding_identity
-from impactmodel.coding import offsets
+from impactmodel.coding import offsets, undo
 from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
@@ -315,13 +315,52 @@ def follow_answer_text(session: Session, actor, answer_id: int, old_text: str | 
 
 
 def delete_coding(session: Session, actor: User, coding_id: int) -> None:
-    """Remove a coding (the audit log keeps who removed which code)."""
+    """Remove a coding (the audit log keeps who removed which code). The coding and its
+    memos are kept as they were, so that the remover can undo it (``restore_coding``)."""
     coding, _ctx = _editable(session, actor, coding_id)
+    undo.keep_removed(session, actor, coding)
     record(session, actor, "coding.delete", "coding", coding.id, answer_id=coding.answer_id,
            code=coding.code_id, valence=coding.valence.value, start=coding.start, end=coding.end,
            coder=coding.coder)
     session.delete(coding)
     session.commit()
+
+
+def restore_coding(session: Session, actor: User, coding_id: int) -> Coding:
+    """Undo the removal of coding ``coding_id``: the same row (id, code, valence, span,
+    words, coder, agreed, suggestion, time made) and its memos come back.
+
+    Only who removed it may undo it, and only while they could still change it (a blind
+    coding marked done, or a first coding drawn since, stays as it is). If the answer
+    was edited since, the coding follows its words as any coding does (``offsets.reanchor``).
+    """
+    removed = undo.latest_removal(session, coding_id)
+    if removed is None:
+        raise LookupError(f"no removed coding {coding_id} to restore")
+    ctx = answer_context(session, actor, removed.answer_id)
+    if removed.removed_by_id != actor.id:
+        raise CodingError("only who removed a coding can undo its removal")
+    _check_open(ctx)
+    _check_first_coding_frozen(session, ctx)
+    coding, memos = undo.rebuild(session, removed)
+    text = ctx.answer.text or ""
+    if coding.start is not None and text[coding.start:coding.end] != coding.excerpt:
+        span = offsets.reanchor(coding.excerpt, coding.start, coding.end, text)
+        coding.start, coding.end = span if span is not None else (None, None)
+        coding.needs_review = span is None
+    _refuse_twice(session, coding.code_id, coding.current_identity())
+    session.add(coding)
+    session.flush()
+    for memo in memos:
+        memo.coding_id = coding.id
+        session.add(memo)
+    removed.restored_at = utcnow()
+    session.flush()
+    record(session, actor, "coding.restore", "coding", coding.id, answer_id=coding.answer_id,
+           code=coding.code_id, valence=coding.valence.value, start=coding.start, end=coding.end,
+           coder=coding.coder, memos=len(memos), removed_id=removed.coding_id)
+    session.commit()
+    return coding
 
 
 def add_memo(session: Session, actor: User, answer_id: int, text: str,
@@ -440,17 +479,36 @@ def draw_double_sample(session: Session, actor: User, round_id: int, second_code
     return rows
 
 
-def finish_second_coding(session: Session, actor: User, answer_id: int) -> DoubleCoding:
-    """The blind second coder has finished this answer (even with no code applied)."""
+class ConfirmNoCode(CodingError):
+    """Finishing a blind coding with no code needs the coder to say that none applies."""
+
+
+def finish_second_coding(session: Session, actor: User, answer_id: int, *,
+                         no_code_applies: bool = False) -> DoubleCoding:
+    """The blind second coder has finished this answer.
+
+    With no code applied, the coder must confirm (``no_code_applies``) that no code of
+    the codebook applies; that is then recorded as their decision, which the
+    reliability report counts (it agrees with another such decision and differs from an
+    answer not coded yet). Without the confirmation ``ConfirmNoCode`` is raised and
+    nothing changes, so one stray key cannot finish an answer uncoded.
+    """
     ctx = answer_context(session, actor, answer_id)
     if ctx.blind is None:
         raise CodingError("this answer is not waiting for your blind second coding")
     if ctx.blind.second_done_at is None:
-        ctx.blind.second_done_at = utcnow()
         n = session.scalar(sa.select(sa.func.count()).select_from(Coding).where(
             Coding.answer_id == answer_id, Coding.coder_id == actor.id, Coding.agreed.is_(False)))
+        if n == 0 and not no_code_applies:
+            raise ConfirmNoCode("you applied no code to this answer: confirm that no code "
+                                "of the codebook applies to it, or apply one first")
+        if n and no_code_applies:
+            raise CodingError(f"you applied {n} code{'s' if n != 1 else ''} to this answer, so it "
+                              "cannot also be marked as one that no code applies to")
+        ctx.blind.second_done_at = utcnow()
+        ctx.blind.no_code_applies = n == 0
         record(session, actor, "double_coding.done", "double_coding", ctx.blind.id,
-               answer_id=answer_id, codings=n)
+               answer_id=answer_id, codings=n, no_code_applies=n == 0)
         session.commit()
     return ctx.blind
 

@@ -30,10 +30,14 @@ def _key(rnd: Round) -> str:
     return f"reliability:{rnd.id}"
 
 
+# Raised when the report gains figures, so reports stored before are computed again.
+REPORT_VERSION = 2
+
+
 def signature(session: Session, rnd: Round, options: dict) -> str:
     """What the stored report depends on: the double coding, the codebook, the options."""
     parts = [queries.double_coding_fingerprint(session, rnd.id), codebook_mod.load().checksum,
-             sorted(options.items())]
+             sorted(options.items()), REPORT_VERSION]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -102,14 +106,17 @@ def is_stale(session: Session, rnd: Round, found: Stored) -> bool:
 
 
 def pooled_alpha(session: Session, rnd: Round) -> float | None:
-    """The stored pooled Krippendorff's alpha of the round, None when none is stored or defined."""
-    report = session.scalar(sa.select(RoundReliability.report).where(RoundReliability.round_id == rnd.id))
-    overall = (report or {}).get("overall") or {}
+    """The stored pooled figure of the round, Krippendorff's multi-valued alpha (a report
+    stored before it existed: the pooled nominal alpha), None when none is stored or defined."""
+    report = session.scalar(sa.select(RoundReliability.report).where(RoundReliability.round_id == rnd.id)) or {}
+    if report.get("mv_alpha"):
+        return report["mv_alpha"].get("estimate")
+    overall = report.get("overall") or {}
     return (overall.get("krippendorff_alpha") or {}).get("estimate")
 
 
 def below_threshold(session: Session, rnd: Round) -> dict | None:
-    """``{"alpha", "threshold"}`` when the round's stored pooled alpha is below its
+    """``{"alpha", "threshold"}`` when the round's stored pooled figure (multi-valued alpha) is below its
     threshold (the flag its scores carry), else None."""
     if rnd.reliability_threshold is None:
         return None

@@ -16,7 +16,7 @@ from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
 from impactmodel.codebook import exchange
 from impactmodel.codebook.models import Coding, CodebookVersion
-from impactmodel.coding import (codesearch, offsets, qdpx_import, queries, reliability, services,
+from impactmodel.coding import (codesearch, context, offsets, qdpx_import, queries, reliability, services,
                                 stored_reliability, suggest)
 from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm, ThresholdForm
 from impactmodel.coding.models import DoubleCoding
@@ -42,7 +42,8 @@ def _filter() -> queries.QueueFilter:
     return queries.QueueFilter(
         round_id=_int("round"), authority_id=_int("authority"), role=role,
         key_group=request.args.get("key_group") or None, question=request.args.get("question") or None,
-        status=status if status in ("uncoded", "coded", "review", "all") else "uncoded")
+        status=status if status in ("uncoded", "coded", "review", "all") else "uncoded",
+        search=request.args.get("search", "")[:SEARCH_MAX] or None)
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -96,13 +97,20 @@ def queue():
 
 # --- One answer ----------------------------------------------------------------------
 
-def _neighbours(answer_id: int) -> tuple[int | None, int | None, str]:
-    """Previous and next answer in the queue the coder came from (ids ascending)."""
+def _blind_filter(round_id: int) -> queries.QueueFilter:
+    """The filter a blind second coder works in: the one they came with, in the round
+    of the answer they are coding."""
+    flt = _filter()
+    flt.round_id = flt.round_id or round_id
+    return flt
+
+
+def _neighbours(answer_id: int, round_id: int) -> tuple[int | None, int | None, str]:
+    """Previous and next answer in the queue the coder came from (ids ascending); in the
+    double-coding queue, answers still waiting for their blind coding in the same round
+    and filter."""
     if request.args.get("queue") == "double":
-        ids = list(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
-            DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None),
-            sa.or_(DoubleCoding.second_done_at.is_(None), DoubleCoding.answer_id == answer_id))
-            .order_by(DoubleCoding.answer_id)))
+        ids = queries.blind_queue_ids(db.session, current_user, _blind_filter(round_id), include=answer_id)
         qs = "double"
     else:
         ids = queries.queue_ids(db.session, current_user, _filter())
@@ -189,15 +197,16 @@ def answer(answer_id: int):
     if row is None:
         abort(404)
     cb = codebook_mod.load()
-    prev_id, next_id, qmode = _neighbours(answer_id)
-    nav_args = {"queue": "double"} if qmode else _filter().args()
+    prev_id, next_id, qmode = _neighbours(answer_id, row.round.id)
+    nav_args = {"queue": "double", **_blind_filter(row.round.id).args()} if qmode else _filter().args()
     return render_template(
-        "coding/answer.html", row=row, blind=ctx.blind is not None,
+        "coding/answer.html", row=row, blind=ctx.blind is not None, nav_args=nav_args,
+        whole_response=context.whole_response(db.session, current_user, ctx),
         blind_done=ctx.blind is not None and ctx.blind.second_done_at is not None,
         browser_text=offsets.browser_text(row.text), codebook=cb, frequent=_frequent(current_user, cb),
         prev_url=url_for("coding.answer", answer_id=prev_id, **nav_args) if prev_id else None,
         next_url=url_for("coding.answer", answer_id=next_id, **nav_args) if next_id else None,
-        queue_url=url_for("coding.double") if qmode else url_for("coding.queue", **_filter().args()),
+        queue_url=url_for("coding.double", round=row.round.id) if qmode else url_for("coding.queue", **_filter().args()),
         authority=current_user.authority_display_name(row.authority), **_panel_data(ctx))
 
 
@@ -302,7 +311,40 @@ def _delete(remove, item_id: int, done: str):
 @requires("can_code")
 @takes_json
 def delete_coding(coding_id: int):
-    return _delete(services.delete_coding, coding_id, "Coding removed.")
+    try:
+        services.delete_coding(db.session, current_user, coding_id)
+    except LookupError:
+        abort(404)
+    except services.NotAllowed as exc:
+        return _fail(exc, 403)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
+    undo_url = url_for("coding.restore_coding", coding_id=coding_id)
+    if _wants_json():
+        return jsonify(deleted=coding_id, undo=undo_url)
+    flash("Coding removed.")
+    return redirect(request.referrer or url_for("coding.queue"))
+
+
+@bp.post("/codings/<int:coding_id>/restore")
+@requires("can_code")
+@takes_json
+def restore_coding(coding_id: int):
+    """Undo the removal of a coding: the same coding, with its memos, comes back."""
+    try:
+        coding = services.restore_coding(db.session, current_user, coding_id)
+    except LookupError:
+        abort(404)
+    except services.AlreadyApplied as exc:
+        return jsonify(error=str(exc), coding_id=exc.coding_id), 409
+    except services.NotAllowed as exc:
+        return _fail(exc, 403)
+    except services.CodingError as exc:
+        return _fail(exc, 422)
+    if _wants_json():
+        return jsonify(coding=_coding_json(coding, coding.answer.text or "")), 201
+    flash("Coding restored.")
+    return redirect(url_for("coding.answer", answer_id=coding.answer_id))
 
 
 @bp.post("/answers/<int:answer_id>/memos")
@@ -334,20 +376,30 @@ def delete_memo(memo_id: int):
 @requires("can_code")
 @takes_json
 def finish_second(answer_id: int):
-    """A blind second coder has finished the answer: on to their next one."""
-    _context(answer_id)
+    """A blind second coder has finished the answer: on to their next one in the same
+    round and filter. With no code applied, ``no_code_applies`` must confirm it."""
+    data = json_object(no_code_applies=bool) if request.is_json else request.form
+    ctx = _context(answer_id)
+    confirmed = data.get("no_code_applies") in (True, "1", "on", "true")
     try:
-        services.finish_second_coding(db.session, current_user, answer_id)
+        services.finish_second_coding(db.session, current_user, answer_id, no_code_applies=confirmed)
+    except services.ConfirmNoCode as exc:
+        if _wants_json():
+            return jsonify(error=str(exc), confirm=True), 409
+        flash(f"Not finished: {exc}.", "error")
+        return redirect(request.referrer or url_for("coding.answer", answer_id=answer_id, queue="double"))
     except services.CodingError as exc:
         return _fail(exc, 422)
-    nxt = db.session.scalar(sa.select(DoubleCoding.answer_id).where(
-        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None))
-        .order_by(DoubleCoding.answer_id))
-    target = url_for("coding.answer", answer_id=nxt, queue="double") if nxt else url_for("coding.double")
+    flt = _blind_filter(ctx.respondent.round_id)
+    waiting = queries.blind_queue_ids(db.session, current_user, flt)
+    nxt = min((i for i in waiting if i > answer_id), default=None) or min(waiting, default=None)
+    nav = {"queue": "double", **flt.args()}
+    target = (url_for("coding.answer", answer_id=nxt, **nav) if nxt
+              else url_for("coding.double", round=flt.round_id))
     if _wants_json():
         return jsonify(next=target)
     if not nxt:
-        flash("That was the last answer drawn for you. Thank you.")
+        flash("That was the last answer drawn for you in this round and filter. Thank you.")
     return redirect(target)
 
 
@@ -583,7 +635,7 @@ def reliability_threshold(round_id: int):
     if form.validate_on_submit():
         stored_reliability.set_threshold(db.session, current_user, rnd, form.threshold.data)
         flash("Threshold cleared." if form.threshold.data is None else
-              f"Scores of {rnd.name} are flagged while pooled α is below {form.threshold.data:g}.")
+              f"Scores of {rnd.name} are flagged while pooled multi-valued α is below {form.threshold.data:g}.")
     else:
         for errors in form.errors.values():
             for e in errors:

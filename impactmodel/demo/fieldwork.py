@@ -131,6 +131,7 @@ def double_code(session, admin: User, first: User, second: User, round_id: int, 
         answer = session.get(Answer, row.answer_id)
         ctx = coding.answer_context(session, admin, answer.id)
         firsts = [c for c in coding.visible_codings(session, ctx, admin) if c.coder_id == first.id]
+        applied = 0
         for c in firsts:
             if rng.random() < 0.12:
                 continue  # the second coder misses it
@@ -139,9 +140,11 @@ def double_code(session, admin: User, first: User, second: User, round_id: int, 
                 code = "L2.dialogue" if code != "L2.dialogue" else "L2.relationships"
             try:
                 coding.add_coding(session, second, answer.id, code, c.valence.value, c.start, c.end)
+                applied += 1
             except coding.CodingError:
                 pass  # an alternative code that is not allowed at that valence
-        coding.finish_second_coding(session, second, answer.id)
+        # Having missed every code, the second coder confirms that none applies.
+        coding.finish_second_coding(session, second, answer.id, no_code_applies=not applied)
         if n % 2 == 0:
             firsts_pairs = {(c.code_id, c.valence.value) for c in firsts}
             coding.reconcile(session, admin, answer.id, firsts_pairs)

@@ -24,6 +24,7 @@ from .coding import (CodeAgreement, MultiCodeAgreement, PresenceCounts, agreemen
 from .consensus import GroupConsensus, group_consensus, tastle_wierman
 from .icc import icc, kendall_w
 from .krippendorff import krippendorff_alpha
+from .multivalued import MultiValuedCounts, krippendorff_mv_alpha, multi_valued_counts, mv_alpha_from_counts
 from .withingroup import ad_index, rwg, rwg_j
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "CodeAgreement",
     "GroupConsensus",
     "MultiCodeAgreement",
+    "MultiValuedCounts",
     "PresenceCounts",
     "ad_index",
     "agreement_from_counts",
@@ -43,7 +45,10 @@ __all__ = [
     "icc",
     "kendall_w",
     "krippendorff_alpha",
+    "krippendorff_mv_alpha",
     "multicode_agreement",
+    "multi_valued_counts",
+    "mv_alpha_from_counts",
     "percent_agreement",
     "percentile_ci",
     "presence_counts",

@@ -27,7 +27,12 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw new Error(data.error || ("The server answered " + r.status)); }
+        if (!r.ok) {
+          var err = new Error(data.error || ("The server answered " + r.status));
+          err.status = r.status;
+          err.data = data;
+          throw err;
+        }
         return data;
       });
     });
@@ -206,17 +211,35 @@
     describeSelection();
   });
 
-  // --- Codings list: edit and remove -------------------------------------------------
+  // --- Codings list: edit, remove and undo a removal ---------------------------------
   function codingUrl(id, suffix) {
     return root.dataset.codingUrl.replace(/\/0$/, "/" + id) + (suffix || "");
   }
+  var undoButton = document.getElementById("undo-removal");
+  var undoUrl = null;
+  function removed(data) {
+    undoUrl = data.undo || null;
+    undoButton.hidden = !undoUrl;
+    say("Coding removed. Press u to undo.");
+    return refresh();
+  }
+  function undo() {
+    if (!undoUrl) { return; }
+    var url = undoUrl;
+    undoUrl = null;
+    undoButton.hidden = true;
+    post(url).then(function (data) { say("Removal undone: " + data.coding.code + " is back."); return refresh(); })
+      .then(function () { text.focus(); })
+      .catch(function (err) { say(err.message, true); });
+  }
+  undoButton.addEventListener("click", undo);
   panel.addEventListener("click", function (e) {
     var b = e.target.closest("button[data-action]");
     if (!b) { return; }
     var item = b.closest("[data-coding-id]");
     var id = item.dataset.codingId;
     if (b.dataset.action === "delete") {
-      post(codingUrl(id, "/delete")).then(function () { say("Coding removed."); return refresh(); })
+      post(codingUrl(id, "/delete")).then(removed)
         .then(function () { text.focus(); }).catch(function (err) { say(err.message, true); });
     } else if (b.dataset.action === "show") {
       text.focus();
@@ -241,7 +264,7 @@
     if (!item || e.target !== item) { return; }
     if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
-      post(codingUrl(item.dataset.codingId, "/delete")).then(function () { say("Coding removed."); return refresh(); })
+      post(codingUrl(item.dataset.codingId, "/delete")).then(removed)
         .then(function () { var first = panel.querySelector("li.coding"); (first || text).focus(); })
         .catch(function (err) { say(err.message, true); });
     } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
@@ -283,15 +306,39 @@
     }
     else if (k === "n" && root.dataset.nextUrl) { e.preventDefault(); window.location.assign(root.dataset.nextUrl); }
     else if (k === "p" && root.dataset.prevUrl) { e.preventDefault(); window.location.assign(root.dataset.prevUrl); }
-    else if (k === "d" && root.dataset.doneUrl) {
-      e.preventDefault();
-      post(root.dataset.doneUrl).then(function (data) { window.location.assign(data.next); })
-        .catch(function (err) { say(err.message, true); });
-    }
+    else if (k === "d" && root.dataset.doneUrl) { e.preventDefault(); finish(false); }
+    else if (k === "u" && undoUrl) { e.preventDefault(); undo(); }
     else if (k === "m") { var memo = document.getElementById("memo-text"); if (memo) { e.preventDefault(); memo.focus(); } }
     else if (k === "c") { var first = panel.querySelector("li.coding"); if (first) { e.preventDefault(); first.focus(); } }
     else if (k === "?") { e.preventDefault(); var help = document.getElementById("keys-help"); help.open = !help.open; }
   });
+
+  // --- Finishing a blind second coding ----------------------------------------------
+  // With no code applied the server asks first (409, "confirm"): the dialog opens with
+  // "Go back" focused, so a second stray key press does not finish the answer uncoded.
+  var confirmEmpty = document.getElementById("confirm-empty");
+  function finish(noCodeApplies) {
+    post(root.dataset.doneUrl, noCodeApplies ? { no_code_applies: true } : {})
+      .then(function (data) { window.location.assign(data.next); })
+      .catch(function (err) {
+        if (err.data && err.data.confirm && confirmEmpty) { confirmEmpty.showModal(); }
+        else { say(err.message, true); }
+      });
+  }
+  if (confirmEmpty) {
+    confirmEmpty.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-confirm]");
+      if (!b) { return; }
+      confirmEmpty.close();
+      if (b.dataset.confirm === "none") { finish(true); } else { text.focus(); }
+    });
+    confirmEmpty.addEventListener("keydown", function (e) { e.stopPropagation(); });
+    var doneForm = document.querySelector("form.done-form");
+    doneForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      finish(doneForm.elements.no_code_applies.checked);
+    });
+  }
 
   filter();
   describeSelection();

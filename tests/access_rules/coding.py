@@ -5,7 +5,7 @@ import zipfile
 from impactmodel import codebook
 from impactmodel.codebook.exchange import code_guid, guid
 from impactmodel.codebook.models import Coding
-from impactmodel.coding import stored_reliability
+from impactmodel.coding import stored_reliability, undo
 from impactmodel.coding.models import Memo
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
@@ -43,6 +43,14 @@ def _coding(world, answer_id):
     return coding
 
 
+def _removed(world, coding, by):
+    """``coding`` removed by ``by`` as the workbench removes one (kept for undo): its id."""
+    undo.keep_removed(world.session, by, coding)
+    world.session.delete(coding)
+    world.session.commit()
+    return coding.id
+
+
 def _reliability_job(world):
     job, _ = stored_reliability.request(world.session, "matrix", world.round)
     return job.id
@@ -63,6 +71,11 @@ def pages(world):
         w.session.commit()
         return f"/coding/memos/{memo.id}/delete"
 
+    def removed_by_researcher(w):
+        # Allowed: the researcher undoes their own removal; an administrator is told that
+        # only who removed it may (422); the others are refused.
+        return f"/coding/codings/{_removed(w, _coding(w, a), w.users[RESEARCHER])}/restore"
+
     return [
         Page("coding.queue", "/coding/", STAFF),
         Page("coding.answer", f"/coding/answers/{a}", STAFF),
@@ -71,6 +84,7 @@ def pages(world):
         Page("coding.add_coding", f"/coding/answers/{a}/codings", STAFF, "POST"),
         Page("coding.update_coding", f"/coding/codings/{keep.id}", STAFF, "POST"),
         Page("coding.delete_coding", fresh_coding, STAFF, "POST"),
+        Page("coding.restore_coding", removed_by_researcher, STAFF, "POST"),
         Page("coding.add_memo", f"/coding/answers/{a}/memos", STAFF, "POST", {"text": "Noted"}),
         Page("coding.delete_memo", fresh_memo, STAFF, "POST"),
         Page("coding.finish_second", f"/coding/answers/{a}/done", STAFF, "POST"),
@@ -115,6 +129,16 @@ def _qdpx(answer):
     return upload
 
 
+def _removed_foreign(world):
+    f = world.foreign
+    coding = Coding(round_id=world.round.id, respondent_id=f.open_answer.response.respondent_id,
+                    answer_id=f.open_answer.id, code_id="L2.dialogue", start=0, end=6, coder=f.coder.email,
+                    coder_id=f.coder.id)
+    world.session.add(coding)
+    world.session.flush()
+    return _removed(world, coding, f.coder)
+
+
 def writes(world):
     r, f = world.round, world.foreign
     a, d, c = f.open_answer.id, f.double_answer.id, f.coding.id
@@ -123,6 +147,8 @@ def writes(world):
               json={"code": "L2.dialogue", "valence": None, "start": 0, "end": 5}),
         Write("coding.update_coding", f"/coding/codings/{c}", json={"code": "L2.dialogue"}),
         Write("coding.delete_coding", f"/coding/codings/{c}/delete"),
+        # A coding Other's coder removed: only they may put it back.
+        Write("coding.restore_coding", f"/coding/codings/{_removed_foreign(world)}/restore"),
         Write("coding.add_memo", f"/coding/answers/{a}/memos", {"text": "Hostile memo"}),
         # A memo on the user's own answer, pinned to Other's coding.
         Write("coding.add_memo", f"/coding/answers/{f.own_answer.id}/memos",

@@ -83,7 +83,7 @@ def test_double_coding_page_explains_an_empty_list(app, client, session, make_ro
     html = client.get(f"/coding/double?round={other.id}").get_data(as_text=True)
     assert f'href="/coding/double?round={rnd.id}">1 answer in Spring</a>' in html
     with app.app_context():
-        services.finish_second_coding(session, b, answer.id)
+        services.finish_second_coding(session, b, answer.id, no_code_applies=True)
     html = client.get(f"/coding/double?round={rnd.id}").get_data(as_text=True)
     assert "you have coded all 1 answer drawn for you in Spring" in html
     assert "1 answer was drawn for you" in html and "disagreements</a> page" in html

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from impactmodel.coding import queries, reliability
-from impactmodel.stats import bootstrap_ci, cluster_weights, gwet_ac1
+from impactmodel.stats import bootstrap_ci, cluster_weights, gwet_ac1, krippendorff_mv_alpha
 from tests.coding import reference_reliability
 
 CODES = [f"C{i}" for i in range(12)]
@@ -147,3 +147,23 @@ def test_span_overlap_figures_are_those_of_every_character():
     assert o.krippendorff_alpha.low <= o.krippendorff_alpha.estimate <= o.krippendorff_alpha.high
     again = reliability.ReliabilityReport.from_json(report.to_json())
     assert again.to_json() == report.to_json() and again.span_overall.covered == 14
+
+
+@pytest.mark.parametrize("third_coder", [False, True])
+def test_multi_valued_alpha_and_its_interval_are_those_of_the_generic_bootstrap(third_coder):
+    """The pooled figure: mvα over the set of codes each coding gave each answer, its
+    interval that of resampling respondents one resample at a time."""
+    data = synthetic(40, seed=6, third_coder=third_coder)
+    report = reliability.reliability_report(data, CODES, n_resamples=200, seed=3)
+    sets = np.empty((len(data.units), len(data.slots)), dtype=object)
+    for i, u in enumerate(data.units):
+        for j, s in enumerate(data.slots):
+            sets[i, j] = {c for c, _v in data.pairs[s][u]} if u in data.pairs[s] else None
+    clusters = [data.respondents[u] for u in data.units]
+    want = bootstrap_ci(sets, lambda d: krippendorff_mv_alpha(d.tolist()), n_resamples=200, rng=3,
+                        clusters=clusters)
+    got = report.mv_alpha
+    assert got.estimate == pytest.approx(krippendorff_mv_alpha(sets.tolist()), abs=1e-12)
+    assert got.estimate == pytest.approx(want.estimate, abs=1e-12)
+    assert (got.low, got.high) == pytest.approx((want.low, want.high), abs=1e-9)
+    assert 0 < got.low < got.estimate < got.high < 1
