@@ -85,10 +85,13 @@ def _xlsx(table: list[list], title: str) -> bytes:
 def export_batch(session: Session, actor, invitations: list[Invitation], fmt: str,
                  base_url: str) -> LinksFile:
     """A print batch's links as ``fmt`` (``csv`` or ``xlsx``); records the export and commits.
-    The caller has checked that ``actor`` may see the batch's authority."""
+    PermissionError when ``actor`` (a user; or ``"cli"``) may not see the batch's authority."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use csv or xlsx")
     first = invitations[0]
+    may_see = getattr(actor, "may_see_authority", None)
+    if may_see is not None and not may_see(first.authority_id):
+        raise PermissionError("you are not assigned to this authority")
     table = rows(invitations, base_url)
     title = f"Survey links: {first.role.value}, {first.round.name}"
     body = _csv(table) if fmt == "csv" else _xlsx(table, title)

@@ -77,6 +77,8 @@ def test_links_of_another_authority_or_an_unknown_batch_are_refused(client, auth
     assert client.get("/fieldwork/invitations/nosuchbatch/links.csv").status_code == 404
     mine = _batch(session, fw, count=1)
     assert client.get(f"/fieldwork/invitations/{mine[0].batch}/links.pdf").status_code == 404
+    with pytest.raises(PermissionError):     # the service checks too, not only the page
+        links.export_batch(session, fw.researcher, theirs, "csv", "http://localhost")
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "invitation.export")) == 0
 
