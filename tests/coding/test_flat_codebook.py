@@ -217,3 +217,11 @@ def test_every_problem_in_the_full_csv_is_listed_at_once():
     ("- a bullet", None)])
 def test_names_split_into_id_valence_and_label(name, expected):
     assert flat_codebook.split_name(name, _current()) == expected
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_plainly(client, auth):
+    auth.login(Role.ADMIN)
+    page = client.post("/coding/codebook/import", data={"file": (io.BytesIO(b"PK\x03\x04 not really"), "codes.xlsx")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "not an Excel workbook (.xlsx) that can be read" in page.get_data(as_text=True)
