@@ -60,17 +60,22 @@ python-venv:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 
-# The test suite starts its own PostgreSQL cluster and drives the system's Chromium:
-# Debian's package `chromium`; on Ubuntu `chromium-browser`, which installs the snap.
+# The test suite starts its own PostgreSQL cluster, drives the system's Chromium (Debian's
+# package `chromium`; on Ubuntu `chromium-browser`, which installs the snap) and opens
+# exported CSV files in LibreOffice Calc without a display (`libreoffice-calc-nogui`,
+# about 90 MB to download) to check that no cell becomes a formula.
 system-deps:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && \
-		{ [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || [ -x /snap/bin/chromium ]; }; then \
-		echo "PostgreSQL server and Chromium are installed."; \
+		{ [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || [ -x /snap/bin/chromium ]; } && \
+		command -v soffice >/dev/null; then \
+		echo "PostgreSQL server, Chromium and LibreOffice Calc are installed."; \
 	else \
 		if grep -qx 'ID=ubuntu' /etc/os-release; then browser=chromium-browser; else browser=chromium; fi; \
-		echo "Installing the PostgreSQL server and Chromium ($$browser) with apt-get (a few minutes)..."; \
+		echo "Installing the PostgreSQL server, Chromium ($$browser) and LibreOffice Calc with apt-get (a few minutes)..."; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql $$browser >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql $$browser >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			libreoffice-calc-nogui >/dev/null; \
 	fi
 
 # Before anything is installed or loaded: a busy port is refused with a free one to use.

@@ -23,12 +23,14 @@ from xml.etree import ElementTree as ET
 
 import sqlalchemy as sa
 import yaml
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
 from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.codebook import RULE_PARTS, Codebook, CodebookError, CodeDef
+from impactmodel.codebook import flat
 from impactmodel.codebook.models import Coding
 from impactmodel.enums import Valence
 
@@ -47,6 +49,21 @@ VALENCE_NAME = re.compile(r"^(?P<id>\S+) \((?P<valence>positive|to_develop|negat
 RULE_HEADINGS = {"definition": "Definition: ", "include": "Use when: ",
                  "exclude": "Do not use when: ", "example": "Example: "}
 CONSTRUCTED_HEADING = "Example (constructed): "
+
+
+# A spreadsheet of codes names its columns with any of these (case and spacing ignored);
+# Taguette's codebook export has tag, parent, description and number of highlights.
+FLAT_COLUMNS = {"id": ("id", "code", "code_id", "tag", "name"), "label": ("label", "title"),
+                "description": ("description", "memo"), "valence": ("valence", "valences"),
+                "group": ("group",)}
+
+
+class CodebookProblems(CodebookError):
+    """Every problem found in a codebook file, listed at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 def guid(kind: str, key: str) -> str:
@@ -92,8 +109,8 @@ def _truthy(value: str, line: int, column: str) -> bool:
     raise CodebookError(f"line {line}, column '{column}': use yes or no, not {value!r}")
 
 
-def parse_csv(text: str) -> dict:
-    """A codebook definition from the CSV format of :func:`export_csv`."""
+def csv_table(text: str) -> list[list[str]]:
+    """The rows of a CSV codebook, each cell restored (the app's ``'`` rule)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -102,14 +119,24 @@ def parse_csv(text: str) -> dict:
         raise CodebookError(f"malformed CSV: {exc}") from None
     if not rows:
         raise CodebookError("the file is empty: it needs a header row")
+    return rows
+
+
+def parse_csv(text: str) -> dict:
+    """A codebook definition from the CSV format of :func:`export_csv`."""
+    return parse_rows(csv_table(text))
+
+
+def parse_rows(rows: list[list[str]]) -> dict:
+    """A codebook definition from the rows (header first) of the format of :func:`export_csv`."""
     header = [h.strip() for h in rows[0]]
     missing = [c for c in ("kind", "id", "label") if c not in header]
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if missing or unknown:
-        raise CodebookError("line 1: " + "; ".join(
+        raise CodebookProblems(["line 1: " + "; ".join(
             ([f"missing column(s) {', '.join(missing)}"] if missing else [])
             + ([f"unknown column(s) {', '.join(unknown)}; expected {', '.join(CSV_COLUMNS)}"]
-               if unknown else [])))
+               if unknown else []))])
     groups, codes, problems = [], [], []
     for line, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
@@ -146,14 +173,44 @@ def parse_csv(text: str) -> dict:
             if row.get("child_label"):
                 c["child_label"] = row["child_label"]
             c.update({part: row[part] for part in RULE_PARTS if row.get(part)})
-            if _truthy(row.get("example_constructed", ""), line, "example_constructed"):
-                c["example_constructed"] = True
+            try:
+                if _truthy(row.get("example_constructed", ""), line, "example_constructed"):
+                    c["example_constructed"] = True
+            except CodebookError as exc:
+                problems.append(str(exc))
             codes.append(c)
         else:
             problems.append(f"line {line}, column 'kind': use group or code, not {row['kind']!r}")
     if problems:     # every problem at once, so one round of fixes is enough
-        raise CodebookError("; ".join(problems))
+        raise CodebookProblems(problems)
     return {"groups": groups, "codes": codes}
+
+
+def flat_entries(rows: list[list[str]]) -> list[flat.Entry]:
+    """The entries of a spreadsheet of codes (Taguette's codebook CSV among them): one code
+    (or one valence of a code, or a group) per row, in the columns of :data:`FLAT_COLUMNS`."""
+    header = [re.sub(r"[\s_]+", "_", h.strip().lower()) for h in rows[0]]
+    where = {}
+    for part, names in FLAT_COLUMNS.items():
+        where[part] = next((header.index(n) for n in names if n in header), None)
+    if where["id"] is None:
+        raise CodebookProblems([
+            "line 1: no column of code ids: name it code (or id, tag or name); or use the full "
+            f"format, whose columns are {', '.join(CSV_COLUMNS)}"])
+    entries, problems = [], []
+    for line, values in enumerate(rows[1:], start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            problems.append(f"line {line}: has {len(values)} fields but the header has {len(header)}")
+            continue
+        cell = {part: (values[i] if i is not None and i < len(values) else "") for part, i in where.items()}
+        entries.append(flat.Entry(f"line {line}", cell["id"], description=cell["description"],
+                                           label=cell["label"], valence=cell["valence"],
+                                           group=cell["group"]))
+    if problems:
+        raise CodebookProblems(problems)
+    return entries
 
 
 # --- REFI-QDA codebook -------------------------------------------------------------
@@ -239,14 +296,8 @@ def export_qdc(cb: Codebook, version: int | None = None) -> bytes:
     return xml_bytes(root)
 
 
-def parse_qdc(data: bytes, current: Codebook) -> dict:
-    """A codebook definition from a ``.qdc`` file.
-
-    Code names start with the code's id (``L1.tools: Tools and frameworks``); a
-    name without an id is an error, since ids are what codings refer to. Child
-    codes named ``<id> (<valence>)`` give a code's valences; fields REFI-QDA has
-    no place for (group level, child wording) are kept from the current codebook.
-    """
+def _qdc_codes(data: bytes) -> tuple[ET.Element, ET.Element, str]:
+    """(root, its Codes element, the namespace prefix) of a ``.qdc`` file."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -258,6 +309,39 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
     codes_el = root.find(q + "Codes")
     if codes_el is None:
         raise CodebookError("the codebook has no Codes element")
+    return root, codes_el, q
+
+
+def qdc_is_flat(data: bytes) -> bool:
+    """Whether a ``.qdc`` lists its codes with no hierarchy (as Taguette writes it): no code
+    holds another, and none is a non-codable grouping code."""
+    _, codes_el, q = _qdc_codes(data)
+    return all(el.find(q + "Code") is None and el.get("isCodable") != "false"
+               for el in codes_el.iter(q + "Code"))
+
+
+def qdc_flat_entries(data: bytes) -> list[flat.Entry]:
+    """The codes of a flat ``.qdc`` as flat-codebook entries (name and description)."""
+    _, codes_el, q = _qdc_codes(data)
+    entries = []
+    for n, el in enumerate(codes_el.findall(q + "Code"), start=1):
+        d = el.find(q + "Description")
+        entries.append(flat.Entry(f"code {n}", el.get("name") or "",
+                                           description=(d.text or "") if d is not None else ""))
+    return entries
+
+
+def parse_qdc(data: bytes, current: Codebook) -> dict:
+    """A codebook definition from a ``.qdc`` file whose groups hold their codes.
+
+    Code names start with the code's id (``L1.tools: Tools and frameworks``); a
+    name without an id is an error, since ids are what codings refer to. Child
+    codes named ``<id> (<valence>)`` give a code's valences; fields REFI-QDA has
+    no place for (group level, child wording) are kept from the current codebook.
+    Every problem is listed at once.
+    """
+    root, codes_el, q = _qdc_codes(data)
+    problems: list[str] = []
     by_guid = {code_guid(cid): cid for cid in current.codes}
     groups: list[dict] = []
     codes: list[dict] = []
@@ -269,17 +353,19 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
             if s.get("name") == STEERING_SET:
                 steering_guids = {m.get("guid") for m in s.findall(q + "MemberCode")}
 
-    def split(el) -> tuple[str, str]:
+    def split(el) -> tuple[str, str] | None:
         name = (el.get("name") or "").strip()
         m = ID_NAME.match(name)
         if not m or not m.group("label").strip():
-            raise CodebookError(f"code {name!r}: its name must start with its id, e.g. "
-                                "'L1.tools: Tools and frameworks'")
+            problems.append(f"code {name!r}: its name must start with its id, e.g. "
+                            "'L1.tools: Tools and frameworks'")
+            return None
         cid = m.group("id")
         known = by_guid.get(el.get("guid") or "")
         if known is not None and known != cid:
-            raise CodebookError(f"code {name!r} is {known} (same GUID): ids never change, "
-                                "relabel the code instead")
+            problems.append(f"code {name!r} is {known} (same GUID): ids never change, "
+                            "relabel the code instead")
+            return None
         return cid, m.group("label").strip()
 
     def description(el) -> str:
@@ -287,7 +373,10 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
         return (d.text or "").strip() if d is not None else ""
 
     def walk(el, parent_group: str | None) -> None:
-        cid, label = split(el)
+        named = split(el)
+        if named is None:
+            return
+        cid, label = named
         children = el.findall(q + "Code")
         if el.get("isCodable") == "false" or (cid in current.groups and cid not in current.codes):
             g = {"id": cid, "label": label}
@@ -304,16 +393,18 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
                 walk(child, cid)
             return
         if parent_group is None:
-            raise CodebookError(f"code {cid} must sit inside its group (e.g. {cid.rsplit('.', 1)[0]})")
+            problems.append(f"code {cid} must sit inside its group (e.g. {cid.rsplit('.', 1)[0]})")
+            return
         c = {"id": cid, "group": parent_group, "label": label, **read_description(description(el))}
         old = current.codes.get(cid)
         valences = []
         for child in children:
             m = VALENCE_NAME.match(child.get("name") or "")
             if not m or m.group("id") != cid:
-                raise CodebookError(f"code {cid}: a child code must be a valence named "
-                                    f"'{cid} (positive)', '{cid} (to_develop)' or '{cid} (negative)', "
-                                    f"not {child.get('name')!r}")
+                problems.append(f"code {cid}: a child code must be a valence named "
+                                f"'{cid} (positive)', '{cid} (to_develop)' or '{cid} (negative)', "
+                                f"not {child.get('name')!r}")
+                continue
             valences.append(m.group("valence"))
         if valences and valences != ["positive"]:
             c["valences"] = valences
@@ -327,6 +418,8 @@ def parse_qdc(data: bytes, current: Codebook) -> dict:
 
     for el in codes_el.findall(q + "Code"):
         walk(el, None)
+    if problems:
+        raise CodebookProblems(problems)
     return {"groups": groups, "codes": codes}
 
 
@@ -401,20 +494,110 @@ def diff(session: Session, current: Codebook, new: Codebook) -> CodebookDiff:
     return d
 
 
-def read_import(filename: str, raw: bytes, current: Codebook) -> Codebook:
-    """Parse an uploaded ``.csv`` or ``.qdc`` into a validated codebook (CodebookError if not)."""
+@dataclass
+class ImportReading:
+    """A codebook file as read: the codebook it holds, what kind of file it was, and for a
+    flat file how each entry was read (``flat.Reading.rows``)."""
+    codebook: Codebook
+    kind: str
+    rows: list = field(default_factory=list)
+
+
+def _xlsx_table(raw: bytes) -> list[list[str]]:
+    """The first sheet of a workbook as rows of text (numbers written as they show)."""
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception:   # openpyxl raises many kinds for a file that is not a workbook
+        raise CodebookError("the file is not an Excel workbook (.xlsx) that can be read") from None
+    try:
+        rows = [["" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
+                for row in wb.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    while rows and not any(v.strip() for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise CodebookError("the workbook's first sheet is empty: it needs a header row")
+    return rows
+
+
+def _from_table(rows: list[list[str]], current: Codebook, source: str) -> tuple[dict, str, list]:
+    """A codebook definition from a table: the full format (a ``kind`` column) or a flat one."""
+    if "kind" in [h.strip().lower() for h in rows[0]]:
+        return parse_rows(rows), f"codebook {source}", []
+    header = [h.strip().lower() for h in rows[0]]
+    kind = f"flat codebook ({'Taguette ' if 'tag' in header else ''}{source})"
+    reading = flat.read(flat_entries(rows), current, read_description)
+    if reading.problems:
+        raise CodebookProblems(reading.problems)
+    return reading.definition, kind, reading.rows
+
+
+def read_file(filename: str, raw: bytes, current: Codebook) -> ImportReading:
+    """Read an uploaded codebook: the app's CSV, a REFI-QDA ``.qdc`` (with groups, or flat as
+    Taguette writes it), a spreadsheet of codes (CSV or XLSX, Taguette's codebook export
+    among them). CodebookProblems lists every problem at once; nothing is changed."""
     name = (filename or "").lower()
+    rows: list = []
     if name.endswith(".qdc") or name.endswith(".xml") or raw.lstrip()[:5] == b"<?xml":
-        definition = parse_qdc(raw, current)
+        if qdc_is_flat(raw):
+            reading = flat.read(qdc_flat_entries(raw), current, read_description)
+            if reading.problems:
+                raise CodebookProblems(reading.problems)
+            definition, kind, rows = reading.definition, "flat REFI-QDA codebook (.qdc)", reading.rows
+        else:
+            definition, kind = parse_qdc(raw, current), "REFI-QDA codebook (.qdc)"
+    elif name.endswith(".xlsx") or raw[:4] == b"PK\x03\x04":
+        definition, kind, rows = _from_table(_xlsx_table(raw), current, "XLSX")
     else:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise CodebookError("the file is not UTF-8 text: save it as 'CSV UTF-8'") from None
-        definition = parse_csv(text)
+        definition, kind, rows = _from_table(csv_table(text), current, "CSV")
     if not definition["codes"]:
         raise CodebookError("the file holds no codes")
-    return codebook_mod.parse(dump_yaml(definition))
+    problems = definition_problems(definition)
+    if problems:
+        raise CodebookProblems(problems)
+    return ImportReading(codebook_mod.parse(dump_yaml(definition)), kind, rows)
+
+
+def definition_problems(definition: dict) -> list[str]:
+    """Every reason the codebook would refuse this definition (it stops at the first),
+    so that an import names them all at once."""
+    problems: list[str] = []
+    groups: set[str] = set()
+    for g in definition["groups"]:
+        if not g.get("id") or not g.get("label"):
+            problems.append(f"group {g.get('id') or '(no id)'} needs an id and a label")
+        elif g["id"] in groups:
+            problems.append(f"group {g['id']} is defined twice")
+        groups.add(g.get("id"))
+    valences = {v.value for v in Valence}
+    codes: set[str] = set()
+    for c in definition["codes"]:
+        cid, group = c.get("id"), c.get("group")
+        if not cid or not c.get("label"):
+            problems.append(f"code {cid or '(no id)'} needs an id and a label")
+            continue
+        if cid in codes or cid in groups:
+            problems.append(f"code {cid} is defined twice (or is also a group)")
+        codes.add(cid)
+        if group not in groups:
+            problems.append(f"code {cid} names unknown group {group!r}")
+        elif not cid.startswith(group + "."):
+            problems.append(f"code {cid} must start with its group id {group!r}")
+        unknown = set(c.get("valences") or ()) - valences
+        if unknown:
+            problems.append(f"code {cid} has unknown valences {', '.join(sorted(unknown))}: use "
+                            "positive, to_develop or negative")
+    return problems
+
+
+def read_import(filename: str, raw: bytes, current: Codebook) -> Codebook:
+    """Parse an uploaded codebook file into a validated codebook (CodebookError if not)."""
+    return read_file(filename, raw, current).codebook
 
 
 def dump_yaml(definition: dict, header: str = "") -> str:

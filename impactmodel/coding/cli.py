@@ -110,16 +110,37 @@ def export(fmt):
 
 @codebook_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="Only check the file and show what it would do (the default without --apply); "
+                   "exits with an error if it cannot be applied.")
 @click.option("--apply", "apply_", is_flag=True, help="Apply the changes (default: only show them).")
 @with_appcontext
-def import_(file, apply_):
-    """Show what a codebook file (.csv or .qdc) would change; apply it with --apply."""
+def import_(file, check_only, apply_):
+    """Show what a codebook file would change; apply it with --apply.
+
+    FILE is the app's CSV, a REFI-QDA .qdc (with groups, or flat), or a flat codebook: a
+    spreadsheet of codes (.csv or .xlsx, Taguette's codebook export among them). Flat
+    entries are mapped to groups by their dotted ids and to valences by a suffix
+    (docs/INTERCHANGE.md).
+    """
+    if check_only and apply_:
+        raise click.UsageError("--check only checks: leave it out to --apply.")
     current = codebook_mod.load()
     try:
-        new = exchange.read_import(file, Path(file).read_bytes(), current)
+        reading = exchange.read_file(file, Path(file).read_bytes(), current)
+    except exchange.CodebookProblems as exc:
+        raise click.ClickException(f"Nothing was changed: {len(exc.problems)} problem(s) in {file}:\n  "
+                                   + "\n  ".join(exc.problems)) from None
     except CodebookError as exc:
         raise click.ClickException(f"Nothing was changed: {exc}") from None
-    d = exchange.diff(db.session, current, new)
+    click.echo(f"Read {file} as a {reading.kind}: {len(reading.codebook.codes)} codes in "
+               f"{len(reading.codebook.groups)} groups.")
+    if reading.rows:
+        click.echo("How each entry was read:")
+        for where, name, cid, kind, group, valence in reading.rows:
+            click.echo(f"  {where:10} {name.strip()[:40]:40} -> {kind} {cid}"
+                       + (f" in {group}" if group else "") + (f", {valence}" if valence else ""))
+    d = exchange.diff(db.session, current, reading.codebook)
     for title, changes in (("New", d.new), ("Relabelled", d.relabelled), ("Rules changed", d.redescribed),
                            ("Valences", d.revalenced), ("Steering group", d.steering),
                            ("Retired", d.retired), ("Groups", d.groups)):
@@ -131,7 +152,7 @@ def import_(file, apply_):
         raise click.ClickException("Cannot apply:\n  " + "\n  ".join(d.problems))
     if apply_ and not d.empty:
         try:
-            version = exchange.apply_import(db.session, "cli", new, current.checksum)
+            version = exchange.apply_import(db.session, "cli", reading.codebook, current.checksum)
         except CodebookError as exc:
             raise click.ClickException(f"Nothing was changed: {exc}") from None
         click.echo(f"Codebook version {version} is now in use.")

@@ -8,8 +8,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 
 class CodebookImportForm(FlaskForm):
-    file = FileField("Codebook file (.csv or REFI-QDA .qdc)",
-                     validators=[FileRequired("Choose a .csv or .qdc file.")])
+    file = FileField("Codebook file (.csv, .xlsx or REFI-QDA .qdc)",
+                     validators=[FileRequired("Choose a .csv, .xlsx or .qdc file.")])
 
 
 class DrawForm(FlaskForm):

@@ -500,21 +500,25 @@ def codebook_import():
     """Upload a codebook (.csv or .qdc) and see what would change; nothing is applied yet."""
     form = CodebookImportForm()
     current = codebook_mod.load()
-    preview = new = None
-    error = None
+    preview = reading = None
+    problems: list[str] = []
     if form.validate_on_submit():
         raw = form.file.data.read()
         try:
-            new = exchange.read_import(form.file.data.filename, raw, current)
+            reading = exchange.read_file(form.file.data.filename, raw, current)
+        except exchange.CodebookProblems as exc:
+            problems = exc.problems
+            form.file.errors = list(form.file.errors) + [
+                f"Nothing was changed: this file has {len(problems)} problem(s), listed below."]
         except CodebookError as exc:
-            error = str(exc)
-            form.file.errors = list(form.file.errors) + [f"Nothing was changed: {error}"]
+            problems = [str(exc)]
+            form.file.errors = list(form.file.errors) + [f"Nothing was changed: {exc}"]
         else:
-            preview = exchange.diff(db.session, current, new)
-    status = 422 if (form.errors or error) and request.method == "POST" else 200
-    return render_template("coding/codebook_import.html", form=form, preview=preview, new=new,
-                           base=current.checksum,
-                           payload=exchange.dump_yaml(new.definition) if new else ""), status
+            preview = exchange.diff(db.session, current, reading.codebook)
+    status = 422 if (form.errors or problems) and request.method == "POST" else 200
+    return render_template("coding/codebook_import.html", form=form, preview=preview, reading=reading,
+                           problems=problems, base=current.checksum,
+                           payload=exchange.dump_yaml(reading.codebook.definition) if reading else ""), status
 
 
 @bp.post("/codebook/apply")

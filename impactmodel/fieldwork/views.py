@@ -5,8 +5,8 @@ import time
 
 import segno
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, Response as FileResponse, abort, current_app, flash, jsonify, redirect,
+                   render_template, request, url_for)
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -15,7 +15,7 @@ from impactmodel.auth.models import Role
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
 from impactmodel.db import db
 from impactmodel.enums import STAFF_ROLES, RespondentRole
-from impactmodel.fieldwork import interviews, responses
+from impactmodel.fieldwork import interviews, links, responses
 from impactmodel.fieldwork import invitations as survey_links
 from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
 from impactmodel.fieldwork.models import (Instrument, InstrumentVersion, Invitation, Response, ResponseMode,
@@ -328,22 +328,43 @@ def qr_svg(url: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1))
 
 
-@bp.get("/invitations/<batch>")
-@requires("can_run_fieldwork")
-def invitation_sheet(batch: str):
-    rows = db.session.scalars(sa.select(Invitation).where(Invitation.batch == batch)
-                              .order_by(Invitation.id)).all()
+EXPORT_TYPES = {"csv": "text/csv",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _batch_or_404(batch: str) -> list[Invitation]:
+    rows = links.batch_invitations(db.session, batch)
     if not rows:
         abort(404)
     own_authority_or_403(rows[0].authority_id)
+    return rows
+
+
+@bp.get("/invitations/<batch>")
+@requires("can_run_fieldwork")
+def invitation_sheet(batch: str):
+    rows = _batch_or_404(batch)
     base = current_app.config["BASE_URL"]
-    cards = [{"invitation": inv, "url": survey_links.invitation_url(inv.token, base),
+    cards = [{"invitation": inv, "url": links.printed_address(survey_links.invitation_url(inv.token, base)),
               "qr": qr_svg(survey_links.invitation_url(inv.token, base)),
               "code": survey_links.format_code(inv.code),
               "status": survey_links.invitation_status(inv)} for inv in rows]
-    entry = survey_links.code_entry_url(base).split("://", 1)[-1]   # what people type: no https://
+    # What people type: no https://, and the host never broken across lines.
+    entry = links.printed_address(survey_links.code_entry_url(base))
     return render_template("fieldwork/sheet.html", cards=cards, first=rows[0], entry=entry,
                            role=RespondentRole(rows[0].role))
+
+
+@bp.get("/invitations/<batch>/links.<fmt>")
+@requires("can_run_fieldwork")
+def invitation_export(batch: str, fmt: str):
+    """A batch's links as CSV or XLSX, for a mail merge (the columns: ``links.COLUMNS``)."""
+    if fmt not in links.FORMATS:
+        abort(404)
+    rows = _batch_or_404(batch)
+    exported = links.export_batch(db.session, current_user, rows, fmt, current_app.config["BASE_URL"])
+    return FileResponse(exported.body, mimetype=EXPORT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{exported.filename}"'})
 
 
 @bp.get("/instruments")
@@ -356,3 +377,18 @@ def instruments():
         .join(InstrumentVersion, InstrumentVersion.instrument_id == Instrument.id)
         .group_by(Instrument.key)).all())
     return render_template("fieldwork/instruments.html", loaded=loaded, versions=versions)
+
+
+@bp.get("/instruments/<key>/preview", defaults={"step": 1})
+@bp.get("/instruments/<key>/preview/<int:step>")
+@requires("can_run_fieldwork")
+def preview(key: str, step: int):
+    """An instrument's pages as a respondent sees them, one section a page. Nothing is
+    stored: the page has no form to send, and moving between pages is by link."""
+    idef = responses.loaded_instruments().get(key) or abort(404)
+    if not 1 <= step <= len(idef.sections):
+        return redirect(url_for("fieldwork.preview", key=key))
+    return render_template("fieldwork/survey/preview.html", idef=idef, audience=idef.audience,
+                           child=idef.audience == "child", sections=idef.sections,
+                           section=idef.sections[step - 1], step=step, values={}, errors={},
+                           state="answering")

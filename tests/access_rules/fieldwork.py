@@ -27,7 +27,12 @@ def pages(world):
              {"confirm": "yes"}),
         Page("fieldwork.invitations", "/fieldwork/invitations", STAFF),
         Page("fieldwork.invitation_sheet", f"/fieldwork/invitations/{started.batch}", STAFF),
+        Page("fieldwork.invitation_export", f"/fieldwork/invitations/{started.batch}/links.csv", STAFF),
+        Page("fieldwork.invitation_export", f"/fieldwork/invitations/{started.batch}/links.xlsx", STAFF),
         Page("fieldwork.instruments", "/fieldwork/instruments", STAFF),
+        Page("fieldwork.preview", "/fieldwork/instruments/parent_survey/preview", STAFF),
+        Page("fieldwork.preview", "/fieldwork/instruments/child_survey/preview/2", STAFF),
+        Page("fieldwork.preview", "/fieldwork/instruments/manager_interview/preview/2", STAFF),
         # Respondents' pages: the token is the credential; no log-in for anyone.
         Page("survey.start", f"/s/{fresh.token}", EVERYONE),
         Page("survey.step", f"/s/{started.token}/1", EVERYONE),
