@@ -1,7 +1,6 @@
 """The coding workbench's pages and its JSON calls (thin: parse, call a service, answer)."""
 from __future__ import annotations
 
-import io
 import random
 
 import sqlalchemy as sa
@@ -10,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_login import current_user
 
 from impactmodel import codebook as codebook_mod
-from impactmodel import jobs
+from impactmodel import downloads, jobs
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
@@ -666,11 +665,10 @@ def reconcile_agreed(round_id: int):
 @requires("can_code")
 def export_qdpx(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
-    buf = io.BytesIO()
-    write_qdpx(db.session, rnd.name, buf, viewer=current_user,
-               authority_ids=queries.visible_authority_ids(db.session, current_user))
-    return Response(buf.getvalue(), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="round-{rnd.id}.qdpx"'})
+    authority_ids = queries.visible_authority_ids(db.session, current_user)
+    return downloads.file_response(
+        lambda fh: write_qdpx(db.session, rnd.name, fh, viewer=current_user, authority_ids=authority_ids),
+        "application/zip", f"round-{rnd.id}.qdpx")
 
 
 @bp.route("/rounds/<int:round_id>/import.qdpx", methods=["GET", "POST"])
