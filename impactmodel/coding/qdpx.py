@@ -32,9 +32,9 @@ from impactmodel.auth.models import User
 from impactmodel.coding.codebook_io import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements,
                                             code_guid, guid, has_valence_children)
 from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
-from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
+from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
-from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response, response_counts
+from impactmodel.fieldwork.models import Answer, Response, response_counts
 
 NS = "urn:QDA-XML:project:1.0"
 Q = f"{{{NS}}}"
@@ -98,23 +98,6 @@ def _fragment(el: ET.Element, level: int) -> str:
         e.tag = e.tag.split("}", 1)[-1]
     ET.indent(el, level=level)
     return "  " * level + ET.tostring(el, encoding="unicode").rstrip() + "\n"
-
-
-class _Questions:
-    """Question texts, each instrument version's definition decoded once."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.definitions: dict[int, dict | None] = {}
-        self.texts: dict[tuple[int, str], str] = {}
-
-    def text(self, version_id: int, key: str) -> str:
-        if (version_id, key) not in self.texts:
-            if version_id not in self.definitions:
-                self.definitions[version_id] = self.session.scalar(
-                    sa.select(InstrumentVersion.definition).where(InstrumentVersion.id == version_id))
-            self.texts[version_id, key] = question_text(self.definitions[version_id], key)
-        return self.texts[version_id, key]
 
 
 def _rows(session: Session, query):
@@ -209,7 +192,6 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         return viewer.authority_display_name(a) if viewer is not None else a.label
 
     var_guid = {name: guid("variable", name) for name in VARIABLES}
-    questions = _Questions(session)
     cases: dict[int, list[str]] = defaultdict(list)
     used_codes: set[str] = set()
     notes = []
@@ -293,7 +275,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             yield (guid("answer", str(a.id)),
                    f"{authority_name(a.authority_id)} · {a.role.label} · {a.question_key} · answer {a.id}",
                    a.text, a.authority_id, a.role, a.key_group,
-                   questions.text(a.instrument_version_id, a.question_key), mine, memos.get(a.id, []))
+                   question_of(session, a.instrument_version_id, a.question_key), mine, memos.get(a.id, []))
         codings.close()
 
     def loose_sources():
