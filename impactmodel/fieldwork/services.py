@@ -197,21 +197,26 @@ def ensure_synced(session: Session) -> None:
     checksums = {d.checksum for d in defs.values()}
     from impactmodel.coding.models import CodebookVersion
     cb = codebook_mod.load()
+    # Once a process has seen these definitions stored, it does not look again: versions
+    # are never deleted, and a changed file or codebook has new checksums.
+    seen = (frozenset(checksums), cb.checksum)
+    if has_app_context() and current_app.extensions.get("impactmodel.synced") == seen:
+        return
 
     def synced() -> bool:
         have = set(session.scalars(sa.select(InstrumentVersion.checksum)
                                    .where(InstrumentVersion.checksum.in_(checksums))))
         return have == checksums and session.scalar(
             sa.select(CodebookVersion.id).where(CodebookVersion.checksum == cb.checksum)) is not None
-    if synced():
-        return
-
-    def work():
-        if not synced():
-            codebook_mod.sync(session, cb)
-            sync_instruments(session, defs)
-        session.commit()
-    _retrying(session, work)
+    if not synced():
+        def work():
+            if not synced():
+                codebook_mod.sync(session, cb)
+                sync_instruments(session, defs)
+            session.commit()
+        _retrying(session, work)
+    if has_app_context():
+        current_app.extensions["impactmodel.synced"] = seen
 
 
 def current_version(session: Session, key: str) -> InstrumentVersion:
@@ -532,7 +537,8 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     session.refresh(response)
     if response.status is ResponseStatus.COMPLETE:
         raise ResponseLocked("this response is complete and can no longer change")
-    _check_access(actor, response.respondent.authority_id)
+    if not isinstance(actor, str):     # a respondent ("respondent") answers only their own
+        _check_access(actor, response.respondent.authority_id)
     stored = answers_of(session, response)
     merged = []
     for item in items:
@@ -813,6 +819,27 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
     invitation = session.scalar(sa.select(Invitation).where(Invitation.token == token))
     if invitation is None:
         raise InvitationNotFound(token)
+    _check_usable(invitation, allow_submitted)
+    return invitation
+
+
+def find_survey(session: Session, token: str, *, allow_submitted: bool = False) -> tuple[Invitation, Response | None]:
+    """The invitation for ``token`` and the response begun through it (with its instrument
+    version, but not the version's definition), in one query. Raises as ``find_invitation``."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise InvitationNotFound(token)
+    first = (sa.select(sa.func.min(Response.id)).where(Response.respondent_id == Invitation.respondent_id)
+             .correlate(Invitation).scalar_subquery())
+    row = session.execute(sa.select(Invitation, Response).outerjoin(Response, Response.id == first)
+                          .where(Invitation.token == token)
+                          .options(sa.orm.joinedload(Response.instrument_version))).first()
+    if row is None:
+        raise InvitationNotFound(token)
+    _check_usable(row.Invitation, allow_submitted)
+    return row.Invitation, row.Response
+
+
+def _check_usable(invitation: Invitation, allow_submitted: bool) -> None:
     if invitation.submitted_at is not None:
         if not allow_submitted:
             raise InvitationEnded(invitation, "submitted")
@@ -823,7 +850,6 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
         grace = timedelta(days=EXPIRY_GRACE_DAYS)
         if not begun or _aware(invitation.expires_at) + grace <= utcnow():
             raise InvitationEnded(invitation, "expired")
-    return invitation
 
 
 def find_invitation_by_code(session: Session, typed: str) -> Invitation:

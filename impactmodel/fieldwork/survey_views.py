@@ -101,13 +101,12 @@ def by_code(code: str):
 def _load(token: str, *, allow_submitted: bool = False):
     """(invitation, instrument, response) or a ready error page."""
     try:
-        invitation = services.find_invitation(db.session, token, allow_submitted=allow_submitted)
+        invitation, response = services.find_survey(db.session, token, allow_submitted=allow_submitted)
     except services.InvitationNotFound:
         return None, _ended("unknown")
     except services.InvitationEnded as exc:
         return None, _ended(exc.reason, services.instrument_for_role(exc.invitation.role).audience)
     services.ensure_synced(db.session)
-    response = services.survey_response(db.session, invitation)
     idef = services.definition_of(response) if response is not None else \
         services.instrument_for_role(invitation.role)
     return (invitation, idef, response), None
