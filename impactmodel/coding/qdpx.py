@@ -20,9 +20,9 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import IO
+from typing import IO, Sequence
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -55,7 +55,7 @@ def _el(parent, tag, text=None, **attrs):
     return el
 
 
-def lf_text(text: str) -> tuple[str, list[int], list[int]]:
+def lf_text(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
     """``text`` with every CR LF and lone CR as LF, and the index maps both ways.
 
     Returns ``(lf, to_lf, to_text)``: ``to_lf[i]`` is the index in ``lf`` of
@@ -63,6 +63,9 @@ def lf_text(text: str) -> tuple[str, list[int], list[int]]:
     (for an LF made from CR LF, the CR), so ``text[to_text[a]:to_text[b]]`` is the
     original of ``lf[a:b]``.
     """
+    if "\r" not in text:
+        same = range(len(text) + 1)       # nothing changes: both maps are the identity
+        return text, same, same
     out: list[str] = []
     to_lf = [0] * (len(text) + 1)
     to_text: list[int] = []
@@ -179,12 +182,6 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             user_guids[key] = (guid("user", key), name or (coder or "unknown coder"))
         return user_guids[key][0]
 
-    def code_ref(c) -> str:
-        d = cb.codes.get(c.code_id)
-        if d is not None and has_valence_children(d.valences) and c.valence.value in d.valences:
-            return code_guid(c.code_id, c.valence.value)
-        return code_guid(c.code_id)
-
     authorities = {a.id: a for a in session.scalars(sa.select(Authority))}
 
     def authority_name(aid: int) -> str:
@@ -197,8 +194,19 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     notes = []
     counts = {"sources": 0, "selections": 0, "codings": 0}
 
-    def source_element(sg, name, text, role, kg, question, cs, ms) -> tuple[ET.Element, str]:
-        src = ET.Element(Q + "TextSource", guid=sg, name=name, plainTextPath=f"internal://{sg}.txt")
+    code_refs: dict[tuple[str, str], str] = {}
+
+    def code_ref(c) -> str:
+        key = (c.code_id, c.valence.value)
+        if key not in code_refs:
+            d = cb.codes.get(c.code_id)
+            code_refs[key] = (code_guid(c.code_id, c.valence.value)
+                              if d is not None and has_valence_children(d.valences) and c.valence.value in d.valences
+                              else code_guid(c.code_id))
+        return code_refs[key]
+
+    def source_xml(sg, name, text, role, kg, question, cs, ms) -> tuple[str, str]:
+        """One ``TextSource`` as XML text (written directly: a round has tens of thousands)."""
         lf, to_lf, _ = lf_text(text)
         spans: dict[tuple[int, int], list] = defaultdict(list)
         for item in cs:
@@ -214,29 +222,33 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 else:
                     s0, e0 = 0, len(lf)
             spans[(s0, e0)].append(c)
+        out = [f'    <TextSource guid="{sg}" name={quoteattr(name)} plainTextPath="internal://{sg}.txt">']
         for (s0, e0), group in sorted(spans.items()):
-            sel = _el(src, "PlainTextSelection", guid=guid("selection", f"{sg}:{s0}:{e0}"),
-                      name=lf[s0:e0][:60], startPosition=s0, endPosition=e0,
-                      creatingUser=user_guid(group[0].coder_id, group[0].coder),
-                      creationDateTime=_when(min(c.created_at for c in group if c.created_at)
-                                             if any(c.created_at for c in group) else None))
+            made = [c.created_at for c in group if c.created_at]
+            # Only names can hold characters to escape: guids, numbers and times cannot.
+            out.append(f'      <PlainTextSelection guid="{guid("selection", f"{sg}:{s0}:{e0}")}" '
+                       f'name={quoteattr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
+                       f'creatingUser="{user_guid(group[0].coder_id, group[0].coder)}" '
+                       f'creationDateTime="{_when(min(made) if made else None)}">')
             counts["selections"] += 1
             for c in group:
-                cod = _el(sel, "Coding", guid=guid("coding", str(c.id)),
-                          creatingUser=user_guid(c.coder_id, c.coder), creationDateTime=_when(c.created_at))
-                _el(cod, "CodeRef", targetGUID=code_ref(c))
+                out.append(f'        <Coding guid="{guid("coding", str(c.id))}" '
+                           f'creatingUser="{user_guid(c.coder_id, c.coder)}" creationDateTime="{_when(c.created_at)}">')
+                out.append(f'          <CodeRef targetGUID="{code_ref(c)}" />')
+                out.append("        </Coding>")
                 used_codes.add(c.code_id)
                 counts["codings"] += 1
+            out.append("      </PlainTextSelection>")
         for m in ms:
             ng = guid("memo", str(m.id))
-            _el(src, "NoteRef", targetGUID=ng)
+            out.append(f'      <NoteRef targetGUID="{ng}" />')
             user_guid(m.author_id, "")
             notes.append((ng, m))
         for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)):
-            vv = _el(src, "VariableValue")
-            _el(vv, "VariableRef", targetGUID=var_guid[var])
-            _el(vv, "TextValue", value)
-        return src, lf
+            out.append(f'      <VariableValue>\n        <VariableRef targetGUID="{var_guid[var]}" />\n'
+                       f"        <TextValue>{escape(value)}</TextValue>\n      </VariableValue>")
+        out.append("    </TextSource>\n")
+        return "\n".join(out), lf
 
     answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
                          Respondent.authority_id, Respondent.role, KeyGroup.code.label("key_group"))
@@ -299,9 +311,11 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
             tempfile.TemporaryFile("w+", encoding="utf-8") as sources_xml:
         for sg, name, text, aid, role, kg, question, cs, ms in itertools.chain(answer_sources(), loose_sources()):
-            src, lf = source_element(sg, name, text, role, kg, question, cs, ms)
-            sources_xml.write(_fragment(src, 2))
-            zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"))
+            xml, lf = source_xml(sg, name, text, role, kg, question, cs, ms)
+            sources_xml.write(xml)
+            # Stored, not deflated: an answer is a few hundred bytes, and starting a
+            # compressor for each of tens of thousands costs more than it saves.
+            zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
             cases[aid].append(sg)
             counts["sources"] += 1
         sources_xml.seek(0)
