@@ -472,11 +472,10 @@ def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
     return cleaned
 
 
-def _write(session: Session, actor, response: Response, item: dict, report: SaveReport) -> None:
+def _write(session: Session, actor, response: Response, item: dict, report: SaveReport,
+           existing: Answer | None) -> None:
+    """Write one answer; ``existing`` is its stored row, read after the response was claimed."""
     key, seq = item["key"], item["seq"]
-    existing = session.scalar(sa.select(Answer).where(Answer.response_id == response.id,
-                                                      Answer.question_key == key)
-                              .execution_options(populate_existing=True))
     if existing is None:
         if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
@@ -556,8 +555,12 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")
         report = SaveReport()
+        # The claim locks the response until commit, so its answers read now stay as read.
+        current = {a.question_key: a for a in session.scalars(
+            sa.select(Answer).where(Answer.response_id == response.id)
+            .execution_options(populate_existing=True))}
         for item in cleaned:
-            _write(session, actor, response, item, report)
+            _write(session, actor, response, item, report, current.get(item["key"]))
         session.commit()
         return report
     return _retrying(session, work)
