@@ -247,6 +247,7 @@ def measure(base: str, master: int, info: dict, n_requests: int) -> tuple[list, 
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
         page_rows.append((label, statistics.median(times), max(times), len(body) // 1024))
+        print(f"  measured {label}", flush=True)
     export_rows = []
     for label, path in exports:
         times, growth = [], []
@@ -261,6 +262,7 @@ def measure(base: str, master: int, info: dict, n_requests: int) -> tuple[list, 
             growth.append(max(after[pid] - before.get(pid, after[pid]) for pid in after))
         export_rows.append((label, statistics.median(times), max(times), max(growth),
                             max(worker_rss(master).values()), len(body) / 2 ** 20))
+        print(f"  measured {label}", flush=True)
     return page_rows, export_rows
 
 
@@ -282,7 +284,7 @@ def main() -> int:
             print(f"\n{n} authorities: {info['respondents']:,} respondents, {info['answers']:,} open answers, "
                   f"{info['codings']:,} codings, {info['drawn']:,} answers drawn for double coding "
                   f"(built in {time.perf_counter() - t:.0f} s; draw {info['draw_s']:.1f} s, "
-                  f"scores {info['score_s']:.1f} s, reliability {info['reliability_s']:.1f} s)")
+                  f"scores {info['score_s']:.1f} s, reliability {info['reliability_s']:.1f} s)", flush=True)
             port = _free_port()
             proc = serve(url, port)
             pages, exports = measure(f"http://127.0.0.1:{port}", proc.pid, info, args.requests)
