@@ -180,7 +180,7 @@ class Client:
 
     def get(self, path: str) -> tuple[int, bytes]:
         try:
-            with self.opener.open(self.base + path, timeout=120) as r:
+            with self.opener.open(self.base + path, timeout=600) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -208,7 +208,7 @@ def serve(url: str, port: int):
            "IMPACTMODEL_SESSION_COOKIE_SECURE": "false", "IMPACTMODEL_REMEMBER_COOKIE_SECURE": "false",
            "IMPACTMODEL_JOBS_IN_WEB": "false", "IMPACTMODEL_LOGIN_MAX_FAILURES": "1000"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "--workers", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+    proc = subprocess.Popen([str(gunicorn), "--workers", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "600",
                              "impactmodel:create_app()"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(120):
