@@ -25,7 +25,6 @@ import os
 import re
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import time
