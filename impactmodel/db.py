@@ -50,6 +50,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Ids bound in one statement at most: PostgreSQL allows 65,535 parameters per statement.
+ID_BATCH = 5000
+
+
+def batches(ids: list, size: int = ID_BATCH):
+    """``ids`` in slices of at most ``size``, for queries that must name the ids they read."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 class _NoRowEcho(logging.Filter):
     """Drop SQLAlchemy's echo of result rows: rows carry respondents' answers."""
 

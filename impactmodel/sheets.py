@@ -21,7 +21,9 @@ import re
 from datetime import datetime
 from typing import IO, Any, Iterable
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -90,3 +92,18 @@ def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
             cell.data_type = "s"
         elif isinstance(value, datetime):
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
+
+
+def append_cells(ws: WriteOnlyWorksheet, values: Iterable[Any], font: Font | None = None) -> None:
+    """:func:`append_row` for a write-only sheet (rows streamed to disk), optionally in ``font``."""
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(ws, value=xlsx_text(value) if isinstance(value, str) else value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif isinstance(value, datetime):
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        if font is not None:
+            cell.font = font
+        cells.append(cell)
+    ws.append(cells)

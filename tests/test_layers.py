@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("scoring", ["impactmodel.scoring"]),
     ("indicators and interchange", ["impactmodel.indicators", "impactmodel.interchange"]),
     ("demo", ["impactmodel.demo"]),
-    ("pages and commands", ["impactmodel.access", "impactmodel.web", "impactmodel.schema"]),
+    ("pages and commands", ["impactmodel.access", "impactmodel.web", "impactmodel.schema",
+                            "impactmodel.downloads"]),
     ("application", ["impactmodel.app", "impactmodel.cli", "impactmodel"]),
 ]
 # Every part's tables are one schema that any part may read; every part's pages and

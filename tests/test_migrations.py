@@ -182,3 +182,34 @@ def test_authority_keys_keep_near_duplicates_apart_and_public_ids_are_random(emp
         assert conn.execute(sa.select(authority.c.name).order_by(authority.c.id)).scalars().all() == \
             names + ["Southvale Council"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("empty_url", ENGINES, indirect=True)
+def test_stored_scores_get_their_evidence_category_from_their_profiles(empty_url):
+    from datetime import datetime, timezone
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0015")
+    engine = make_engine(empty_url)
+    now = datetime(2008, 5, 1, tzinfo=timezone.utc)
+    score = sa.table("confidence_score", sa.column("id"), sa.column("round_id"), sa.column("authority_id"),
+                     sa.column("components", sa.JSON), sa.column("flags", sa.JSON),
+                     sa.column("profile", sa.JSON), sa.column("method_version"), sa.column("computed_at"))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(round_), [{"id": 1, "name": "Round 1", "created_at": now}])
+        conn.execute(sa.insert(sa.table("authority", *(sa.column(c) for c in (
+            "id", "name", "label", "created_at", "name_key", "public_id")))), [
+            {"id": i, "name": f"A{i}", "label": f"Authority {i}", "created_at": now, "name_key": f"a{i}",
+             "public_id": f"public-{i}"} for i in (1, 2)])
+        conn.execute(sa.insert(score), [
+            {"id": 1, "round_id": 1, "authority_id": 1, "components": {}, "flags": {},
+             "profile": {"evidence": "ascribed", "quotes": []}, "method_version": "2.0", "computed_at": now},
+            {"id": 2, "round_id": 1, "authority_id": 2, "components": {}, "flags": {}, "profile": {},
+             "method_version": "2.0", "computed_at": now}])
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id, evidence FROM confidence_score ORDER BY id")).all() == \
+            [(1, "ascribed"), (2, None)]
+    command.downgrade(cfg, "0015")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM confidence_score")).scalar() == 2
+    engine.dispose()

@@ -13,11 +13,16 @@ question are ``Variables``; memos are ``Notes``.
 """
 from __future__ import annotations
 
+import io
+import itertools
+import shutil
+import tempfile
 import zipfile
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import IO
+from typing import IO, Sequence
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,12 +30,12 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.auth.models import User
 from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements, code_guid,
-                                           guid, has_valence_children, xml_bytes)
+                                           guid, has_valence_children)
 from impactmodel.codebook.models import Code, Coding
 from impactmodel.coding.models import DoubleCoding, Memo
-from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
+from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
 from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
-from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response, response_counts
+from impactmodel.fieldwork.models import Answer, Response, response_counts
 
 NS = "urn:QDA-XML:project:1.0"
 Q = f"{{{NS}}}"
@@ -51,7 +56,7 @@ def _el(parent, tag, text=None, **attrs):
     return el
 
 
-def lf_text(text: str) -> tuple[str, list[int], list[int]]:
+def lf_text(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
     """``text`` with every CR LF and lone CR as LF, and the index maps both ways.
 
     Returns ``(lf, to_lf, to_text)``: ``to_lf[i]`` is the index in ``lf`` of
@@ -59,6 +64,9 @@ def lf_text(text: str) -> tuple[str, list[int], list[int]]:
     (for an LF made from CR LF, the CR), so ``text[to_text[a]:to_text[b]]`` is the
     original of ``lf[a:b]``.
     """
+    if "\r" not in text:
+        same = range(len(text) + 1)       # nothing changes: both maps are the identity
+        return text, same, same
     out: list[str] = []
     to_lf = [0] * (len(text) + 1)
     to_text: list[int] = []
@@ -80,9 +88,37 @@ def lf_text(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(out), to_lf, to_text
 
 
+# Rows read from the database at a time (a server-side cursor on PostgreSQL).
+YIELD_PER = 2000
+_CODING_COLUMNS = (Coding.id, Coding.answer_id, Coding.respondent_id, Coding.code_id, Coding.valence,
+                   Coding.coder_id, Coding.coder, Coding.start, Coding.end, Coding.excerpt,
+                   Coding.created_at, Coding.agreed)
+
+
+def _fragment(el: ET.Element, level: int) -> str:
+    """``el`` as indented XML text to sit at depth ``level`` inside the project element,
+    whose default namespace it takes (so its tags are written without one)."""
+    for e in el.iter():
+        e.tag = e.tag.split("}", 1)[-1]
+    ET.indent(el, level=level)
+    return "  " * level + ET.tostring(el, encoding="unicode").rstrip() + "\n"
+
+
+def _rows(session: Session, query):
+    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
                 authority_ids: list[int] | None = None) -> dict:
-    """Write the round as a ``.qdpx`` to ``out`` (a path or a binary file).
+    """Write the round as a ``.qdpx`` to ``out`` (a path or a seekable binary file).
+
+    Answers and codings are read a batch at a time and written as they are read (the
+    sources to the zip, their XML to a temporary file copied into ``project.qde``), so
+    memory stays flat however large the round.
 
     Parameters
     ----------
@@ -102,26 +138,10 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         raise LookupError(f"no round called {round_name!r}")
     cb = codebook_mod.load()
     ET.register_namespace("", NS)
-
-    rq = (sa.select(Answer, Respondent, InstrumentVersion.definition, KeyGroup.code)
-          .join(Response, Answer.response_id == Response.id)
-          .join(Respondent, Response.respondent_id == Respondent.id)
-          .join(InstrumentVersion, Response.instrument_version_id == InstrumentVersion.id)
-          .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
-          .where(Respondent.round_id == rnd.id, Answer.text.is_not(None), response_counts())
-          .order_by(Respondent.authority_id, Answer.id))
+    in_scope = [Respondent.round_id == rnd.id]
     if authority_ids is not None:
-        rq = rq.where(Respondent.authority_id.in_(authority_ids))
-    answers = [row for row in session.execute(rq).all() if (row[0].text or "").strip()]
-    answer_ids = [a.id for a, *_ in answers]
+        in_scope.append(Respondent.authority_id.in_(authority_ids))
 
-    cq = sa.select(Coding).where(Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
-    codings = list(session.scalars(cq.order_by(Coding.id)))
-    by_answer: dict[int, list[Coding]] = defaultdict(list)
-    loose: dict[int, list[Coding]] = defaultdict(list)   # imported: an excerpt, no answer
-    kept_answers = set(answer_ids)
-    respondents = {r.id: r for r in session.scalars(
-        sa.select(Respondent).where(Respondent.round_id == rnd.id))}
     # Blindness lasts until reconciliation, as on the pages (``services.answer_context``):
     # a blind second coder's download shows none of the others' codings or memos on the
     # answers drawn for them, and no one else sees that coder's blind codings meanwhile.
@@ -135,71 +155,33 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 pending.add(answer_id)
             else:
                 blind_work.add((answer_id, second))
-    for c in codings:
+
+    def shown(c) -> bool:
         if c.answer_id in pending and c.coder_id != viewer.id:
-            continue
-        if not c.agreed and (c.answer_id, c.coder_id) in blind_work:
-            continue
-        if c.answer_id in kept_answers:
-            by_answer[c.answer_id].append(c)
-        elif c.answer_id is None and c.excerpt and (
-                authority_ids is None or respondents[c.respondent_id].authority_id in authority_ids):
-            loose[c.respondent_id].append(c)
-    memos = defaultdict(list)
-    for m in session.scalars(sa.select(Memo).where(Memo.answer_id.in_(answer_ids)).order_by(Memo.id)):
+            return False
+        return c.agreed or (c.answer_id, c.coder_id) not in blind_work
+
+    memos: dict[int, list] = defaultdict(list)
+    for m in session.execute(
+            sa.select(Memo.id, Memo.answer_id, Memo.author_id, Memo.text, Memo.created_at)
+            .join(Answer, Memo.answer_id == Answer.id).join(Response, Answer.response_id == Response.id)
+            .join(Respondent, Response.respondent_id == Respondent.id).where(*in_scope).order_by(Memo.id)):
         if m.answer_id in pending and m.author_id != viewer.id:
             continue
         if (m.answer_id, m.author_id) in blind_work:
             continue
         memos[m.answer_id].append(m)
 
-    # Users: every coder and memo author.
-    users_by_id = {u.id: u for u in session.scalars(sa.select(User))}
+    # Users: every coder and memo author whose work is in the file (a name alone can tell too much).
+    names = dict(session.execute(sa.select(User.id, User.name)).all())
     user_guids: dict[str, tuple[str, str]] = {}
 
     def user_guid(coder_id: int | None, coder: str) -> str:
         key = f"id:{coder_id}" if coder_id else f"name:{coder or 'unknown'}"
         if key not in user_guids:
-            u = users_by_id.get(coder_id) if coder_id else None
-            user_guids[key] = (guid("user", key), u.name if u else (coder or "unknown coder"))
+            name = names.get(coder_id) if coder_id else None
+            user_guids[key] = (guid("user", key), name or (coder or "unknown coder"))
         return user_guids[key][0]
-
-    included = [c for cs in by_answer.values() for c in cs] + [c for cs in loose.values() for c in cs]
-    for c in included:   # only coders whose work is in the file: a name alone can tell too much
-        user_guid(c.coder_id, c.coder)
-    for ms in memos.values():
-        for m in ms:
-            user_guid(m.author_id, "")
-
-    root = ET.Element(Q + "Project", {"name": f"impactmodel: {rnd.name}", "origin": "impactmodel",
-                                      "creationDateTime": _when(None)})
-    if user_guids:
-        users_el = _el(root, "Users")
-        for g, name in sorted(user_guids.values(), key=lambda x: x[1]):
-            _el(users_el, "User", guid=g, name=name)
-
-    # CodeBook, plus any retired code that codings still use.
-    codebook_el = _el(root, "CodeBook")
-    codes_el = _el(codebook_el, "Codes")
-    _code_elements(codes_el, cb, NS)
-    used = {c.code_id for c in included}
-    retired = sorted(used - set(cb.codes))
-    if retired:
-        grp = _el(codes_el, "Code", guid=guid("group", "retired"), name="Retired codes", isCodable="false")
-        labels = dict(session.execute(sa.select(Code.id, Code.label).where(Code.id.in_(retired))).all())
-        for cid in retired:
-            _el(grp, "Code", guid=code_guid(cid), name=f"{cid}: {labels.get(cid, cid)}", isCodable="true")
-
-    def code_ref(c: Coding) -> str:
-        d = cb.codes.get(c.code_id)
-        if d is not None and has_valence_children(d.valences) and c.valence.value in d.valences:
-            return code_guid(c.code_id, c.valence.value)
-        return code_guid(c.code_id)
-
-    variables_el = _el(root, "Variables")
-    var_guid = {name: guid("variable", name) for name in VARIABLES}
-    for name in VARIABLES:
-        _el(variables_el, "Variable", guid=var_guid[name], name=name, typeOfVariable="Text")
 
     authorities = {a.id: a for a in session.scalars(sa.select(Authority))}
 
@@ -207,101 +189,202 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         a = authorities[aid]
         return viewer.authority_display_name(a) if viewer is not None else a.label
 
-    # Sources: (guid, name, text, respondent, key group, question, codings, memos)
-    sources = []
-    for answer, resp, definition, kg in answers:
-        sources.append((guid("answer", str(answer.id)),
-                        f"{authority_name(resp.authority_id)} · {resp.role.label} · "
-                        f"{answer.question_key} · answer {answer.id}",
-                        answer.text, resp, kg, question_text(definition, answer.question_key),
-                        by_answer.get(answer.id, []), memos.get(answer.id, [])))
-    kg_codes = {kg.id: kg.code for kg in rnd.key_groups}
-    for rid, cs in sorted(loose.items()):
-        resp = respondents[rid]
-        parts, placed, pos = [], [], 0
-        for c in cs:
-            excerpt = lf_text(c.excerpt)[0]
-            if parts:
-                pos += 2
-            placed.append((c, pos, pos + len(excerpt)))
-            parts.append(excerpt)
-            pos += len(excerpt)
-        sources.append((guid("respondent-excerpts", str(rid)),
-                        f"{authority_name(resp.authority_id)} · {resp.role.label} · imported excerpts "
-                        f"· respondent {rid}", "\n\n".join(parts), resp, kg_codes.get(resp.key_group_id),
-                        "imported excerpts", placed, []))
-
+    var_guid = {name: guid("variable", name) for name in VARIABLES}
     cases: dict[int, list[str]] = defaultdict(list)
-    for s in sources:
-        cases[s[3].authority_id].append(s[0])
+    used_codes: set[str] = set()
+    notes = []
+    counts = {"sources": 0, "selections": 0, "codings": 0}
+
+    code_refs: dict[tuple[str, str], str] = {}
+
+    def code_ref(c) -> str:
+        key = (c.code_id, c.valence.value)
+        if key not in code_refs:
+            d = cb.codes.get(c.code_id)
+            code_refs[key] = (code_guid(c.code_id, c.valence.value)
+                              if d is not None and has_valence_children(d.valences) and c.valence.value in d.valences
+                              else code_guid(c.code_id))
+        return code_refs[key]
+
+    def source_xml(sg, name, text, role, kg, question, cs, ms) -> tuple[str, str]:
+        """One ``TextSource`` as XML text (written directly: a round has tens of thousands)."""
+        lf, to_lf, _ = lf_text(text)
+        spans: dict[tuple[int, int], list] = defaultdict(list)
+        for item in cs:
+            if isinstance(item, tuple) and len(item) == 3:     # a placed excerpt
+                c, s0, e0 = item
+            else:
+                c = item
+                if c.start is not None:
+                    s0, e0 = to_lf[c.start], to_lf[c.end]
+                elif c.excerpt and lf_text(c.excerpt)[0] in lf:
+                    s0 = lf.index(lf_text(c.excerpt)[0])
+                    e0 = s0 + len(lf_text(c.excerpt)[0])
+                else:
+                    s0, e0 = 0, len(lf)
+            spans[(s0, e0)].append(c)
+        out = [f'    <TextSource guid="{sg}" name={quoteattr(name)} plainTextPath="internal://{sg}.txt">']
+        for (s0, e0), group in sorted(spans.items()):
+            made = [c.created_at for c in group if c.created_at]
+            # Only names can hold characters to escape: guids, numbers and times cannot.
+            out.append(f'      <PlainTextSelection guid="{guid("selection", f"{sg}:{s0}:{e0}")}" '
+                       f'name={quoteattr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
+                       f'creatingUser="{user_guid(group[0].coder_id, group[0].coder)}" '
+                       f'creationDateTime="{_when(min(made) if made else None)}">')
+            counts["selections"] += 1
+            for c in group:
+                out.append(f'        <Coding guid="{guid("coding", str(c.id))}" '
+                           f'creatingUser="{user_guid(c.coder_id, c.coder)}" creationDateTime="{_when(c.created_at)}">')
+                out.append(f'          <CodeRef targetGUID="{code_ref(c)}" />')
+                out.append("        </Coding>")
+                used_codes.add(c.code_id)
+                counts["codings"] += 1
+            out.append("      </PlainTextSelection>")
+        for m in ms:
+            ng = guid("memo", str(m.id))
+            out.append(f'      <NoteRef targetGUID="{ng}" />')
+            user_guid(m.author_id, "")
+            notes.append((ng, m))
+        for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)):
+            out.append(f'      <VariableValue>\n        <VariableRef targetGUID="{var_guid[var]}" />\n'
+                       f"        <TextValue>{escape(value)}</TextValue>\n      </VariableValue>")
+        out.append("    </TextSource>\n")
+        return "\n".join(out), lf
+
+    answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
+                         Respondent.authority_id, Respondent.role, KeyGroup.code.label("key_group"))
+               .join(Response, Answer.response_id == Response.id)
+               .join(Respondent, Response.respondent_id == Respondent.id)
+               .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
+               .where(*in_scope, Answer.text.is_not(None), response_counts())
+               .order_by(Respondent.authority_id, Answer.id))
+    # The codings on those answers, in the same order, read alongside them.
+    on_answers = (sa.select(Respondent.authority_id, *_CODING_COLUMNS)
+                  .join(Answer, Coding.answer_id == Answer.id)
+                  .join(Response, Answer.response_id == Response.id)
+                  .join(Respondent, Response.respondent_id == Respondent.id)
+                  .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
+                  .order_by(Respondent.authority_id, Coding.answer_id, Coding.id))
+    # Imported codings with an excerpt and no answer: one source per respondent.
+    loose = (sa.select(Respondent.authority_id, Respondent.role, KeyGroup.code.label("key_group"),
+                       *_CODING_COLUMNS)
+             .join(Respondent, Coding.respondent_id == Respondent.id)
+             .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
+             .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER,
+                    Coding.answer_id.is_(None), Coding.excerpt.is_not(None), Coding.excerpt != "")
+             .order_by(Coding.respondent_id, Coding.id))
+
+    def answer_sources():
+        codings = _rows(session, on_answers)
+        c = next(codings, None)
+        for a in _rows(session, answers):
+            mine = []
+            while c is not None and (c.authority_id, c.answer_id) <= (a.authority_id, a.id):
+                if c.answer_id == a.id and shown(c):
+                    mine.append(c)
+                c = next(codings, None)
+            if not (a.text or "").strip():
+                continue
+            yield (guid("answer", str(a.id)),
+                   f"{authority_name(a.authority_id)} · {a.role.label} · {a.question_key} · answer {a.id}",
+                   a.text, a.authority_id, a.role, a.key_group,
+                   question_of(session, a.instrument_version_id, a.question_key), mine, memos.get(a.id, []))
+        codings.close()
+
+    def loose_sources():
+        rows = [c for c in _rows(session, loose) if shown(c)]
+        for rid, group in itertools.groupby(rows, key=lambda c: c.respondent_id):
+            group = list(group)
+            parts, placed, pos = [], [], 0
+            for c in group:
+                excerpt = lf_text(c.excerpt)[0]
+                if parts:
+                    pos += 2
+                placed.append((c, pos, pos + len(excerpt)))
+                parts.append(excerpt)
+                pos += len(excerpt)
+            first = group[0]
+            yield (guid("respondent-excerpts", str(rid)),
+                   f"{authority_name(first.authority_id)} · {first.role.label} · imported excerpts "
+                   f"· respondent {rid}", "\n\n".join(parts), first.authority_id, first.role,
+                   first.key_group, "imported excerpts", placed, [])
+
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
+            tempfile.TemporaryFile("w+", encoding="utf-8") as sources_xml:
+        for sg, name, text, aid, role, kg, question, cs, ms in itertools.chain(answer_sources(), loose_sources()):
+            xml, lf = source_xml(sg, name, text, role, kg, question, cs, ms)
+            sources_xml.write(xml)
+            # Stored, not deflated: an answer is a few hundred bytes, and starting a
+            # compressor for each of tens of thousands costs more than it saves.
+            zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
+            cases[aid].append(sg)
+            counts["sources"] += 1
+        sources_xml.seek(0)
+        with zf.open("project.qde", "w", force_zip64=True) as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as qde:
+            _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, authority_name,
+                           sources_xml, counts["sources"], notes, user_guid)
+    return {**counts, "cases": len(cases), "users": len(user_guids)}
+
+
+def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, authority_name,
+                   sources_xml, n_sources, notes, user_guid) -> None:
+    """``project.qde``: the project element's parts in the order Project.xsd sets."""
+    qde.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    qde.write(f'<Project xmlns="{NS}" name={quoteattr(f"impactmodel: {rnd.name}")} origin="impactmodel" '
+              f'creationDateTime="{_when(None)}">\n')
+    for _ng, m in notes:
+        user_guid(m.author_id, "")
+    if user_guids:
+        users_el = ET.Element(Q + "Users")
+        for g, name in sorted(user_guids.values(), key=lambda x: x[1]):
+            _el(users_el, "User", guid=g, name=name)
+        qde.write(_fragment(users_el, 1))
+
+    # CodeBook, plus any retired code that codings still use.
+    codebook_el = ET.Element(Q + "CodeBook")
+    codes_el = _el(codebook_el, "Codes")
+    _code_elements(codes_el, cb, NS)
+    retired = sorted(used_codes - set(cb.codes))
+    if retired:
+        grp = _el(codes_el, "Code", guid=guid("group", "retired"), name="Retired codes", isCodable="false")
+        labels = dict(session.execute(sa.select(Code.id, Code.label).where(Code.id.in_(retired))).all())
+        for cid in retired:
+            _el(grp, "Code", guid=code_guid(cid), name=f"{cid}: {labels.get(cid, cid)}", isCodable="true")
+    qde.write(_fragment(codebook_el, 1))
+
+    variables_el = ET.Element(Q + "Variables")
+    for name in VARIABLES:
+        _el(variables_el, "Variable", guid=var_guid[name], name=name, typeOfVariable="Text")
+    qde.write(_fragment(variables_el, 1))
+
     if cases:
-        cases_el = _el(root, "Cases")
+        cases_el = ET.Element(Q + "Cases")
         for aid in sorted(cases, key=authority_name):
             case = _el(cases_el, "Case", guid=guid("authority", str(aid)), name=authority_name(aid))
             for sg in cases[aid]:
                 _el(case, "SourceRef", targetGUID=sg)
-
-    files: dict[str, str] = {}
-    n_sel = n_cod = 0
-    notes = []
-    if sources:
-        sources_el = _el(root, "Sources")
-        for sg, name, text, resp, kg, question, cs, ms in sources:
-            src = _el(sources_el, "TextSource", guid=sg, name=name, plainTextPath=f"internal://{sg}.txt")
-            lf, to_lf, _ = lf_text(text)
-            files[f"sources/{sg}.txt"] = lf
-            spans: dict[tuple[int, int], list[Coding]] = defaultdict(list)
-            for item in cs:
-                if isinstance(item, tuple):     # a placed excerpt
-                    c, s0, e0 = item
-                else:
-                    c = item
-                    if c.start is not None:
-                        s0, e0 = to_lf[c.start], to_lf[c.end]
-                    elif c.excerpt and lf_text(c.excerpt)[0] in lf:
-                        s0 = lf.index(lf_text(c.excerpt)[0])
-                        e0 = s0 + len(lf_text(c.excerpt)[0])
-                    else:
-                        s0, e0 = 0, len(lf)
-                spans[(s0, e0)].append(c)
-            for (s0, e0), group in sorted(spans.items()):
-                sel = _el(src, "PlainTextSelection", guid=guid("selection", f"{sg}:{s0}:{e0}"),
-                          name=lf[s0:e0][:60], startPosition=s0, endPosition=e0,
-                          creatingUser=user_guid(group[0].coder_id, group[0].coder),
-                          creationDateTime=_when(min(c.created_at for c in group if c.created_at)
-                                                 if any(c.created_at for c in group) else None))
-                n_sel += 1
-                for c in group:
-                    cod = _el(sel, "Coding", guid=guid("coding", str(c.id)),
-                              creatingUser=user_guid(c.coder_id, c.coder), creationDateTime=_when(c.created_at))
-                    _el(cod, "CodeRef", targetGUID=code_ref(c))
-                    n_cod += 1
-            for m in ms:
-                ng = guid("memo", str(m.id))
-                _el(src, "NoteRef", targetGUID=ng)
-                notes.append((ng, m))
-            for var, value in (("Role", resp.role.label), ("Key group", kg or ""), ("Question", question)):
-                vv = _el(src, "VariableValue")
-                _el(vv, "VariableRef", targetGUID=var_guid[var])
-                _el(vv, "TextValue", value)
+        qde.write(_fragment(cases_el, 1))
+    if n_sources:
+        qde.write("  <Sources>\n")
+        shutil.copyfileobj(sources_xml, qde)
+        qde.write("  </Sources>\n")
     if notes:
-        notes_el = _el(root, "Notes")
+        notes_el = ET.Element(Q + "Notes")
         for ng, m in notes:
             note = _el(notes_el, "Note", guid=ng, name=f"Memo {m.id}",
                        creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
             _el(note, "PlainTextContent", m.text)
+        qde.write(_fragment(notes_el, 1))
     steering = [c for c in cb.codes.values() if c.steering_group]
     if steering:
-        sets_el = _el(root, "Sets")
+        sets_el = ET.Element(Q + "Sets")
         steering_set = _el(sets_el, "Set", guid=guid("set", "steering_group"), name=STEERING_SET)
         _el(steering_set, "Description", STEERING_SET_DESCRIPTION)
         for c in steering:
             _el(steering_set, "MemberCode", targetGUID=code_guid(c.id))
-    _el(root, "Description", f"Open answers of {rnd.name} and their codings, exported by impactmodel.")
-
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("project.qde", xml_bytes(root))
-        for path, text in files.items():
-            zf.writestr(path, text.encode("utf-8"))
-    return {"sources": len(sources), "selections": n_sel, "codings": n_cod, "cases": len(cases),
-            "users": len(user_guids)}
+        qde.write(_fragment(sets_el, 1))
+    description = ET.Element(Q + "Description")
+    description.text = f"Open answers of {rnd.name} and their codings, exported by impactmodel."
+    qde.write(_fragment(description, 1))
+    qde.write("</Project>\n")

@@ -43,7 +43,7 @@ from impactmodel.coding.models import DoubleCoding
 from impactmodel.coding.qdpx import lf_text
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent, Round
-from impactmodel.db import utcnow
+from impactmodel.db import batches, utcnow
 from impactmodel.enums import Valence
 from impactmodel.fieldwork.models import Answer, Response, response_counts
 
@@ -375,8 +375,8 @@ def import_qdpx(session: Session, actor: User | str, raw: bytes, round_name: str
     # How the new codings count, answer by answer.
     touched = sorted({p.answer_id for p in report.new})
     theirs = _coded_by(session, touched)
-    drawn = {dc.answer_id: dc for dc in session.scalars(sa.select(DoubleCoding).where(
-        DoubleCoding.answer_id.in_(touched), DoubleCoding.second_coder_id == me[0]))} if me[0] else {}
+    drawn = {dc.answer_id: dc for batch in batches(touched) for dc in session.scalars(sa.select(DoubleCoding).where(
+        DoubleCoding.answer_id.in_(batch), DoubleCoding.second_coder_id == me[0]))} if me[0] else {}
     blind: dict[int, DoubleCoding | None] = {}   # answer -> its second coding (None: draw it now)
     for aid in touched:
         answer, resp = answers[aid]
@@ -436,8 +436,10 @@ def _coded_by(session: Session, answer_ids: list[int]) -> dict[int, set[tuple[in
     if not answer_ids:
         return out
     people = dict(session.execute(sa.select(User.id, User.email)).all())
-    for aid, coder_id, coder in session.execute(sa.select(Coding.answer_id, Coding.coder_id, Coding.coder).where(
-            Coding.answer_id.in_(answer_ids), Coding.coder != INSTRUMENT_CODER).distinct()):
+    rows = (row for batch in batches(answer_ids) for row in session.execute(
+        sa.select(Coding.answer_id, Coding.coder_id, Coding.coder).where(
+            Coding.answer_id.in_(batch), Coding.coder != INSTRUMENT_CODER).distinct()))
+    for aid, coder_id, coder in rows:
         out.setdefault(aid, set()).add((coder_id, people.get(coder_id, coder)) if coder_id else (None, coder))
     return out
 

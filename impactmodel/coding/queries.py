@@ -14,6 +14,7 @@ from impactmodel.auth.models import Role, User
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
+from impactmodel.db import batches
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
                                           response_counts)
@@ -129,22 +130,38 @@ def queue_query(session: Session, user: User, flt: QueueFilter):
     return q.order_by(Answer.id)
 
 
-def queue_ids(session: Session, user: User, flt: QueueFilter) -> list[int]:
-    return list(session.scalars(queue_query(session, user, flt)))
+def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int) -> tuple[list[int], int]:
+    """The answer ids on one page of the queue, and how many answers the queue holds."""
+    q = queue_query(session, user, flt)
+    total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+    return list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))), total
+
+
+def neighbours(session: Session, ids_query, answer_id: int) -> tuple[int | None, int | None]:
+    """The ids just before and after ``answer_id`` among those ``ids_query`` selects (one id
+    column), found by the database rather than by reading every id."""
+    sub = ids_query.order_by(None).subquery()
+    (column,) = sub.c
+    return (session.scalar(sa.select(sa.func.max(column)).where(column < answer_id)),
+            session.scalar(sa.select(sa.func.min(column)).where(column > answer_id)))
+
+
+def blind_queue_query(session: Session, user: User, flt: QueueFilter, *, include: int | None = None):
+    """A select of the answers waiting for ``user``'s blind second coding that match ``flt``
+    (its status aside: every answer drawn has a first coding), in id order; ``include`` is
+    kept even when it is no longer waiting (the answer on screen)."""
+    everything = QueueFilter(**{**flt.__dict__, "status": "all"})
+    matching = queue_query(session, user, everything).subquery()
+    return (sa.select(DoubleCoding.answer_id).where(
+        DoubleCoding.second_coder_id == user.id, DoubleCoding.reconciled_at.is_(None),
+        sa.or_(DoubleCoding.second_done_at.is_(None), DoubleCoding.answer_id == include),
+        DoubleCoding.answer_id.in_(sa.select(matching.c.id)))
+        .order_by(DoubleCoding.answer_id))
 
 
 def blind_queue_ids(session: Session, user: User, flt: QueueFilter, *, include: int | None = None) -> list[int]:
-    """Answers waiting for ``user``'s blind second coding that match ``flt`` (its status
-    aside: every answer drawn has a first coding), in id order; ``include`` is kept
-    even when it is no longer waiting (the answer on screen)."""
-    everything = QueueFilter(**{**flt.__dict__, "status": "all"})
-    matching = queue_query(session, user, everything).subquery()
-    return list(session.scalars(
-        sa.select(DoubleCoding.answer_id).where(
-            DoubleCoding.second_coder_id == user.id, DoubleCoding.reconciled_at.is_(None),
-            sa.or_(DoubleCoding.second_done_at.is_(None), DoubleCoding.answer_id == include),
-            DoubleCoding.answer_id.in_(sa.select(matching.c.id)))
-        .order_by(DoubleCoding.answer_id)))
+    """The ids of :func:`blind_queue_query`."""
+    return list(session.scalars(blind_queue_query(session, user, flt, include=include)))
 
 
 @dataclass
@@ -166,30 +183,42 @@ class AnswerRow:
 
 
 def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
-    """The rows for ``ids``, in that order."""
-    if not ids:
-        return []
-    rows = session.execute(
-        sa.select(Answer, Respondent, InstrumentVersion.definition, KeyGroup.code, KeyGroup.label)
-        .join(Response, Answer.response_id == Response.id)
-        .join(Respondent, Response.respondent_id == Respondent.id)
-        .join(InstrumentVersion, Response.instrument_version_id == InstrumentVersion.id)
-        .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
-        .where(Answer.id.in_(ids))).all()
-    counts = dict(session.execute(
-        sa.select(Coding.answer_id, sa.func.count()).where(
-            Coding.answer_id.in_(ids), Coding.coder != INSTRUMENT_CODER, Coding.agreed.is_(True))
-        .group_by(Coding.answer_id)).all())
-    coded = set(session.scalars(_coded_by_people().where(Coding.answer_id.in_(ids))))
+    """The rows for ``ids``, in that order (read a bounded batch of ids at a time)."""
     by_id = {}
-    for answer, resp, definition, kg, kg_label in rows:
-        by_id[answer.id] = AnswerRow(
-            id=answer.id, text=answer.text or "", question_key=answer.question_key,
-            question=question_text(definition, answer.question_key), role=resp.role,
-            authority=resp.authority, round=resp.round, key_group=kg, respondent_id=resp.id,
-            coded=answer.id in coded, n_codings=counts.get(answer.id, 0),
-            key_group_label=kg_label or kg)
+    for batch in batches(ids):
+        rows = session.execute(
+            sa.select(Answer.id, Answer.text, Answer.question_key, Respondent, Response.instrument_version_id,
+                      KeyGroup.code, KeyGroup.label)
+            .join(Response, Answer.response_id == Response.id)
+            .join(Respondent, Response.respondent_id == Respondent.id)
+            .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
+            .where(Answer.id.in_(batch))).all()
+        counts = dict(session.execute(
+            sa.select(Coding.answer_id, sa.func.count()).where(
+                Coding.answer_id.in_(batch), Coding.coder != INSTRUMENT_CODER, Coding.agreed.is_(True))
+            .group_by(Coding.answer_id)).all())
+        coded = set(session.scalars(_coded_by_people().where(Coding.answer_id.in_(batch))))
+        for answer_id, text, question_key, resp, version_id, kg, kg_label in rows:
+            by_id[answer_id] = AnswerRow(
+                id=answer_id, text=text or "", question_key=question_key,
+                question=question_of(session, version_id, question_key), role=resp.role,
+                authority=resp.authority, round=resp.round, key_group=kg, respondent_id=resp.id,
+                coded=answer_id in coded, n_codings=counts.get(answer_id, 0),
+                key_group_label=kg_label or kg)
     return [by_id[i] for i in ids if i in by_id]
+
+
+def question_of(session: Session, version_id: int, key: str) -> str:
+    """The text of question ``key`` of an instrument version, its definition decoded once
+    per request (the definition column is deferred: rows never carry it)."""
+    cache = session.info.setdefault("question_texts", {})
+    if (version_id, key) not in cache:
+        definitions = session.info.setdefault("definitions", {})
+        if version_id not in definitions:
+            definitions[version_id] = session.scalar(
+                sa.select(InstrumentVersion.definition).where(InstrumentVersion.id == version_id))
+        cache[version_id, key] = question_text(definitions[version_id], key)
+    return cache[version_id, key]
 
 
 def answer_row(session: Session, answer_id: int) -> AnswerRow | None:
@@ -328,30 +357,29 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
 
     ``leave_out``: answer ids not to include (those the viewer still codes blind).
     """
-    q = (sa.select(DoubleCoding).where(DoubleCoding.round_id == round_id,
-                                       DoubleCoding.second_done_at.is_not(None))
+    finished = (sa.select(DoubleCoding.answer_id)
+                .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None)))
+    q = (sa.select(DoubleCoding.answer_id, DoubleCoding.second_coder_id, DoubleCoding.reconciled_at,
+                   DoubleCoding.no_code_applies, Response.respondent_id)
+         .join(Answer, DoubleCoding.answer_id == Answer.id)
+         .join(Response, Answer.response_id == Response.id)
+         .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None))
          .order_by(DoubleCoding.answer_id, DoubleCoding.id))
-    rows = [r for r in session.scalars(q) if r.answer_id not in leave_out]
     if authority_ids is not None:
-        allowed = set(session.scalars(
-            sa.select(Answer.id).join(Response, Answer.response_id == Response.id)
-            .join(Respondent, Response.respondent_id == Respondent.id)
-            .where(Answer.id.in_({r.answer_id for r in rows}),
-                   Respondent.authority_id.in_(authority_ids))))
-        rows = [r for r in rows if r.answer_id in allowed]
+        q = q.join(Respondent, Response.respondent_id == Respondent.id).where(
+            Respondent.authority_id.in_(authority_ids))
+    rows = [r for r in session.execute(q) if r.answer_id not in leave_out]
     out = DoubleCoded()
     order: dict[int, list[int]] = {}
     decided_none: dict[int, set[int]] = {}   # answer -> second coders who said no code applies
     for r in rows:
         order.setdefault(r.answer_id, []).append(r.second_coder_id)
+        out.respondents[r.answer_id] = r.respondent_id
         if r.no_code_applies:
             decided_none.setdefault(r.answer_id, set()).add(r.second_coder_id)
         if r.reconciled_at is not None:
             out.reconciled.add(r.answer_id)
     out.units = sorted(order)
-    out.respondents = dict(session.execute(
-        sa.select(Answer.id, Response.respondent_id).join(Response, Answer.response_id == Response.id)
-        .where(Answer.id.in_(out.units))).all()) if out.units else {}
     width = max((len(v) for v in order.values()), default=1)
     out.slots = ["first", "second"] + [f"second {i}" for i in range(2, width + 1)]
     out.pairs = {s: {} for s in out.slots}
@@ -363,15 +391,19 @@ def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | 
             slot = out.slots[i + 1]
             out.pairs[slot][u] = set()
             out.coders[slot][u] = names.get(coder_id, "?")
-    out.lengths = dict(session.execute(
+    # The answers and codings of every finished draw are read through a subquery (never a
+    # list of ids, which PostgreSQL limits to 65,535 parameters); those left out are skipped.
+    out.lengths = {a: n for a, n in session.execute(
         sa.select(Answer.id, sa.func.coalesce(sa.func.length(Answer.text), 0))
-        .where(Answer.id.in_(out.units))).all()) if out.units else {}
+        .where(Answer.id.in_(finished))) if a in order}
     out.spans = {s: {u: {} for u in out.pairs[s]} for s in out.slots}
     codings = session.execute(
         sa.select(Coding.answer_id, Coding.code_id, Coding.valence, Coding.coder_id, Coding.coder,
                   Coding.start, Coding.end)
-        .where(Coding.answer_id.in_(out.units), Coding.coder != INSTRUMENT_CODER)).all()
+        .where(Coding.answer_id.in_(finished), Coding.coder != INSTRUMENT_CODER).order_by(Coding.id))
     for answer_id, code_id, valence, coder_id, coder, start, end in codings:
+        if answer_id not in order:
+            continue
         seconds = order[answer_id]
         slot = out.slots[seconds.index(coder_id) + 1] if coder_id in seconds else "first"
         out.pairs[slot][answer_id].add((code_id, valence.value if hasattr(valence, "value") else valence))

@@ -421,19 +421,19 @@ def double_coding_population(session: Session, round_id: int, second_coder: User
     within = second_coder.visible_authority_ids()
     if authority_ids is not None:
         within = authority_ids if within is None else within & authority_ids
+    # One statement, however many answers the round has: the second coder's own codings
+    # and earlier draws are subqueries, never lists of ids.
+    own = sa.select(Coding.answer_id).where(Coding.coder_id == second_coder.id, Coding.answer_id.is_not(None))
+    drawn = sa.select(DoubleCoding.answer_id).where(DoubleCoding.second_coder_id == second_coder.id)
     q = (sa.select(Coding.answer_id).join(Answer, Coding.answer_id == Answer.id)
          .join(Response, Answer.response_id == Response.id)
          .join(Respondent, Response.respondent_id == Respondent.id)
-         .where(Coding.round_id == round_id, Coding.agreed.is_(True), Coding.coder != INSTRUMENT_CODER)
-         .distinct())
+         .where(Coding.round_id == round_id, Coding.agreed.is_(True), Coding.coder != INSTRUMENT_CODER,
+                Coding.answer_id.not_in(own), Coding.answer_id.not_in(drawn))
+         .distinct().order_by(Coding.answer_id))
     if within is not None:
         q = q.where(Respondent.authority_id.in_(within))
-    ids = set(session.scalars(q))
-    own = set(session.scalars(sa.select(Coding.answer_id).where(
-        Coding.answer_id.in_(ids), Coding.coder_id == second_coder.id)))
-    drawn = set(session.scalars(sa.select(DoubleCoding.answer_id).where(
-        DoubleCoding.second_coder_id == second_coder.id)))
-    return sorted(ids - own - drawn)
+    return list(session.scalars(q))
 
 
 def draw_double_sample(session: Session, actor: User, round_id: int, second_coder_id: int,

@@ -1,7 +1,6 @@
 """The coding workbench's pages and its JSON calls (thin: parse, call a service, answer)."""
 from __future__ import annotations
 
-import io
 import random
 
 import sqlalchemy as sa
@@ -10,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_login import current_user
 
 from impactmodel import codebook as codebook_mod
-from impactmodel import jobs
+from impactmodel import downloads, jobs
 from impactmodel.access import requires
 from impactmodel.auth.models import Role, User
 from impactmodel.codebook import CodebookError
@@ -77,10 +76,10 @@ def _context(answer_id: int) -> services.AnswerContext:
 @requires("can_code")
 def queue():
     flt = _filter()
-    ids = queries.queue_ids(db.session, current_user, flt)
     page_size = 50
     page = max(1, _int("page") or 1)
-    rows = queries.answer_rows(db.session, ids[(page - 1) * page_size: page * page_size])
+    ids, total = queries.queue_page(db.session, current_user, flt, page, page_size)
+    rows = queries.answer_rows(db.session, ids)
     blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
     for row in rows:
@@ -89,8 +88,8 @@ def queue():
     choices = queries.filter_choices(db.session, current_user, flt.round_id)
     pending = db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None)))
-    return render_template("coding/queue.html", rows=rows, total=len(ids), page=page,
-                           pages=max(1, -(-len(ids) // page_size)), flt=flt, choices=choices,
+    return render_template("coding/queue.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // page_size)), flt=flt, choices=choices,
                            roles=list(RespondentRole), pending=pending,
                            round=db.session.get(Round, flt.round_id) if flt.round_id else None)
 
@@ -110,13 +109,12 @@ def _neighbours(answer_id: int, round_id: int) -> tuple[int | None, int | None, 
     double-coding queue, answers still waiting for their blind coding in the same round
     and filter."""
     if request.args.get("queue") == "double":
-        ids = queries.blind_queue_ids(db.session, current_user, _blind_filter(round_id), include=answer_id)
+        ids = queries.blind_queue_query(db.session, current_user, _blind_filter(round_id), include=answer_id)
         qs = "double"
     else:
-        ids = queries.queue_ids(db.session, current_user, _filter())
+        ids = queries.queue_query(db.session, current_user, _filter())
         qs = ""
-    prev_id = max((i for i in ids if i < answer_id), default=None)
-    next_id = min((i for i in ids if i > answer_id), default=None)
+    prev_id, next_id = queries.neighbours(db.session, ids, answer_id)
     return prev_id, next_id, qs
 
 
@@ -647,12 +645,19 @@ def reliability_threshold(round_id: int):
     return redirect(url_for("coding.reliability_report", round=rnd.id))
 
 
+# Each disagreement is a form with a table of codes: a page shows this many.
+DISAGREEMENTS_PER_PAGE = 20
+
+
 @bp.get("/disagreements")
 @requires("can_code")
 def disagreements():
     rnd = _round_or_first(_int("round"))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
     items, agreed_pending = [], []
+    page = pages = 1
+    total = 0
+    show_all = False
     if rnd is not None:
         data = queries.double_coded(db.session, rnd.id,
                                     authority_ids=queries.visible_authority_ids(db.session, current_user))
@@ -660,12 +665,15 @@ def disagreements():
         blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
             DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
         differing = [u for u in reliability.disagreements(data) if u not in blind]
-        rows = {r.id: r for r in queries.answer_rows(db.session, differing)}
-        cb = codebook_mod.load()
         show_all = request.args.get("show") == "all"
-        for u in differing:
-            if u in data.reconciled and not show_all:
-                continue
+        listed = [u for u in differing if show_all or u not in data.reconciled]
+        pages = max(1, -(-len(listed) // DISAGREEMENTS_PER_PAGE))
+        page = min(max(_int("page") or 1, 1), pages)
+        shown = listed[(page - 1) * DISAGREEMENTS_PER_PAGE: page * DISAGREEMENTS_PER_PAGE]
+        total = len(listed)
+        rows = {r.id: r for r in queries.answer_rows(db.session, shown)}
+        cb = codebook_mod.load()
+        for u in shown:
             union = sorted(set().union(*(data.pairs[s].get(u, set()) for s in data.slots)))
             items.append({"row": rows[u], "reconciled": u in data.reconciled, "union": union,
                           "columns": [(s, data.coders[s].get(u, ""), data.pairs[s].get(u, set()))
@@ -675,7 +683,8 @@ def disagreements():
         agreed_pending = [u for u in data.units if u not in differing and u not in data.reconciled
                           and u not in blind]
     return render_template("coding/disagreements.html", rnd=rnd, rounds=rounds, items=items,
-                           agreed_pending=agreed_pending)
+                           agreed_pending=agreed_pending, page=page, pages=pages, total=total,
+                           show_all=show_all)
 
 
 @bp.post("/answers/<int:answer_id>/reconcile")
@@ -724,11 +733,10 @@ def reconcile_agreed(round_id: int):
 @requires("can_code")
 def export_qdpx(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
-    buf = io.BytesIO()
-    write_qdpx(db.session, rnd.name, buf, viewer=current_user,
-               authority_ids=queries.visible_authority_ids(db.session, current_user))
-    return Response(buf.getvalue(), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="round-{rnd.id}.qdpx"'})
+    authority_ids = queries.visible_authority_ids(db.session, current_user)
+    return downloads.file_response(
+        lambda fh: write_qdpx(db.session, rnd.name, fh, viewer=current_user, authority_ids=authority_ids),
+        "application/zip", f"round-{rnd.id}.qdpx")
 
 
 @bp.route("/rounds/<int:round_id>/import.qdpx", methods=["GET", "POST"])

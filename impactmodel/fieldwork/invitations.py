@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from impactmodel.audit import record
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Round
 from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import Invitation
+from impactmodel.fieldwork.models import Invitation, Response
 from impactmodel.fieldwork.responses import (FieldworkError, check_access, instrument_for_role,
                                              resolve_authority, resolve_case, resolve_key_group,
                                              resolve_round, retrying)
@@ -137,6 +137,27 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
     invitation = session.scalar(sa.select(Invitation).where(Invitation.token == token))
     if invitation is None:
         raise InvitationNotFound(token)
+    _check_usable(invitation, allow_submitted)
+    return invitation
+
+
+def find_survey(session: Session, token: str, *, allow_submitted: bool = False) -> tuple[Invitation, Response | None]:
+    """The invitation for ``token`` and the response begun through it (with its instrument
+    version, but not the version's definition), in one query. Raises as ``find_invitation``."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise InvitationNotFound(token)
+    first = (sa.select(sa.func.min(Response.id)).where(Response.respondent_id == Invitation.respondent_id)
+             .correlate(Invitation).scalar_subquery())
+    row = session.execute(sa.select(Invitation, Response).outerjoin(Response, Response.id == first)
+                          .where(Invitation.token == token)
+                          .options(joinedload(Response.instrument_version))).first()
+    if row is None:
+        raise InvitationNotFound(token)
+    _check_usable(row.Invitation, allow_submitted)
+    return row.Invitation, row.Response
+
+
+def _check_usable(invitation: Invitation, allow_submitted: bool) -> None:
     if invitation.withdrawn_at is not None:
         raise InvitationEnded(invitation, "withdrawn")
     if invitation.submitted_at is not None:
@@ -149,7 +170,6 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
         grace = timedelta(days=EXPIRY_GRACE_DAYS)
         if not begun or _aware(invitation.expires_at) + grace <= utcnow():
             raise InvitationEnded(invitation, "expired")
-    return invitation
 
 
 def find_invitation_by_code(session: Session, typed: str) -> Invitation:

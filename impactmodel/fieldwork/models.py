@@ -38,7 +38,8 @@ class InstrumentVersion(Base):
     version: Mapped[int]
     # sha256 of the canonical definition: an unchanged file makes no new version.
     checksum: Mapped[str] = mapped_column(sa.String(64))
-    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Deferred: most reads need the checksum or the version, not the whole definition.
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     instrument: Mapped[Instrument] = relationship(back_populates="versions")

@@ -164,21 +164,26 @@ def ensure_synced(session: Session) -> None:
     defs = loaded_instruments()
     checksums = {d.checksum for d in defs.values()}
     cb = codebook_mod.load()
+    # Once a process has seen these definitions stored, it does not look again: versions
+    # are never deleted, and a changed file or codebook has new checksums.
+    seen = (frozenset(checksums), cb.checksum)
+    if has_app_context() and current_app.extensions.get("impactmodel.synced") == seen:
+        return
 
     def synced() -> bool:
         have = set(session.scalars(sa.select(InstrumentVersion.checksum)
                                    .where(InstrumentVersion.checksum.in_(checksums))))
         return have == checksums and session.scalar(
             sa.select(CodebookVersion.id).where(CodebookVersion.checksum == cb.checksum)) is not None
-    if synced():
-        return
-
-    def work():
-        if not synced():
-            codebook_mod.sync(session, cb)
-            sync_instruments(session, defs)
-        session.commit()
-    retrying(session, work)
+    if not synced():
+        def work():
+            if not synced():
+                codebook_mod.sync(session, cb)
+                sync_instruments(session, defs)
+            session.commit()
+        retrying(session, work)
+    if has_app_context():
+        current_app.extensions["impactmodel.synced"] = seen
 
 
 def current_version(session: Session, key: str) -> InstrumentVersion:
@@ -341,11 +346,10 @@ def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
     return cleaned
 
 
-def _write(session: Session, actor, response: Response, item: dict, report: SaveReport) -> None:
+def _write(session: Session, actor, response: Response, item: dict, report: SaveReport,
+           existing: Answer | None) -> None:
+    """Write one answer; ``existing`` is its stored row, read after the response was claimed."""
     key, seq = item["key"], item["seq"]
-    existing = session.scalar(sa.select(Answer).where(Answer.response_id == response.id,
-                                                      Answer.question_key == key)
-                              .execution_options(populate_existing=True))
     if existing is None:
         if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
@@ -406,7 +410,8 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     session.refresh(response)
     if response.status is ResponseStatus.COMPLETE:
         raise ResponseLocked("this response is complete and can no longer change")
-    check_access(actor, response.respondent.authority_id)
+    if not isinstance(actor, str):     # a respondent ("respondent") answers only their own
+        check_access(actor, response.respondent.authority_id)
     stored = answers_of(session, response)
     merged = []
     for item in items:
@@ -424,8 +429,16 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")
         report = SaveReport()
+        # The claim locks the response until commit, so its answers read now stay as read.
+        current = {a.question_key: a for a in session.scalars(
+            sa.select(Answer).where(Answer.response_id == response.id)
+            .execution_options(populate_existing=True))}
+        # The claim locks the response until commit, so its answers read now stay as read.
+        current = {a.question_key: a for a in session.scalars(
+            sa.select(Answer).where(Answer.response_id == response.id)
+            .execution_options(populate_existing=True))}
         for item in cleaned:
-            _write(session, actor, response, item, report)
+            _write(session, actor, response, item, report, current.get(item["key"]))
         safeguarding.check_response(session, actor, response, keys=[item["key"] for item in cleaned])
         session.commit()
         return report

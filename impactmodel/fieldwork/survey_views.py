@@ -113,14 +113,13 @@ def by_code(code: str):
 def _load(token: str, *, allow_submitted: bool = False):
     """(invitation, instrument, response) or a ready error page."""
     try:
-        invitation = invitations.find_invitation(db.session, token, allow_submitted=allow_submitted)
+        invitation, response = invitations.find_survey(db.session, token, allow_submitted=allow_submitted)
     except invitations.InvitationNotFound:
         return None, _ended("unknown")
     except invitations.InvitationEnded as exc:
         return None, _ended(exc.reason, responses.instrument_for_role(exc.invitation.role).audience,
                             exc.invitation)
     responses.ensure_synced(db.session)
-    response = surveys.survey_response(db.session, invitation)
     idef = responses.definition_of(response) if response is not None else \
         responses.instrument_for_role(invitation.role)
     return (invitation, idef, response), None

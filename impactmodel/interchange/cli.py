@@ -105,15 +105,14 @@ def export_responses(round_name, instrument_key, labels, out_path, dictionary_pa
         raise click.ClickException(str(exc)) from None
     try:
         if out_path and out_path.lower().endswith(".xlsx"):
-            body = responses.to_xlsx(export)
             with open(out_path, "wb") as fh:
-                fh.write(body)
+                n = responses.write_xlsx(export, fh)
         elif out_path:
             with open(out_path, "w", encoding="utf-8", newline="") as fh:
-                responses.write_csv(export, fh)
+                n = responses.write_csv(export, fh)
         else:
             out = io.StringIO()
-            responses.write_csv(export, out)
+            n = responses.write_csv(export, out)
             click.echo(out.getvalue(), nl=False)
         if dictionary_path:
             with open(dictionary_path, "w", encoding="utf-8", newline="") as fh:
@@ -121,5 +120,5 @@ def export_responses(round_name, instrument_key, labels, out_path, dictionary_pa
     except OSError as exc:
         raise click.ClickException(f"cannot write {exc.filename}: {exc.strerror}") from None
     if out_path:
-        click.echo(f"Wrote {len(export.rows)} response{'' if len(export.rows) == 1 else 's'} to {out_path}.",
+        click.echo(f"Wrote {n} response{'' if n == 1 else 's'} to {out_path}.",
                    err=True)

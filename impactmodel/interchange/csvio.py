@@ -26,8 +26,9 @@ from impactmodel.auth.models import User
 from impactmodel.codebook.models import Coding, coding_identity
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium import services
-from impactmodel.consortium.models import Authority, Participation, Respondent, Round, authority_key
+from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round, authority_key
 from impactmodel.enums import STAFF_ROLES, RespondentRole
+from impactmodel.fieldwork.models import Answer
 from impactmodel.inputs import unstorable
 
 CODED_COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt", "coder"]
@@ -549,47 +550,70 @@ def describe_duplicates(duplicates: list[tuple[int, int]], *, checked_only: bool
     return f"{rows}: {verb} left out, so nothing is stored twice."
 
 
-def coding_excerpt(coding: Coding) -> str:
-    if coding.excerpt:
-        return coding.excerpt
-    if coding.answer is not None and coding.start is not None and coding.answer.text:
-        return coding.answer.text[coding.start:coding.end]
+def excerpt_of(excerpt: str | None, answer_text: str | None, start: int | None, end: int | None) -> str:
+    """The words a coding covers: its stored excerpt, else its span of the answer."""
+    if excerpt:
+        return excerpt
+    if answer_text and start is not None:
+        return answer_text[start:end]
     return ""
+
+
+# Rows read from the database at a time by an export (a server-side cursor on PostgreSQL).
+YIELD_PER = 2000
+
+
+def coded_rows(session: Session, rnd: Round, authority_ids: set[int] | None = None,
+               blind_coder_id: int | None = None):
+    """The round's agreed codings as rows of ``CODED_COLUMNS``, read a batch at a time.
+
+    Plain column selects, no ORM objects: a round of any size is exported in flat memory.
+    ``authority_ids`` limits the rows to those authorities (None: all).
+    ``blind_coder_id`` leaves out the answers that user still has to code blind, so a
+    download cannot show a second coder what the first coder decided.
+    """
+    key_groups = dict(session.execute(sa.select(KeyGroup.id, KeyGroup.code)
+                                      .where(KeyGroup.round_id == rnd.id)).all())
+    # The answer's text is needed only for a coding without a stored excerpt.
+    answer_text = sa.case((sa.func.coalesce(Coding.excerpt, "") == "", Answer.text), else_=None)
+    query = (sa.select(Authority.name, Respondent.reference, Respondent.role, Coding.code_id,
+                       Coding.valence, Respondent.key_group_id, Coding.excerpt, answer_text,
+                       Coding.start, Coding.end, Coding.coder)
+             .join(Respondent, Coding.respondent_id == Respondent.id)
+             .join(Authority, Respondent.authority_id == Authority.id)
+             .outerjoin(Answer, Coding.answer_id == Answer.id)
+             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True),
+                    sa.true() if authority_ids is None else Respondent.authority_id.in_(authority_ids))
+             .order_by(Authority.name, Respondent.reference, Coding.id))
+    if blind_coder_id is not None:
+        pending = (sa.select(DoubleCoding.answer_id)
+                   .where(DoubleCoding.second_coder_id == blind_coder_id,
+                          DoubleCoding.second_done_at.is_(None)))
+        query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
+    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    try:
+        for (authority, reference, role, code_id, valence, key_group_id, excerpt, text,
+             start, end, coder) in result:
+            yield [authority, reference, role.value, code_id, valence.value, key_groups.get(key_group_id, ""),
+                   excerpt_of(excerpt, text, start, end), coder]
+    finally:
+        result.close()
 
 
 def export_coded(session: Session, round_name: str, out: IO[str],
                  authority_ids: set[int] | None = None, blind_coder_id: int | None = None) -> int:
-    """Write the round's agreed codings in the import format. Returns the row count.
+    """Write the round's agreed codings in the import format (see :func:`coded_rows`).
+    Returns the row count.
 
     Cells are written spreadsheet-safe (``sheets.csv_writer``); the import restores them.
-
-    ``authority_ids`` limits the export to those authorities (None: all).
-    ``blind_coder_id`` leaves out the answers that user still has to code blind, so a
-    download cannot show a second coder what the first coder decided.
     """
     rnd = session.scalar(sa.select(Round).where(Round.name == _normalise(round_name)))
     if rnd is None:
         raise LookupError(f"no round called {round_name!r}")
     writer = sheets.csv_writer(out)
     writer.writerow(CODED_COLUMNS)
-    key_groups = {kg.id: kg.code for kg in rnd.key_groups}
-    query = (sa.select(Coding).join(Respondent, Coding.respondent_id == Respondent.id)
-             .join(Authority, Respondent.authority_id == Authority.id)
-             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True),
-                    sa.true() if authority_ids is None else Respondent.authority_id.in_(authority_ids))
-             .order_by(Authority.name, Respondent.reference, Coding.id)
-             .options(sa.orm.joinedload(Coding.respondent).joinedload(Respondent.authority),
-                      sa.orm.joinedload(Coding.answer)))
-    if blind_coder_id is not None:
-        pending = (sa.select(DoubleCoding.answer_id)
-                   .where(DoubleCoding.second_coder_id == blind_coder_id,
-                          DoubleCoding.second_done_at.is_(None)))
-        query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
     n = 0
-    for coding in session.scalars(query):
-        r = coding.respondent
-        writer.writerow([r.authority.name, r.reference, r.role.value, coding.code_id,
-                         coding.valence.value, key_groups.get(r.key_group_id, ""),
-                         coding_excerpt(coding), coding.coder])
+    for row in coded_rows(session, rnd, authority_ids, blind_coder_id):
+        writer.writerow(row)
         n += 1
     return n

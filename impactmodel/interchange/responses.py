@@ -8,11 +8,10 @@ covers responses given on older versions too.
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterable
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -48,7 +47,9 @@ class ResponsesExport:
     instrument_key: str
     title: str
     columns: list[Column]
-    rows: list[list[Any]]
+    # One row per response, read from the database a batch at a time as it is consumed:
+    # it can be iterated once.
+    rows: Iterable[list[Any]]
 
 
 def _merge_in_order(lists: list[list[str]]) -> list[str]:
@@ -207,11 +208,23 @@ def build(session: Session, round_name: str, instrument_key: str, *, labels: boo
                       joinedload(Response.respondent).options(joinedload(Respondent.authority),
                                                               joinedload(Respondent.key_group),
                                                               joinedload(Respondent.case))))
-    rows = []
-    for response in session.scalars(query):
-        answers = {a.question_key: a for a in response.answers}
-        rows.append([c.cell(response, answers.get(c.question) if c.question else None) for c in columns])
-    return ResponsesExport(rnd.name, instrument_key, definitions[-1].title, columns, rows)
+    return ResponsesExport(rnd.name, instrument_key, definitions[-1].title, columns,
+                           _rows(session, query, columns))
+
+
+# Responses read at a time (a server-side cursor on PostgreSQL); their answers come in
+# one query per batch.
+YIELD_PER = 500
+
+
+def _rows(session: Session, query, columns: list[Column]):
+    result = session.scalars(query.execution_options(yield_per=YIELD_PER))
+    try:
+        for response in result:
+            answers = {a.question_key: a for a in response.answers}
+            yield [c.cell(response, answers.get(c.question) if c.question else None) for c in columns]
+    finally:
+        result.close()
 
 
 def dictionary_rows(export: ResponsesExport) -> list[list[str]]:
@@ -229,33 +242,44 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_csv(export: ResponsesExport, out: IO[str]) -> None:
-    writer = sheets.csv_writer(out)
-    writer.writerow([c.variable for c in export.columns])
+def csv_rows(export: ResponsesExport):
+    """The CSV's rows, header first, as they are read."""
+    yield [c.variable for c in export.columns]
     for row in export.rows:
-        writer.writerow(["" if v is None else _csv_value(v) for v in row])
+        yield ["" if v is None else _csv_value(v) for v in row]
+
+
+def write_csv(export: ResponsesExport, out: IO[str]) -> int:
+    """Write the CSV to ``out``; returns the number of responses."""
+    writer = sheets.csv_writer(out)
+    n = -1
+    for n, row in enumerate(csv_rows(export)):
+        writer.writerow(row)
+    return n
 
 
 def write_dictionary_csv(export: ResponsesExport, out: IO[str]) -> None:
     sheets.csv_writer(out).writerows(dictionary_rows(export))
 
 
-def to_xlsx(export: ResponsesExport) -> bytes:
-    """The responses on a first sheet (variable names on row 1), the dictionary on a second."""
-    wb = Workbook()
+def write_xlsx(export: ResponsesExport, out: IO[bytes]) -> int:
+    """The responses on a first sheet (variable names on row 1), the dictionary on a
+    second, written to ``out`` row by row (openpyxl's write-only mode keeps rows on disk).
+    Returns the number of responses."""
+    wb = Workbook(write_only=True)
     wb.properties.title = f"{export.title}: responses, {export.round_name}"
-    ws = wb.active
-    ws.title = "Responses"
-    sheets.append_row(ws, [c.variable for c in export.columns])
-    for row in export.rows:
-        sheets.append_row(ws, row)
+    ws = wb.create_sheet("Responses")
     ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    sheets.append_cells(ws, [c.variable for c in export.columns], font=bold)
+    n = 0
+    for row in export.rows:
+        sheets.append_cells(ws, row)
+        n += 1
     dictionary = wb.create_sheet("Dictionary")
-    for row in dictionary_rows(export):
-        sheets.append_row(dictionary, row)
-    for sheet in (ws, dictionary):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    header, *rest = dictionary_rows(export)
+    sheets.append_cells(dictionary, header, font=bold)
+    for row in rest:
+        sheets.append_cells(dictionary, row)
+    wb.save(out)
+    return n

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -11,6 +12,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from impactmodel import downloads
 from impactmodel.access import requires
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
@@ -96,12 +98,10 @@ def upload():
 @requires("can_import")
 def export_coded(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
-    out = io.StringIO()
     # A researcher downloads only the authorities assigned to them; the CLI exports all.
-    csvio.export_coded(db.session, rnd.name, out, authority_ids=current_user.visible_authority_ids(),
-                       blind_coder_id=current_user.id)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="coded-{rnd.id}.csv"'})
+    rows = csvio.coded_rows(db.session, rnd, authority_ids=current_user.visible_authority_ids(),
+                            blind_coder_id=current_user.id)
+    return downloads.csv_response(itertools.chain([csvio.CODED_COLUMNS], rows), f"coded-{rnd.id}.csv")
 
 
 @bp.get("/rounds/<int:round_id>/export/responses")
@@ -138,14 +138,10 @@ def export_responses(round_id: int, key: str, fmt: str):
     export = _responses(rnd, key, labels)
     if export is None:
         return redirect(url_for("interchange.responses_page", round_id=rnd.id))
-    if fmt == "xlsx":
-        body = responses.to_xlsx(export)
-    else:
-        out = io.StringIO()
-        responses.write_csv(export, out)
-        body = out.getvalue()
     name = f"round-{rnd.id}-{key}-responses{'-labels' if labels else ''}.{fmt}"
-    return Response(body, mimetype=FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    if fmt == "xlsx":
+        return downloads.file_response(lambda fh: responses.write_xlsx(export, fh), FORMATS[fmt], name)
+    return downloads.csv_response(responses.csv_rows(export), name)
 
 
 @bp.get("/rounds/<int:round_id>/export/responses/<key>/dictionary.csv")
@@ -155,7 +151,4 @@ def export_dictionary(round_id: int, key: str):
     export = _responses(rnd, key, False)
     if export is None:
         return redirect(url_for("interchange.responses_page", round_id=rnd.id))
-    out = io.StringIO()
-    responses.write_dictionary_csv(export, out)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="round-{rnd.id}-{key}-dictionary.csv"'})
+    return downloads.csv_response(responses.dictionary_rows(export), f"round-{rnd.id}-{key}-dictionary.csv")

@@ -26,8 +26,10 @@ class ConfidenceScore(Base):
     components: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     # Warnings a reader must see, e.g. {"missing_groups": ["practitioner"]}.
     flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    # Everything the profile page shows, computed once with the score.
-    profile: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Everything the profile page shows, computed once with the score. Deferred: lists of
+    # authorities read ``evidence`` (a copy of the profile's) rather than decode every profile.
+    profile: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, deferred=True)
+    evidence: Mapped[str | None] = mapped_column(sa.String(20))
     method_version: Mapped[str] = mapped_column(sa.String(20))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Method 2.0: the jackknife standard error and its degrees of freedom (for the

@@ -284,7 +284,7 @@ def continuum_rows(stored, viewer: Viewer) -> list[dict]:
                      "reason": None if s.confidence is not None else (s.reason or "no staff interviewed"),
                      "hidden_components": d["hidden_components"],
                      "missing_groups": [ROLE_LABELS[g] for g in s.flags.get("missing_groups", [])],
-                     "evidence": EVIDENCE_LABELS.get(s.profile.get("evidence")),
+                     "evidence": EVIDENCE_LABELS.get(s.evidence),
                      "components": shown_components(s, d["hidden_components"])})
     return rows
 

@@ -109,7 +109,8 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int | None = No
         rows.append(ConfidenceScore(
             round_id=rnd.id, authority_id=s.key, confidence=s.confidence, ci_low=s.ci_low,
             ci_high=s.ci_high, rank=s.rank, rank_low=s.rank_low, rank_high=s.rank_high,
-            components=s.components, flags=s.flags, profile=prof, se=s.se, df=s.df, n=s.n,
+            components=s.components, flags=s.flags, profile=prof, evidence=prof.get("evidence"),
+            se=s.se, df=s.df, n=s.n,
             reason=s.reason, method_version=core.METHOD_VERSION, computed_at=now))
     summary = report.round_summary(data, result)
     summary["alternatives"] = [{k: v for k, v in alt.items() if k != "ranks"}
@@ -218,17 +219,19 @@ class StoredRound:
         return self.scoring is None
 
 
-def stored_results(session: Session, rnd: Round, *, scores: bool = True) -> StoredRound:
+def stored_results(session: Session, rnd: Round, *, scores: bool = True, profiles: bool = True) -> StoredRound:
     """The round's stored scores (with their authorities), without recomputing.
 
-    ``scores`` False reads only the round-level row (``StoredRound.scores`` empty).
+    ``scores`` False reads only the round-level row (``StoredRound.scores`` empty);
+    ``profiles`` False leaves each score's profile unread (the continuum shows none of it).
     """
     scoring = session.scalar(sa.select(RoundScoring).where(RoundScoring.round_id == rnd.id))
     if not scores:
         return StoredRound(rnd, scoring, [])
     rows = session.scalars(
         sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
-        .options(sa.orm.joinedload(ConfidenceScore.authority))
+        .options(sa.orm.joinedload(ConfidenceScore.authority),
+                 *([sa.orm.undefer(ConfidenceScore.profile)] if profiles else []))
         .order_by(ConfidenceScore.rank.is_(None), ConfidenceScore.rank, ConfidenceScore.authority_id)).all()
     return StoredRound(rnd, scoring, list(rows))
 

@@ -345,7 +345,7 @@ def test_answers_of_an_unsent_survey_are_not_coded_or_exported(client, session, 
     answers = responses.answers_of(session, surveys.survey_response(session, invitation))
     assert "anything_else" in answers  # saved page by page, as promised, until sent or not
     with client.application.app_context():
-        ids = queries.queue_ids(session, fw.admin, queries.QueueFilter(status="all"))
+        ids = list(session.scalars(queries.queue_query(session, fw.admin, queries.QueueFilter(status="all"))))
     assert answers["anything_else"].id not in ids
 
 

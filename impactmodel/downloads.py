@@ -1,0 +1,79 @@
+"""Downloads that keep a worker's memory flat, however large the round.
+
+CSV is written to the response row by row as the rows are read; binary files (XLSX,
+``.qdpx``) are written to an anonymous temporary file and sent from it, so neither is
+ever assembled in memory. Every cell still goes through ``sheets``.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from typing import IO, Any, Callable, Iterable
+
+from flask import Response, stream_with_context
+from sqlalchemy.orm import Session
+
+from impactmodel import sheets
+from impactmodel.db import db
+
+# Rows written per chunk sent: large enough that the response is not a stream of tiny
+# writes, small enough that a chunk stays a few hundred kilobytes.
+CHUNK_ROWS = 1000
+FILE_CHUNK = 256 * 1024
+
+
+def _attachment(name: str) -> str:
+    return f'attachment; filename="{name}"'
+
+
+def csv_chunks(rows: Iterable[Iterable[Any]]):
+    """The spreadsheet-safe CSV text of ``rows``, a chunk of ``CHUNK_ROWS`` rows at a time."""
+    buf = io.StringIO()
+    writer = sheets.csv_writer(buf)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if n % CHUNK_ROWS == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def csv_response(rows: Iterable[Iterable[Any]], name: str) -> Response:
+    """A CSV download of ``rows`` (header first), streamed while the rows are read from
+    the request's database session."""
+    return Response(stream_with_context(_closing(csv_chunks(rows), db.session)), mimetype="text/csv",
+                    headers={"Content-Disposition": _attachment(name)})
+
+
+def _closing(chunks, session: Session):
+    # The app context's teardown closes the session when the view returns, before the
+    # rows are read: reading them opens a transaction again, which is closed here.
+    try:
+        yield from chunks
+    finally:
+        session.close()
+
+
+def file_response(write: Callable[[IO[bytes]], Any], mimetype: str, name: str) -> Response:
+    """A download of what ``write`` writes to a binary file, sent from a temporary file
+    that is removed when the response closes it."""
+    fh = tempfile.TemporaryFile()
+    try:
+        write(fh)
+        fh.seek(0)
+    except BaseException:
+        fh.close()
+        raise
+    response = Response(_read_and_close(fh), mimetype=mimetype,
+                        headers={"Content-Disposition": _attachment(name)})
+    response.call_on_close(fh.close)     # also when the download is abandoned part way
+    return response
+
+
+def _read_and_close(fh: IO[bytes]):
+    try:
+        while chunk := fh.read(FILE_CHUNK):
+            yield chunk
+    finally:
+        fh.close()

@@ -1,0 +1,154 @@
+"""Rounds too large for lists of ids: bounded statements, paged pages, streamed downloads."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from impactmodel import codebook, downloads
+from impactmodel.auth.models import Role
+from impactmodel.coding import queries, services
+from impactmodel.codebook.models import Coding
+from impactmodel.coding.models import DoubleCoding
+from impactmodel.db import utcnow
+from impactmodel.fieldwork.models import Answer
+from tests.conftest import ENGINES
+
+# More than PostgreSQL's 65,535 parameters a statement (and SQLite's 32,766).
+LARGE = 66_000
+
+
+def coded_answers(session, make_answer, rnd, authority, coder, n: int) -> list[int]:
+    """``n`` open answers of one interview, each with an agreed coding by ``coder``; their ids."""
+    codebook.sync(session)
+    first = make_answer(rnd, authority, "The panel meets every month.", question="q0")
+    session.execute(sa.insert(Answer), [{"response_id": first.response_id, "question_key": f"q{i}",
+                                         "text": f"Answer {i}: the panel meets every month."}
+                                        for i in range(1, n)])
+    ids = list(session.scalars(sa.select(Answer.id).where(Answer.response_id == first.response_id)
+                               .order_by(Answer.id)))
+    respondent_id = first.response.respondent_id
+    session.execute(sa.insert(Coding), [
+        {"round_id": rnd.id, "respondent_id": respondent_id, "answer_id": a, "code_id": "L1.tools",
+         "valence": "positive", "start": 0, "end": 6, "excerpt": None, "coder": coder.email,
+         "coder_id": coder.id, "agreed": True} for a in ids])
+    session.commit()
+    return ids
+
+
+def largest_statement(engine):
+    """Record the most parameters any one statement binds while the block runs."""
+    seen = [0]
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not executemany and parameters:
+            seen[0] = max(seen[0], len(parameters))
+    sa.event.listen(engine, "before_cursor_execute", count)
+    return seen, lambda: sa.event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_draw_and_its_double_coding_read_a_huge_round_in_bounded_statements(
+        app, session, make_round, make_authority, make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    ids = coded_answers(session, make_answer, rnd, north, first, LARGE)
+    seen, stop = largest_statement(app.extensions["impactmodel.engine"])
+    try:
+        with app.app_context():
+            assert services.double_coding_population(session, rnd.id, second) == ids
+            drawn = services.draw_double_sample(session, first, rnd.id, second.id, 1.0, seed=7)
+            assert len(drawn) == LARGE
+            session.execute(sa.update(DoubleCoding).where(DoubleCoding.round_id == rnd.id)
+                            .values(second_done_at=utcnow(), no_code_applies=True))
+            session.commit()
+            data = queries.double_coded(session, rnd.id, authority_ids=[north.id], leave_out={ids[0]})
+            rows = queries.answer_rows(session, ids)
+    finally:
+        stop()
+    assert data.units == ids[1:] and data.pairs["first"][ids[1]] == {("L1.tools", "positive")}
+    assert data.pairs["second"][ids[1]] == set() and data.respondents[ids[1]] == rows[1].respondent_id
+    assert [r.id for r in rows] == ids and rows[5].question_key == "q5"
+    assert 0 < seen[0] < 10_000
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_disagreements_come_twenty_to_a_page(app, session, client, auth, make_round, make_authority,
+                                             make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    ids = coded_answers(session, make_answer, rnd, north, first, 45)
+    with app.app_context():
+        services.draw_double_sample(session, first, rnd.id, second.id, 1.0, seed=1)
+    session.execute(sa.update(DoubleCoding).values(second_done_at=utcnow(), no_code_applies=True))
+    session.commit()       # the second coder applied nothing: every answer differs
+    auth.login(first)
+    pages = [client.get(f"/coding/disagreements?round={rnd.id}&page={p}").get_data(as_text=True)
+             for p in (1, 2, 3, 9)]
+    shown = [{i for i in ids if f'id="d-{i}"' in page} for page in pages]
+    assert [len(s) for s in shown] == [20, 20, 5, 5]          # a page past the end shows the last
+    assert shown[0] | shown[1] | shown[2] == set(ids) and shown[3] == shown[2]
+    assert "Next page" in pages[0] and "Previous page" in pages[2] and "Next page" not in pages[2]
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_coding_queue_pages_and_steps_in_the_database(app, session, client, auth, make_round,
+                                                          make_authority, make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    coder = make_user(Role.ADMIN)
+    ids = coded_answers(session, make_answer, rnd, north, coder, 120)
+    auth.login(coder)
+    page = client.get(f"/coding/?round={rnd.id}&status=coded&page=3").get_data(as_text=True)
+    assert "page 3 of 3" in page and f"/coding/answers/{ids[100]}" in page and f"/coding/answers/{ids[99]}?" not in page
+    answer = client.get(f"/coding/answers/{ids[50]}?round={rnd.id}&status=coded").get_data(as_text=True)
+    assert f"/coding/answers/{ids[49]}?" in answer and f"/coding/answers/{ids[51]}?" in answer
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_coded_csv_streams_row_by_row_and_returns_its_connection(app, session, client, auth, make_round,
+                                                                 make_authority, make_user, make_answer,
+                                                                 monkeypatch):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    coder = make_user(Role.ADMIN)
+    coded_answers(session, make_answer, rnd, north, coder, 25)
+    monkeypatch.setattr(downloads, "CHUNK_ROWS", 10)
+    auth.login(coder)
+    pool = app.extensions["impactmodel.engine"].pool
+    before = pool.checkedout()
+    response = client.get(f"/rounds/{rnd.id}/export/coded.csv", buffered=False)
+    chunks = list(response.response)
+    response.close()
+    assert len(chunks) == 3            # 26 rows (the header too), ten at a time, as they are read
+    rows = list(csv.DictReader(io.StringIO("".join(c.decode() for c in chunks))))
+    assert len(rows) == 25 and {r["excerpt"] for r in rows} == {"Answer", "The pa"}
+    assert rows[0]["authority"] == "North" and rows[0]["code"] == "L1.tools" and rows[0]["coder"] == coder.email
+    assert pool.checkedout() == before
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_qdpx_is_sent_from_a_temporary_file(app, session, client, auth, make_round, make_authority,
+                                            make_user, make_answer, monkeypatch):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    coder = make_user(Role.ADMIN)
+    ids = coded_answers(session, make_answer, rnd, north, coder, 30)
+    monkeypatch.setattr(downloads, "FILE_CHUNK", 1000)
+    auth.login(coder)
+    response = client.get(f"/coding/rounds/{rnd.id}/export.qdpx", buffered=False)
+    assert response.headers["Content-Disposition"].endswith(f'round-{rnd.id}.qdpx"')
+    chunks = list(response.response)
+    response.close()
+    body = b"".join(chunks)
+    assert len(chunks) == -(-len(body) // 1000)     # read back from the file a chunk at a time
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        qde = zf.read("project.qde").decode()
+        assert len([n for n in zf.namelist() if n.startswith("sources/")]) == 30
+    assert qde.count("<TextSource ") == 30 and qde.count("<CodeRef ") == 30
+    assert f"answer {ids[-1]}" in qde
