@@ -100,9 +100,7 @@ def _load_fieldwork(s, r, auth, rnd: synthetic.SyntheticRound, ids) -> None:
     from impactmodel.fieldwork.models import Answer, Invitation, Response
     from impactmodel.fieldwork.services import sync_instruments
 
-    groups = [KeyGroup(round_id=r.id, code=c, label=c) for c in ("lac", "asd", "ks3_absence")]
-    s.add_all(groups)
-    s.flush()
+    groups = s.scalars(sa.select(KeyGroup).where(KeyGroup.round_id == r.id).order_by(KeyGroup.code)).all()
     staff_and_families = s.scalars(sa.select(Respondent.id).where(Respondent.round_id == r.id,
                                                                   Respondent.role != "dcs")).all()
     s.execute(sa.update(Respondent), [{"id": rid, "key_group_id": groups[i % 3].id}
