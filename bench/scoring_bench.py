@@ -95,6 +95,7 @@ def _load_fieldwork(s, r, auth, rnd: synthetic.SyntheticRound, ids) -> None:
     child (one in ten begun only), plus two unopened links per authority: what the report's
     key-group filter, context, rated answers and response rates read."""
     import secrets
+    from datetime import datetime, timezone
 
     from impactmodel.consortium.models import KeyGroup, Participation, Respondent
     from impactmodel.fieldwork.models import Answer, Invitation, Response
@@ -114,12 +115,13 @@ def _load_fieldwork(s, r, auth, rnd: synthetic.SyntheticRound, ids) -> None:
     rated = {"parent": [("support_helpful", ("very", "quite", "little"))],
              "child": [("help_feel", ("very_happy", "happy", "ok")), ("listened", ("always", "mostly", "sometimes"))]}
     invitations, responses = [], []
+    sent = datetime.now(timezone.utc)
     for i, (a, ref, role) in enumerate(rnd.families):
         rid = ids[(auth[a].id, ref)]
         done = i % 10 != 0
         invitations.append({"token": secrets.token_urlsafe(32), "round_id": r.id, "authority_id": auth[a].id,
                             "role": role, "key_group_id": groups[i % 3].id, "respondent_id": rid,
-                            "submitted_at": sa.func.now() if done else None})
+                            "submitted_at": sent if done else None})
         responses.append({"respondent_id": rid, "instrument_version_id": survey[role], "mode": "self",
                           "status": "complete" if done else "in_progress"})
     for a in auth.values():

@@ -120,6 +120,11 @@ def _labels(rnd: Round) -> dict[str, str]:
     return (summary or {}).get("labels", {})
 
 
+# The tables the report page shows (indicators and response rates have pages of their own).
+REPORT_TABLES = (*(n for n in round_tables.TABLES
+                   if n not in ("indicators", "indicator_distribution", "response_rates")), "gaps_shown")
+
+
 def _key_group(rnd: Round) -> str | None:
     """The ``key_group`` filter of the address, when it names one of the round's key groups."""
     return round_tables.round_key_group(db.session, rnd, request.args.get("key_group"))
@@ -132,8 +137,7 @@ def report(round_id: int):
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     key_group = _key_group(rnd)
-    tables = round_tables.round_tables(db.session, rnd, viewer, key_group,
-                                       names=(*round_tables.TABLES, "gaps_shown"), stored=stored)
+    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
     changes = present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer) \
         if not stored.empty else []
     reach = None
