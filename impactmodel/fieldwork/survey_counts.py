@@ -6,6 +6,7 @@ authorities and suppress small counts.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -84,18 +85,23 @@ def rated_answers(session: Session, rnd: Round, key_group: str | None = None) ->
                                                   [(o["id"], o["label"]) for o in q["options"]], Counter())
     if not out:
         return []
-    query = (sa.select(Instrument.key, Answer.question_key, Answer.value)
+    # Counted in the database: a national round has tens of thousands of these answers.
+    # JSON has no equality on PostgreSQL, so the value is grouped as its JSON text.
+    value = sa.cast(Answer.value, sa.Text)
+    query = (sa.select(Instrument.key, Answer.question_key, value, sa.func.count())
              .join(Response, Answer.response_id == Response.id)
              .join(InstrumentVersion, InstrumentVersion.id == Response.instrument_version_id)
              .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
              .join(Respondent, Respondent.id == Response.respondent_id)
              .where(Respondent.round_id == rnd.id, response_counts(),
                     Instrument.key.in_({i for i, _k in out}), Answer.question_key.in_({k for _i, k in out}),
-                    Respondent.role.in_([RespondentRole(q.role) for q in out.values()])))
+                    Respondent.role.in_([RespondentRole(q.role) for q in out.values()]))
+             .group_by(Instrument.key, Answer.question_key, value))
     if key_group:
         query = query.join(KeyGroup, KeyGroup.id == Respondent.key_group_id).where(KeyGroup.code == key_group)
-    for inst_key, question, value in session.execute(query):
+    for inst_key, question, text, n in session.execute(query):
         rated = out.get((inst_key, question))
-        if rated is not None and isinstance(value, str):
-            rated.counts[value] += 1
+        chosen = json.loads(text) if text else None
+        if rated is not None and isinstance(chosen, str):
+            rated.counts[chosen] += n
     return list(out.values())
