@@ -392,9 +392,9 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
 def key_group_view(score, viewer: Viewer, labels: dict[str, str], key_group: str, label: str) -> dict:
     """An authority's features as named by its staff working with one key group.
 
-    Counts follow the profile's rule (exact to viewers open to the authority, else
-    "<5" under the threshold). Staff rows whose group is under the threshold carry
-    no share, as a group's levels do not.
+    Counts follow the profile's rule: exact to viewers open to the authority, else
+    "<5" under the threshold. ``stored`` is false for scores computed before key
+    groups were stored with them; ``staff`` is None when no staff member works with it.
     """
     own = score.profile.get("key_groups", {}).get(key_group)
     open_ = viewer.is_open(score.authority)

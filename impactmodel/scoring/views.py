@@ -138,8 +138,6 @@ def report(round_id: int):
     viewer = _viewer()
     key_group = _key_group(rnd)
     tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
-    changes = present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer) \
-        if not stored.empty else []
     reach = None
     if not stored.empty and not key_group:
         s = stored.scoring.summary
@@ -150,7 +148,7 @@ def report(round_id: int):
                            placement_agreement=placements.agreement(db.session, rnd),
                            stale=_stale(stored), key_group=key_group, key_groups=rnd.key_groups,
                            by_key_group=round_tables.BY_KEY_GROUP,
-                           changes=changes, change_table=tables["change"],
+                           changes=tables["change"].rows, change_table=tables["change"],
                            reach=reach, chart=charts.continuum(rows), rows=rows,
                            level_names=present.LEVEL_NAMES, threshold=viewer.threshold,
                            summary=stored.scoring.summary if stored.scoring else {})
