@@ -19,7 +19,7 @@ from impactmodel import sheets
 from impactmodel.audit import record
 from impactmodel.consortium import context
 from impactmodel.consortium.models import Authority, Participation, Round
-from impactmodel.consortium.services import find_authority_by_name
+from impactmodel.consortium.services import closest_names, find_authority_by_name
 from impactmodel.interchange.csvio import ImportRejected, Problem, _read
 
 COLUMNS = ["authority", "authority_type", "children", "integrated_since"]
@@ -45,7 +45,9 @@ def import_contexts(session: Session, stream: IO[str], round_name: str, actor="c
     change nothing. ``dry_run`` checks every row and writes nothing."""
     rnd = session.scalar(sa.select(Round).where(Round.name == round_name.strip()))
     if rnd is None:
-        raise ImportRejected([Problem(None, None, f"no round called {round_name!r}: context is recorded "
+        close = closest_names(round_name, list(session.scalars(sa.select(Round.name))))
+        hint = f"did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
+        raise ImportRejected([Problem(None, None, f"no round called {round_name!r}: {hint}context is recorded "
                                                   "for authorities already taking part in a round")])
     taking_part = {p.authority_id: p for p in session.scalars(
         sa.select(Participation).where(Participation.round_id == rnd.id))}

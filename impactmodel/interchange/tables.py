@@ -39,6 +39,8 @@ TABLES = {
     "indicator_distribution": "Quantitative indicators across authorities",
 }
 NOT_SCORED = "The round has not been scored yet: compute its scores to fill this table."
+# Read from the round as it is rather than from stored scores: filled before scoring.
+FROM_THE_ROUND = ("closed_answers", "response_rates", "indicators", "indicator_distribution")
 # Tables that can count one key group's respondents only.
 BY_KEY_GROUP = present.KEY_GROUP_TABLES + ("closed_answers", "response_rates")
 

@@ -62,4 +62,4 @@ def test_context_round_trips_and_a_bad_row_imports_nothing(runner, session, make
     check = runner.invoke(args=["import", "context", str(good), "--round", "Round 1", "--check"])
     assert check.exit_code == 0 and "would record" in check.output
     unknown = runner.invoke(args=["import", "context", str(good), "--round", "Round 9"])
-    assert unknown.exit_code != 0 and "no round called 'Round 9'" in unknown.output
+    assert unknown.exit_code != 0 and "no round called 'Round 9': did you mean 'Round 1'?" in unknown.output
