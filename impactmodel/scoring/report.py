@@ -118,16 +118,19 @@ SHARED_MOST = 0.5     # a feature "named by all three groups" in at least half t
 def feature_rows(a: AuthorityInput, M: np.ndarray, feature_codes, with_trios: bool) -> list[dict]:
     """The features the staff of ``a`` named in ``M`` (positive or to develop), with the
     groups naming each, the people, each group's share and (``with_trios``) the trios' share."""
+    # Each group's count and share of the features at once (a national round has 150
+    # authorities, each read again for every key group).
+    counts = np.vstack([M[a.role == g].sum(axis=0) for g in range(3)]).reshape(3, len(feature_codes))
+    sizes = np.array([(a.role == g).sum() for g in range(3)], dtype=float)[:, None]
+    shares = np.divide(counts, sizes, out=np.zeros(counts.shape), where=sizes > 0)
     rows = []
-    for j, code in enumerate(feature_codes):
-        shares = [float(M[a.role == g, j].mean()) if (a.role == g).any() else 0.0 for g in range(3)]
-        groups = [GROUPS[g] for g in range(3) if shares[g] > 0]
-        if groups:
-            row = {"code": code, "groups": groups, "respondents": int(M[:, j].sum()),
-                   "shares": dict(zip(GROUPS, shares))}
-            if with_trios:
-                row["trios"] = float(np.prod(shares))
-            rows.append(row)
+    for j in np.flatnonzero(counts.sum(axis=0) > 0):
+        share = [float(x) for x in shares[:, j]]
+        row = {"code": feature_codes[j], "groups": [GROUPS[g] for g in range(3) if share[g] > 0],
+               "respondents": int(counts[:, j].sum()), "shares": dict(zip(GROUPS, share))}
+        if with_trios:
+            row["trios"] = float(np.prod(share))
+        rows.append(row)
     # Shared by more trios first, then named by more groups and more people (the figures' order).
     rows.sort(key=lambda r: (-r.get("trios", 0), -len(r["groups"]), -r["respondents"], r["code"]))
     return rows
