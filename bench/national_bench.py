@@ -7,7 +7,7 @@ Run on demand from the repository root (PostgreSQL's server binaries must be ins
 For each size it:
 1. starts a throwaway PostgreSQL cluster (``tests/pgserver.py``) and migrates it;
 2. builds a round the way the app's services do: round, authorities and participations
-   (``consortium.services``), instruments and codebook synced (``fieldwork.services``),
+   (``consortium.services``), instruments and codebook synced (``fieldwork.responses``),
    30 staff interviews and 200 parent and child surveys per authority with their open
    answers, the synthetic round's codings (``scoring/synthetic.py``) placed on spans of
    those answers (respondents, answers and codings bulk-inserted, as
@@ -56,7 +56,7 @@ from impactmodel.consortium import services as consortium_services  # noqa: E402
 from impactmodel.consortium.models import Authority, Respondent  # noqa: E402
 from impactmodel.db import db, utcnow  # noqa: E402
 from impactmodel.enums import RespondentRole  # noqa: E402
-from impactmodel.fieldwork import services as fieldwork_services  # noqa: E402
+from impactmodel.fieldwork import responses as fieldwork_responses  # noqa: E402
 from impactmodel.fieldwork.models import Answer, Response, ResponseMode, ResponseStatus  # noqa: E402
 from impactmodel.scoring import services as scoring_services  # noqa: E402
 from impactmodel.scoring import synthetic  # noqa: E402
@@ -86,7 +86,7 @@ def build(url: str, n_authorities: int, seed: int = 2008) -> dict:
     rng = random.Random(seed)
     with app.app_context():
         s = db.session
-        fieldwork_services.ensure_synced(s)
+        fieldwork_responses.ensure_synced(s)
         admin = create_user(s, "bench", email="admin@example.org", name="Bench Admin", role=Role.ADMIN,
                             password=PASSWORD)
         second = create_user(s, "bench", email="second@example.org", name="Second Coder",
@@ -96,9 +96,9 @@ def build(url: str, n_authorities: int, seed: int = 2008) -> dict:
         for a in auth.values():
             consortium_services.ensure_participation(s, rnd, a)
         s.commit()
-        versions = {role: fieldwork_services.current_version(s, fieldwork_services.instrument_for_role(role).key)
+        versions = {role: fieldwork_responses.current_version(s, fieldwork_responses.instrument_for_role(role).key)
                     for role in RespondentRole}
-        questions = {role: _open_questions(fieldwork_services.instrument_for_role(role)) for role in RespondentRole}
+        questions = {role: _open_questions(fieldwork_responses.instrument_for_role(role)) for role in RespondentRole}
         people = [(x.authority, x.respondent, x.role, x.level) for x in rnd_data.staff]
         people += [(a, ref, role, None) for a, ref, role in rnd_data.families]
         s.execute(sa.insert(Respondent), [

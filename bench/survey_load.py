@@ -44,12 +44,13 @@ from impactmodel import create_app  # noqa: E402
 from impactmodel.cli import alembic_config  # noqa: E402
 from impactmodel.consortium import services as consortium_services  # noqa: E402
 from impactmodel.db import db  # noqa: E402
-from impactmodel.fieldwork import services as fieldwork_services  # noqa: E402
+from impactmodel.fieldwork import invitations as survey_links  # noqa: E402
+from impactmodel.fieldwork import responses as fieldwork_responses  # noqa: E402
 from impactmodel.fieldwork.models import Answer, Invitation, Response  # noqa: E402
 from tests.pgserver import PostgresServer, _free_port  # noqa: E402
 
 CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
-INSTRUMENT = fieldwork_services.instrument_for_role("parent")
+INSTRUMENT = fieldwork_responses.instrument_for_role("parent")
 
 
 def page_answers(section: dict) -> list[tuple[str, str]]:
@@ -146,14 +147,14 @@ def setup_app(url: str, n: int) -> list[str]:
     command.upgrade(alembic_config(url), "head")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True, "JOBS_IN_WEB": False})
     with app.app_context():
-        fieldwork_services.ensure_synced(db.session)
+        fieldwork_responses.ensure_synced(db.session)
         rnd = consortium_services.get_or_create_round(db.session, "Survey load")
         authority = consortium_services.get_or_create_authority(db.session, "Load Borough")
         consortium_services.ensure_participation(db.session, rnd, authority)
         db.session.commit()
         tokens = []
         while len(tokens) < n:
-            made = fieldwork_services.create_invitations(db.session, "bench", round=rnd, authority=authority,
+            made = survey_links.create_invitations(db.session, "bench", round=rnd, authority=authority,
                                                          role="parent", count=min(500, n - len(tokens)))
             tokens += [i.token for i in made]
     app.extensions["impactmodel.engine"].dispose()

@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, Participation, Respondent, Round
-from impactmodel.demo.generate import consortium
+from impactmodel.demo.generate import ROUNDS, consortium
 from impactmodel.demo.loader import DEMO_USERS
 from impactmodel.fieldwork.models import Answer, Invitation, Response
 from impactmodel.indicators.models import IndicatorValue
-from impactmodel.scoring.models import ConfidenceScore
+from impactmodel.scoring.models import ConfidenceScore, RoundScoring
 
 
 def test_generator_is_seeded():
@@ -50,6 +50,20 @@ def test_demo_data_loads_and_log_ins_work(runner, app, session):
     best = session.scalars(sa.select(ConfidenceScore).where(ConfidenceScore.rank == 1)).all()
     # The most mature authority by construction leads in both rounds.
     assert {s.authority.name for s in best} == {"Northshire County Council"} and len(best) == 2
+    # Every authority's context in both rounds, and the report's new tables have something on them.
+    assert count(Participation, Participation.authority_type.is_not(None), Participation.children.is_not(None),
+                 Participation.integrated_since.is_not(None)) == 16
+    current = session.scalar(sa.select(Round).where(Round.name == ROUNDS[1]))
+    summary = session.scalar(sa.select(RoundScoring.summary).where(RoundScoring.round_id == current.id))
+    assert set(summary["key_groups"]) == {"lac", "asd", "ks3_absence"}
+    assert all(kg["impacts_by_level"] and kg["table2"]["groups"] for kg in summary["key_groups"].values())
+    assert summary["suggestions"]["rows"] and summary["thirds"]["rows"] and summary["to_develop"]["groups"]["practitioner"]
+    admin = app.test_client()
+    admin.post("/login", data={"email": DEMO_USERS[0][0], "password": DEMO_USERS[0][3]})
+    report = admin.get(f"/rounds/{current.id}/report?key_group=lac").get_data(as_text=True)
+    assert "County council" in report and "Very happy" in report and "Yes, always" in report
+    rates = admin.get(f"/rounds/{current.id}/response-rates").get_data(as_text=True)
+    assert "Northshire County Council" in rates and "Looked-after" in rates
     for email, _name, _role, password in DEMO_USERS:
         client = app.test_client()
         assert client.post("/login", data={"email": email, "password": password}).status_code == 302

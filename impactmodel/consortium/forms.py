@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from impactmodel.consortium import context
 
 
 class RoundForm(FlaskForm):
@@ -36,3 +39,15 @@ class RemoveParticipationForm(FlaskForm):
     """Empty until confirmed: then carries the counts the administrator was shown."""
 
     confirmed = HiddenField()
+
+
+class ContextForm(FlaskForm):
+    """An authority's context in a round; an empty field clears that value."""
+
+    authority_type = SelectField("Type of authority", choices=[SelectChoice("", "Not recorded")] + [
+        SelectChoice(k, v) for k, v in context.AUTHORITY_TYPES.items()], validators=[Optional()])
+    children = IntegerField("Children aged 0-19", validators=[Optional(), NumberRange(
+        1, context.CHILDREN_MAX, f"Children aged 0-19: a whole number from 1 to {context.CHILDREN_MAX}.")])
+    integrated_since = IntegerField("Integrated since (year)", validators=[Optional(), NumberRange(
+        context.EARLIEST_YEAR, context.LATEST_YEAR,
+        f"The year integration began: from {context.EARLIEST_YEAR} to {context.LATEST_YEAR}.")])

@@ -137,6 +137,12 @@ class Participation(Base):
     staff_selection: Mapped[str | None] = mapped_column(sa.String(20))
     managers_in_post: Mapped[int | None]
     practitioners_in_post: Mapped[int | None]
+    # The authority's context in this round (consortium/context.py): its type (county,
+    # unitary...), how many children and young people aged 0-19 live there, and the year
+    # its integrated arrangements began.
+    authority_type: Mapped[str | None] = mapped_column(sa.String(30))
+    children: Mapped[int | None]
+    integrated_since: Mapped[int | None]
 
     round: Mapped[Round] = relationship(back_populates="participations")
     authority: Mapped[Authority] = relationship()

@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from impactmodel.access import requires
 from impactmodel.audit import record
-from impactmodel.consortium import admin, services
-from impactmodel.consortium.forms import (MergeAuthorityForm, ParticipationForm, RemoveParticipationForm,
+from impactmodel.consortium import admin, context, services
+from impactmodel.consortium.forms import (ContextForm, MergeAuthorityForm, ParticipationForm, RemoveParticipationForm,
                                           RenameAuthorityForm, RoundForm)
-from impactmodel.consortium.models import Authority, Locality, Round
+from impactmodel.consortium.models import Authority, Locality, Participation, Round
 from impactmodel.consortium.queries import authority_overview, round_overview
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
@@ -189,3 +189,38 @@ def remove_participation(round_id: int, public_id: str):
     removed = ", ".join(f"{n} {admin.REMOVAL_COUNTS[k]}" for k, n in plan.counts.items() if n)
     flash(f"{authority.name} no longer takes part in {rnd.name}" + (f"; deleted {removed}." if removed else "."))
     return redirect(url_for("consortium.round_detail", round_id=rnd.id))
+
+
+@bp.get("/rounds/<int:round_id>/context")
+@requires("can_manage_rounds")
+def context_page(round_id: int):
+    """Each taking part authority's type, size and year integration began, for the round report."""
+    rnd = db.session.get(Round, round_id) or abort(404)
+    parts = db.session.execute(
+        sa.select(Participation, Authority).join(Authority, Authority.id == Participation.authority_id)
+        .where(Participation.round_id == rnd.id).order_by(Authority.name)).all()
+    rows = [{"authority": a, "form": ContextForm(formdata=None, authority_type=p.authority_type or "",
+                                                 children=p.children, integrated_since=p.integrated_since)}
+            for p, a in parts]
+    return render_template("consortium/context.html", round=rnd, rows=rows)
+
+
+@bp.post("/rounds/<int:round_id>/context/<public_id>")
+@requires("can_manage_rounds")
+def save_context(round_id: int, public_id: str):
+    rnd = db.session.get(Round, round_id) or abort(404)
+    authority = authority_for_url(public_id)
+    form = ContextForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            context.record_context(db.session, current_user, rnd, authority,
+                                   authority_type=form.authority_type.data or None,
+                                   children=form.children.data, integrated_since=form.integrated_since.data)
+        except context.ContextError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"Context saved for {authority.name}.", "success")
+    return redirect(url_for("consortium.context_page", round_id=rnd.id))

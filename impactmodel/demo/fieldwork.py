@@ -113,7 +113,10 @@ def load_surveys(session, researcher: User, round_name: str, ar: AuthorityRound)
                 if said:
                     answers["better_more"] = {"text": said[0]}
             else:
-                answers |= {"help_feel": {"value": "happy"},
+                # How children feel about their help, and whether they are listened to, vary
+                # with how much difference they said it made.
+                answers |= {"help_feel": {"value": ("ok", "happy", "very_happy")[min(len(codes), 3) - 1]},
+                            "listened": {"value": ("sometimes", "mostly", "always")[len(codes) % 3]},
                             "anything_else": {"text": " ".join(s for _c, _v, s in person.codings[:2])}}
             surveys.submit_survey(session, invitation, answers)
             submitted += 1

@@ -33,6 +33,17 @@ AUTHORITIES = [
     ("Southvale County Council", "Southvale Coast", 0.05),
 ]
 ROUNDS = ["Round 1 (2007-08)", "Round 2 (2008-09)"]
+# Each authority's context (consortium/context.py): type, children aged 0-19, year integration began.
+CONTEXT = {
+    "Northshire County Council": ("county", 162_000, 2003),
+    "Eastbrook Borough Council": ("unitary", 48_500, 2004),
+    "Westmere City Council": ("unitary", 61_800, 2005),
+    "Kingsmead Metropolitan Borough": ("metropolitan", 71_200, 2005),
+    "Ashby Vale District Council": ("unitary", 39_400, 2006),
+    "Riverton City Council": ("unitary", 55_100, 2006),
+    "Greyford Borough Council": ("london_borough", 57_900, 2007),
+    "Southvale County Council": ("county", 131_000, 2007),
+}
 KEY_GROUPS = ["lac", "asd", "ks3_absence"]
 STAFF = {"dcs": 1, "manager": 3, "practitioner": 5}
 PARENTS, CHILDREN = 8, 6

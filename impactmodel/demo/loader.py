@@ -120,6 +120,7 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
                                                                 Locality.name == ar.locality))
             part.locality = locality or Locality(authority_id=authority.id, name=ar.locality)
             part.evidence = _evidence(ar.maturity)
+            part.authority_type, part.children, part.integrated_since = generate.CONTEXT[ar.name]
         session.commit()
         echo(f"{round_name}: importing quantitative indicators for two periods...")
         indicators.import_indicators(session, io.StringIO(_indicators_csv(figures[round_name])), round_name,

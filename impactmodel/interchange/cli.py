@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from impactmodel.consortium.cli import round_named
 from impactmodel.db import db
 from impactmodel.fieldwork.responses import loaded_instruments
-from impactmodel.interchange import csvio, responses, submissions, xlsform
+from impactmodel.interchange import authority_context, csvio, responses, submissions, xlsform
 
 
 @click.group("import", help="Import CSV data (all-or-nothing).")
@@ -48,6 +48,9 @@ _import_command("levels", csvio.import_levels, "Import staff members' self-repor
 _import_command("submissions", submissions.import_submissions,
                 "Import KoboToolbox or ODK CSV exports of the app's XLSForms (one row per submission).",
                 submissions.describe)
+_import_command("context", authority_context.import_contexts,
+                "Import authorities' context in a round: authority, authority_type, children (aged 0-19), "
+                "integrated_since (a year). The round and authorities must exist.", authority_context.describe)
 
 
 @export_group.command("coded")
@@ -60,6 +63,14 @@ def export_coded(round_name):
         csvio.export_coded(db.session, round_name, sys.stdout)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@export_group.command("context")
+@click.option("--round", "round_name", required=True)
+@with_appcontext
+def export_context(round_name):
+    """Write each authority's context in the round as CSV, by name (the import's columns)."""
+    authority_context.export_contexts(db.session, round_named(db.session, round_name), sys.stdout)
 
 
 @export_group.command("xlsform")

@@ -389,6 +389,27 @@ def profile_view(score, viewer: Viewer, labels: dict[str, str]) -> dict:
     }
 
 
+def key_group_view(score, viewer: Viewer, labels: dict[str, str], key_group: str, label: str) -> dict:
+    """An authority's features as named by its staff working with one key group.
+
+    Counts follow the profile's rule: exact to viewers open to the authority, else
+    "<5" under the threshold. ``stored`` is false for scores computed before key
+    groups were stored with them; ``staff`` is None when no staff member works with it.
+    """
+    own = score.profile.get("key_groups", {}).get(key_group)
+    open_ = viewer.is_open(score.authority)
+
+    def rows(found):
+        return [{"label": labels.get(r["code"], r["code"]), "groups": [GROUP_SHORT[g] for g in r["groups"]],
+                 "respondents": viewer.count(r["respondents"], open_)} for r in found]
+    if own is None:
+        return {"code": key_group, "label": label, "stored": "key_groups" in score.profile,
+                "staff": None, "positive": [], "to_develop": []}
+    return {"code": key_group, "label": label, "stored": True,
+            "staff": n_text({g: viewer.count(n, open_) for g, n in own["staff"].items()}),
+            "positive": rows(own["positive"]), "to_develop": rows(own["to_develop"])}
+
+
 def profile_tables(view: dict) -> dict[str, Table]:
     pos = Table("positive", "Features perceived to lead to better outcomes",
                 ["Feature", "Named by", "Respondents"],
@@ -417,9 +438,31 @@ def profile_tables(view: dict) -> dict[str, Table]:
 
 # --------------------------------------------------------------------------- round report
 
-def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
-    """The round report's tables; consortium counts under the threshold are suppressed."""
-    summary = stored.scoring.summary if stored.scoring else {}
+# Report sections that can be read for one key group's respondents.
+KEY_GROUP_PARTS = ("impacts_by_level", "table1", "table2", "to_develop", "respondents_by_role")
+KEY_GROUP_TABLES = ("impacts", "table1", "table2", "to_develop")
+
+
+def key_group_summary(summary: dict, key_group: str | None) -> dict:
+    """The stored summary with its key-group parts replaced by ``key_group``'s respondents'.
+
+    A key group the stored results do not hold (scored before key groups were
+    stored, or none of its respondents took part) gives those parts empty.
+    """
+    if not key_group:
+        return summary
+    own = summary.get("key_groups", {}).get(key_group, {})
+    return {**summary, **{part: own.get(part, [] if part == "impacts_by_level" else {})
+                          for part in KEY_GROUP_PARTS}}
+
+
+def report_tables(stored, viewer: Viewer, key_group: str | None = None) -> dict[str, Table]:
+    """The round report's tables; consortium counts under the threshold are suppressed.
+
+    With ``key_group``, the tables of KEY_GROUP_TABLES count only that key group's
+    respondents (and say so in their note); the others are the whole round's.
+    """
+    summary = key_group_summary(stored.scoring.summary if stored.scoring else {}, key_group)
     labels = summary.get("labels", {})
     steering = set(summary.get("steering", []))
     count = viewer.count
@@ -506,6 +549,10 @@ def report_tables(stored, viewer: Viewer) -> dict[str, Table]:
     out["gaps"] = gt
     out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
     out["continuum"] = continuum_table(stored, viewer)
+    if key_group:
+        label = summary.get("key_groups", {}).get(key_group, {}).get("label", key_group)
+        for name in KEY_GROUP_TABLES[:3]:
+            out[name].note = f"Respondents of the key group '{label}' only. {out[name].note}"
     return out
 
 

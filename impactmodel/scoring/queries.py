@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from impactmodel import codebook as codebook_mod
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding
-from impactmodel.consortium.models import Authority, Locality, Participation, Respondent, Round
+from impactmodel.consortium.models import Authority, KeyGroup, Locality, Participation, Respondent, Round
 from impactmodel.enums import EvidenceCategory, RespondentRole, Valence
 from impactmodel.fieldwork.models import Answer
 from impactmodel.scoring.core import GROUPS, AuthorityInput, RoundInput
@@ -36,6 +36,7 @@ class CodeColumns:
     steering: frozenset[str]
     cyp: tuple[str, ...]
     negative: frozenset[str] = frozenset()
+    suggestion: tuple[str, ...] = ()     # parents' and carers' suggestions (S.*)
 
 
 def code_columns() -> CodeColumns:
@@ -47,6 +48,7 @@ def code_columns() -> CodeColumns:
                        levels={c.id: c.level for c in cb.codes.values() if c.level is not None},
                        steering=frozenset(c.id for c in cb.codes.values() if c.steering_group),
                        cyp=tuple(c.id for c in cb.codes.values() if c.group == "L3.cyp"),
+                       suggestion=tuple(c.id for c in cb.codes.values() if c.group == "S"),
                        negative=frozenset(c.id for c in cb.codes.values() if c.valences == ("negative",)))
 
 
@@ -72,6 +74,11 @@ class RoundData:
     mentions: Mentions
     quotes: dict[int, list[dict]] = field(default_factory=dict)
     second_coder_input: RoundInput | None = None     # double-coded answers as the second coder coded them
+    key_groups: dict[str, str] = field(default_factory=dict)     # the round's key groups: code -> label
+    # Per respondent (as in ``mentions``): index into ``key_groups`` (in its order), -1 for none.
+    respondent_key_group: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Per authority id: the key group index of each row of its scoring input (staff only).
+    staff_key_groups: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def load_round(session: Session, rnd: Round) -> RoundData:
@@ -85,8 +92,12 @@ def load_round(session: Session, rnd: Round) -> RoundData:
         .outerjoin(Locality, Locality.id == Participation.locality_id)
         .where(Participation.round_id == rnd.id).order_by(Authority.id)).all()
     resp_rows = session.execute(
-        sa.select(Respondent.id, Respondent.authority_id, Respondent.role, Respondent.impact_level)
+        sa.select(Respondent.id, Respondent.authority_id, Respondent.role, Respondent.impact_level,
+                  Respondent.key_group_id)
         .where(Respondent.round_id == rnd.id).order_by(Respondent.id)).all()
+    kg_rows = session.execute(sa.select(KeyGroup.id, KeyGroup.code, KeyGroup.label)
+                              .where(KeyGroup.round_id == rnd.id).order_by(KeyGroup.code)).all()
+    kg_index = {kid: i for i, (kid, _c, _l) in enumerate(kg_rows)}
     info: dict[int, AuthorityInfo] = {}
     for aid, name, label, locality, evidence, selection, managers, practitioners in parts:
         in_post = {g: n for g, n in ((1, managers), (2, practitioners)) if n is not None}
@@ -107,6 +118,7 @@ def load_round(session: Session, rnd: Round) -> RoundData:
     r_auth = np.array([a_index[r[1]] for r in resp_rows], dtype=np.int64)
     r_role = np.array([role_index[_value(r[2])] for r in resp_rows], dtype=np.int64)
     r_level = np.array([np.nan if r[3] is None else float(r[3]) for r in resp_rows])
+    r_kg = np.array([kg_index.get(r[4], -1) for r in resp_rows], dtype=np.int64)
     for a, role, level in zip(r_auth, r_role, r_level):
         inf = authorities[a]
         inf.respondents[ROLES[role]] += 1
@@ -126,7 +138,9 @@ def load_round(session: Session, rnd: Round) -> RoundData:
                         n_authorities=len(authorities), codes=cols.all,
                         respondent=arr[:, 0], code=arr[:, 1], valence=arr[:, 2])
     score_input = _score_input(cols, authorities, r_auth, r_role, r_level, arr, R)
-    data = RoundData(rnd.id, cols, authorities, score_input, mentions)
+    data = RoundData(rnd.id, cols, authorities, score_input, mentions,
+                     key_groups={code: label for _i, code, label in kg_rows}, respondent_key_group=r_kg,
+                     staff_key_groups=_staff_rows_of(authorities, r_auth, r_role, r_kg))
     data.quotes = _quote_candidates(session, rnd, cols, a_index)
     data.second_coder_input = _second_coder_input(session, rnd, cols, authorities, r_auth, r_role, r_level,
                                                   arr, pos_of, code_index, valence_index)
@@ -192,18 +206,29 @@ def _score_input(cols: CodeColumns, authorities, r_auth, r_role, r_level, arr, R
     wide[r[fp], n_imp + code_to_feat[c[fp]]] = True
     fd = feat & develop
     wide[r[fd], n_imp + n_feat + code_to_feat[c[fd]]] = True
-    is_staff = r_role < 3
-    order = np.argsort(r_auth, kind="stable")
-    bounds = np.searchsorted(r_auth[order], np.arange(len(authorities) + 1))
     out = []
-    for i, a in enumerate(authorities):
-        rows = order[bounds[i]:bounds[i + 1]]
-        rows = rows[is_staff[rows]]
+    for a, rows in zip(authorities, _staff_rows(len(authorities), r_auth, r_role)):
         W = wide[rows]
         out.append(AuthorityInput(key=a.id, role=r_role[rows], level=r_level[rows],
                                   impacts=W[:, :n_imp], positive=W[:, n_imp:n_imp + n_feat],
                                   develop=W[:, n_imp + n_feat:], population=_in_post(a, r_role[rows])))
     return RoundInput(cols.impact, cols.feature, out)
+
+
+def _staff_rows(n_authorities: int, r_auth, r_role) -> list[np.ndarray]:
+    """Per authority index: its staff respondents' positions, in the order of its scoring input."""
+    order = np.argsort(r_auth, kind="stable")
+    bounds = np.searchsorted(r_auth[order], np.arange(n_authorities + 1))
+    is_staff = r_role < 3
+    out = []
+    for i in range(n_authorities):
+        rows = order[bounds[i]:bounds[i + 1]]
+        out.append(rows[is_staff[rows]])
+    return out
+
+
+def _staff_rows_of(authorities, r_auth, r_role, r_kg) -> dict[int, np.ndarray]:
+    return {a.id: r_kg[rows] for a, rows in zip(authorities, _staff_rows(len(authorities), r_auth, r_role))}
 
 
 def _in_post(a: AuthorityInfo, roles: np.ndarray) -> dict[int, int]:

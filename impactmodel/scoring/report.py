@@ -115,6 +115,47 @@ def pick_quotes(candidates: list[dict], preferred: set[str], names: list[str]) -
 SHARED_MOST = 0.5     # a feature "named by all three groups" in at least half the trios
 
 
+def feature_rows(a: AuthorityInput, M: np.ndarray, feature_codes, with_trios: bool) -> list[dict]:
+    """The features the staff of ``a`` named in ``M`` (positive or to develop), with the
+    groups naming each, the people, each group's share and (``with_trios``) the trios' share."""
+    # Each group's count and share of the features at once (a national round has 150
+    # authorities, each read again for every key group).
+    counts = np.vstack([M[a.role == g].sum(axis=0) for g in range(3)]).reshape(3, len(feature_codes))
+    sizes = np.array([(a.role == g).sum() for g in range(3)], dtype=float)[:, None]
+    shares = np.divide(counts, sizes, out=np.zeros(counts.shape), where=sizes > 0)
+    rows = []
+    for j in np.flatnonzero(counts.sum(axis=0) > 0):
+        share = [float(x) for x in shares[:, j]]
+        row = {"code": feature_codes[j], "groups": [GROUPS[g] for g in range(3) if share[g] > 0],
+               "respondents": int(counts[:, j].sum()), "shares": dict(zip(GROUPS, share))}
+        if with_trios:
+            row["trios"] = float(np.prod(share))
+        rows.append(row)
+    # Shared by more trios first, then named by more groups and more people (the figures' order).
+    rows.sort(key=lambda r: (-r.get("trios", 0), -len(r["groups"]), -r["respondents"], r["code"]))
+    return rows
+
+
+def key_group_profiles(a: AuthorityInput, staff_key_group: np.ndarray, key_groups: list[str],
+                       feature_codes) -> dict:
+    """An authority's features as named by the staff working with each key group.
+
+    ``staff_key_group`` gives each staff row's index into ``key_groups`` (-1: none).
+    Key groups none of its staff work with are left out.
+    """
+    out = {}
+    for i, code in enumerate(key_groups):
+        keep = staff_key_group == i
+        if not keep.any():
+            continue
+        sub = AuthorityInput(key=a.key, role=a.role[keep], level=a.level[keep], impacts=a.impacts[keep],
+                             positive=a.positive[keep], develop=a.develop[keep])
+        out[code] = {"staff": {g: int((sub.role == n).sum()) for n, g in enumerate(GROUPS)},
+                     "positive": feature_rows(sub, sub.positive, feature_codes, True),
+                     "to_develop": feature_rows(sub, sub.develop, feature_codes, False)}
+    return out
+
+
 def profile(a: AuthorityInput, info, feature_codes, impact_codes, code_levels: dict[str, int],
             quotes: list[dict], gap_cols) -> dict:
     """What an authority's profile page shows (report Figures 2-3).
@@ -126,22 +167,7 @@ def profile(a: AuthorityInput, info, feature_codes, impact_codes, code_levels: d
     product of the three groups' shares); the index averages 1 - 2^-S over the
     same trios, S being the number of features the trio shares.
     """
-    def features(M: np.ndarray, with_trios: bool) -> list[dict]:
-        rows = []
-        for j, code in enumerate(feature_codes):
-            shares = [float(M[a.role == g, j].mean()) if (a.role == g).any() else 0.0 for g in range(3)]
-            groups = [GROUPS[g] for g in range(3) if shares[g] > 0]
-            if groups:
-                row = {"code": code, "groups": groups, "respondents": int(M[:, j].sum()),
-                       "shares": dict(zip(GROUPS, shares))}
-                if with_trios:
-                    row["trios"] = float(np.prod(shares))
-                rows.append(row)
-        # Shared by more trios first, then named by more groups and more people (the figures' order).
-        rows.sort(key=lambda r: (-r.get("trios", 0), -len(r["groups"]), -r["respondents"], r["code"]))
-        return rows
-
-    positive, develop = features(a.positive, True), features(a.develop, False)
+    positive, develop = feature_rows(a, a.positive, feature_codes, True), feature_rows(a, a.develop, feature_codes, False)
     groups = {}
     for g, name in enumerate(GROUPS):
         members = a.role == g
@@ -169,10 +195,29 @@ def profile(a: AuthorityInput, info, feature_codes, impact_codes, code_levels: d
     }
 
 
+def continuum_thirds(data, result: RoundScores) -> tuple[list[int], list[int]]:
+    """Authority indices (as in ``data.mentions``) of the upper and the lower third of the
+    placed authorities, by rank; a third is a whole number of authorities (none under three)."""
+    index = {a.id: i for i, a in enumerate(data.authorities)}
+    placed = [index[s.key] for s in result.scores if s.confidence is not None]     # ranked
+    k = len(placed) // 3
+    return (placed[:k], placed[len(placed) - k:]) if k else ([], [])
+
+
+def key_group_tables(m, cols) -> dict:
+    """The report's tables for the respondents of one key group."""
+    return {"impacts_by_level": tables.impacts_by_level(m, cols.levels),
+            "table1": tables.table1(m, cols.cyp),
+            "table2": tables.table2(m, cols.feature),
+            "to_develop": tables.to_develop(m, cols.feature),
+            "respondents_by_role": {r: int(n) for r, n in zip(tables.ROLES, m.respondents_by_role())}}
+
+
 def round_summary(data, result: RoundScores) -> dict:
     """Round-level tables stored with the scores (report Tables 1 and 2 and more)."""
     cols = data.columns
     gap_cols = gap_columns(cols.impact, cols.feature)
+    upper, lower = continuum_thirds(data, result)
     return {
         "labels": cols.labels,
         "levels": cols.levels,
@@ -187,4 +232,10 @@ def round_summary(data, result: RoundScores) -> dict:
         "gaps": consortium_gaps(data.score_input.authorities, gap_cols),
         "sensitivity": result.sensitivity,
         "n_authorities": len(data.authorities),
+        "to_develop": tables.to_develop(data.mentions, cols.feature),
+        "suggestions": tables.suggestions(data.mentions, cols.suggestion),
+        "thirds": tables.thirds(data.mentions, cols.impact, cols.feature, cols.levels, upper, lower),
+        "key_groups": {code: {"label": label} | key_group_tables(
+                           data.mentions.subset(data.respondent_key_group == i), cols)
+                       for i, (code, label) in enumerate(data.key_groups.items())},
     }

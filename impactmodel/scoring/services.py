@@ -104,6 +104,8 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int | None = No
         a = inputs[s.key]
         prof = report.profile(a, info[s.key], cols.feature, cols.impact, cols.levels,
                               data.quotes.get(s.key, []), gap_cols)
+        prof["key_groups"] = report.key_group_profiles(a, data.staff_key_groups[s.key], list(data.key_groups),
+                                                       cols.feature)
         prof["uncertainty"] = {"se": s.se, "df": s.df, "rank_draws": n_replicates, "seed": seed,
                                "staff_selection": info[s.key].staff_selection}
         rows.append(ConfidenceScore(

@@ -74,6 +74,20 @@ class Mentions:
         np.add.at(auths, (auth_role, auth_key % C), 1)
         return resp, auths
 
+    def subset(self, keep: np.ndarray) -> Mentions:
+        """The mentions of the respondents where ``keep`` (bool, shape (R,)) is true, such as
+        one key group's. Authorities are renumbered over those that keep a respondent, so
+        ``n_authorities`` (and with it Table 2's "half the authorities") counts only them."""
+        kept = np.flatnonzero(keep)
+        new_index = np.full(self._R, -1, dtype=np.int64)
+        new_index[kept] = np.arange(kept.size)
+        present, authority = np.unique(self.respondent_authority[kept], return_inverse=True)
+        rows = keep[self._r]
+        return Mentions(respondent_authority=authority.reshape(-1).astype(np.int64),
+                        respondent_role=self.respondent_role[kept], n_authorities=int(present.size),
+                        codes=self.codes, respondent=new_index[self._r[rows]], code=self._c[rows],
+                        valence=self._v[rows])
+
     def respondents_by_role(self) -> np.ndarray:
         return np.bincount(self.respondent_role, minlength=len(ROLES))
 
@@ -199,4 +213,83 @@ def level_reach(m: Mentions, code_levels: dict[str, int]) -> dict:
         rows = np.unique(m._r[lv == level])
         counts = np.bincount(m.respondent_role[rows], minlength=len(ROLES))
         out[str(level)] = {role: int(counts[i]) for i, role in enumerate(ROLES)}
+    return out
+
+
+def to_develop(m: Mentions, feature_codes: Sequence[str]) -> dict:
+    """Features still to develop, by staff group across the consortium.
+
+    For each staff group, every feature it named as still to develop, with the
+    authorities where someone of the group named it and the people who did, ranked
+    by authorities and then people.
+    """
+    resp, auths = m.counts("to_develop")
+    features = set(feature_codes)
+    out = {"authorities": m.n_authorities, "groups": {}}
+    for role in STAFF:
+        i = ROLES.index(role)
+        rows = [{"code": m.codes[j], "authorities": int(auths[i, j]), "respondents": int(resp[i, j])}
+                for j, c in enumerate(m.codes) if c in features and resp[i, j] > 0]
+        rows.sort(key=lambda r: (-r["authorities"], -r["respondents"], r["code"]))
+        out["groups"][role] = rows
+    return out
+
+
+def suggestions(m: Mentions, suggestion_codes: Sequence[str], minimum: int = TABLE1_MINIMUM) -> dict:
+    """Parents' and carers' suggestions for improvement given by at least ``minimum`` of them,
+    most often given first (the report shows a view only where five or more gave it)."""
+    resp, auths = m.counts()
+    i = ROLES.index("parent")
+    codes = set(suggestion_codes)
+    rows = [{"code": m.codes[j], "respondents": int(resp[i, j]), "authorities": int(auths[i, j])}
+            for j, c in enumerate(m.codes) if c in codes and resp[i, j] >= minimum]
+    rows.sort(key=lambda r: (-r["respondents"], r["code"]))
+    return {"rows": rows, "parents": int(m.respondents_by_role()[i]), "minimum": minimum,
+            "fewer": sum(1 for j, c in enumerate(m.codes) if c in codes and 0 < resp[i, j] < minimum)}
+
+
+THIRD_KINDS = ("impact", "positive", "to_develop")
+
+
+def thirds(m: Mentions, impact_codes: Sequence[str], feature_codes: Sequence[str],
+           code_levels: dict[str, int], upper: Sequence[int], lower: Sequence[int]) -> dict:
+    """Impacts and features named by staff in the upper and the lower third of the continuum.
+
+    ``upper`` and ``lower`` are authority indices. For each impact (achieved, as in
+    :func:`impacts_by_level`), feature named as positive and feature named as still to
+    develop: the staff of each third naming it and the authorities where someone did,
+    beside the staff and authorities of each third.
+    """
+    thirds_of = {"upper": np.isin(m.respondent_authority, np.asarray(upper, dtype=np.int64)),
+                 "lower": np.isin(m.respondent_authority, np.asarray(lower, dtype=np.int64))}
+    staff = m.respondent_role < len(STAFF)
+    C = len(m.codes)
+    index = {c: j for j, c in enumerate(m.codes)}
+    achieved = _achieved(m, code_levels)
+    selections = {"impact": (achieved, impact_codes),
+                  "positive": (m._v == VALENCES.index("positive"), feature_codes),
+                  "to_develop": (m._v == VALENCES.index("to_develop"), feature_codes)}
+    out = {t: {"authorities": len(a), "staff": int((thirds_of[t] & staff).sum())}
+           for t, a in (("upper", upper), ("lower", lower))}
+    out["rows"] = []
+    for kind in THIRD_KINDS:
+        chosen, codes = selections[kind]
+        keep = chosen & staff[m._r]
+        key = np.unique(m._r[keep] * C + m._c[keep])
+        r, c = key // C, key % C
+        counts = {}
+        for t, member in thirds_of.items():
+            inside = member[r]
+            people = np.bincount(c[inside], minlength=C)
+            auth_key = np.unique(m.respondent_authority[r[inside]] * C + c[inside])
+            counts[t] = (people, np.bincount(auth_key % C, minlength=C))
+        for code in codes:
+            j = index.get(code)
+            if j is None or not (counts["upper"][0][j] or counts["lower"][0][j]):
+                continue
+            out["rows"].append({"code": code, "kind": kind,
+                                "upper_staff": int(counts["upper"][0][j]),
+                                "upper_authorities": int(counts["upper"][1][j]),
+                                "lower_staff": int(counts["lower"][0][j]),
+                                "lower_authorities": int(counts["lower"][1][j])})
     return out

@@ -5,9 +5,11 @@ recompute button computes, in the background, with its progress stored.
 """
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
-                   url_for)
+                   request, url_for)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
@@ -21,6 +23,7 @@ from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
+from impactmodel.interchange import tables as round_tables
 from impactmodel.scoring import charts, core, exports, placements, present, services
 from impactmodel.scoring.models import RoundScoring, ScoringRun
 
@@ -96,6 +99,10 @@ def profile(round_id: int, public_id: str):
         stored = services.stored_results(db.session, rnd, scores=False)
         labels = (stored.scoring.summary if stored.scoring else {}).get("labels", {})
         view = present.profile_view(score, viewer, labels)
+        key_group = _key_group(rnd)
+        if key_group:
+            kg_label = next(kg.label for kg in rnd.key_groups if kg.code == key_group)
+            view["key_group"] = present.key_group_view(score, viewer, labels, key_group, kg_label)
         stale = _stale(stored)
         computed_at = stored.scoring.computed_at if stored.scoring else score.computed_at
     return render_template("scoring/profile.html", round=rnd, authority=authority, stale=stale,
@@ -104,7 +111,7 @@ def profile(round_id: int, public_id: str):
                            components_chart=charts.components(view["components"]) if view else None,
                            levels_chart=charts.levels(view["groups"]) if view else None,
                            profile_tables=present.profile_tables(view) if view else None,
-                           threshold=viewer.threshold,
+                           threshold=viewer.threshold, key_groups=rnd.key_groups,
                            reliability_below=stored_reliability.below_threshold(db.session, rnd))
 
 
@@ -113,28 +120,49 @@ def _labels(rnd: Round) -> dict[str, str]:
     return (summary or {}).get("labels", {})
 
 
+# The tables the report page shows (indicators and response rates have pages of their own).
+REPORT_TABLES = (*(n for n in round_tables.TABLES
+                   if n not in ("indicators", "indicator_distribution", "response_rates")), "gaps_shown")
+
+
+def _key_group(rnd: Round) -> str | None:
+    """The ``key_group`` filter of the address, when it names one of the round's key groups."""
+    return round_tables.round_key_group(db.session, rnd, request.args.get("key_group"))
+
+
 @bp.get("/rounds/<int:round_id>/report")
 @requires("can_view_scores")
 def report(round_id: int):
     rnd = _round(round_id)
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
-    tables = present.report_tables(stored, viewer) if not stored.empty else {}
-    changes = present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer) \
-        if not stored.empty else []
+    key_group = _key_group(rnd)
+    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
     reach = None
-    if not stored.empty:
+    if not stored.empty and not key_group:
         s = stored.scoring.summary
         reach = charts.level_reach(s.get("level_reach", {}), s.get("respondents_by_role", {}),
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
     rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
                            placement_agreement=placements.agreement(db.session, rnd),
-                           stale=_stale(stored),
-                           changes=changes, change_table=present.change_table(changes),
+                           stale=_stale(stored), key_group=key_group, key_groups=rnd.key_groups,
+                           by_key_group=round_tables.BY_KEY_GROUP,
+                           changes=tables["change"].rows, change_table=tables["change"],
                            reach=reach, chart=charts.continuum(rows), rows=rows,
                            level_names=present.LEVEL_NAMES, threshold=viewer.threshold,
                            summary=stored.scoring.summary if stored.scoring else {})
+
+
+@bp.get("/rounds/<int:round_id>/response-rates")
+@requires("can_view_scores")
+def response_rates(round_id: int):
+    """Whose voice is missing: survey links sent, begun and sent back."""
+    rnd = _round(round_id)
+    key_group = _key_group(rnd)
+    table = round_tables.round_table(db.session, rnd, "response_rates", _viewer(), key_group)
+    return render_template("scoring/response_rates.html", round=rnd, table=table, key_group=key_group,
+                           key_groups=rnd.key_groups)
 
 
 @bp.get("/rounds/<int:round_id>/scores.json")
@@ -149,19 +177,15 @@ def scores_json(round_id: int):
 @bp.get("/rounds/<int:round_id>/scores/tables/<name>.<fmt>")
 @requires("can_export_consortium")
 def download_table(round_id: int, name: str, fmt: str):
+    """Any round-report table (interchange/tables.py names them), for the key group filtered on."""
     rnd = _round(round_id)
-    if fmt not in FORMATS:
+    if fmt not in FORMATS or name not in round_tables.TABLES:
         abort(404)
-    stored = services.stored_results(db.session, rnd)
-    if stored.empty:
-        abort(404)
-    viewer = _viewer()
-    tables = present.report_tables(stored, viewer)
-    tables["change"] = present.change_table(
-        present.change_rows(stored, services.earlier_scores(db.session, rnd), viewer))
-    tables.pop("gaps_shown", None)      # the report's excerpt; "gaps" is the full table
-    table = tables.get(name) or abort(404)
-    return _send(table, fmt, f"round-{rnd.id}-{name}")
+    key_group = _key_group(rnd) if name in round_tables.BY_KEY_GROUP else None
+    table = round_tables.round_table(db.session, rnd, name, _viewer(), key_group)
+    # A key group's code is typed by people: only safe characters go into the header.
+    suffix = "-" + re.sub(r"[^A-Za-z0-9_-]", "_", key_group) if key_group else ""
+    return _send(table, fmt, f"round-{rnd.id}-{name}{suffix}")
 
 
 @bp.get("/rounds/<int:round_id>/scores/authorities/<public_id>/tables/<name>.<fmt>")

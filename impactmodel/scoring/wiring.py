@@ -15,3 +15,5 @@ def init_app(app: Flask) -> None:
                    "Authorities from 'early stage' to 'confident', with intervals.", 40)
     add_round_link(app, "scoring.report", "Round report",
                    "Impacts by level and group, Tables 1 and 2, change since the last round.", 45)
+    add_round_link(app, "scoring.response_rates", "Response rates",
+                   "Survey links sent, begun and sent back, by authority, role and key group.", 47)

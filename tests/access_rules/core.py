@@ -39,6 +39,9 @@ def pages(world):
              frozenset({ADMIN}), "POST", {"into": a.public_id, "confirmed": "yes"}),
         Page("consortium.remove_participation",
              lambda w: f"/rounds/{r.id}/authorities/{_spare(w).public_id}/remove", frozenset({ADMIN}), "POST"),
+        Page("consortium.context_page", f"/rounds/{r.id}/context", frozenset({ADMIN})),
+        Page("consortium.save_context", f"/rounds/{r.id}/context/{a.public_id}", frozenset({ADMIN}), "POST",
+             {"authority_type": "county", "children": "120000", "integrated_since": "2006"}),
         Page("interchange.upload", "/import", STAFF),
         Page("interchange.export_coded", f"/rounds/{r.id}/export/coded.csv", STAFF),
         Page("interchange.responses_page", f"/rounds/{r.id}/export/responses", STAFF),
@@ -78,6 +81,8 @@ def writes(world):
               {"into": world.authority.public_id, "confirmed": "yes"}),
         Write("consortium.remove_participation", f"/rounds/{r.id}/authorities/{other.public_id}/remove",
               {"confirmed": "yes"}),
+        Write("consortium.save_context", f"/rounds/{r.id}/context/{other.public_id}",
+              {"authority_type": "county", "children": "120000", "integrated_since": "2006"}),
         Write("interchange.upload", "/import", _csv(
             "levels", f"authority,respondent,role,level\n{other.name},{ref},manager,1\n", r.name)),
         Write("interchange.upload", "/import", _csv(

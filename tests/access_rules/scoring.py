@@ -19,6 +19,7 @@ def pages(world):
         Page("scoring.report", f"/rounds/{r.id}/report", SIGNED_IN),
         Page("scoring.scores_json", f"/rounds/{r.id}/scores.json", SIGNED_IN),
         Page("scoring.download_table", f"/rounds/{r.id}/scores/tables/table2.csv", exporters),
+        Page("scoring.response_rates", f"/rounds/{r.id}/response-rates", SIGNED_IN),
         Page("scoring.download_profile_table",
              f"/rounds/{r.id}/scores/authorities/{a.public_id}/tables/positive.xlsx", SIGNED_IN),
         Page("scoring.compute", f"/rounds/{r.id}/scores/compute", STAFF, "POST", {"seed": "1"}),

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from impactmodel.auth.models import Role
 from impactmodel.coding import queries, services
-from tests.conftest import PASSWORD
+from tests.conftest import ENGINES, PASSWORD
 
 
 def _login(client, user):
@@ -141,3 +143,24 @@ def test_disagreements_count_agreed_answers_in_words(app, client, session, doubl
     assert "1 double-coded answer has identical codes" in html and "(s)" not in html
     settled = client.post(f"/coding/rounds/{rnd.id}/reconcile-agreed", follow_redirects=True)
     assert "1 answer on which the coders agreed was settled." in settled.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_queue_filters_by_key_group(client, session, make_round, make_authority, make_user, make_answer,
+                                    make_respondent):
+    rnd = make_round()
+    borough = make_authority(round=rnd)
+    coder = make_user(Role.RESEARCHER, assigned=[borough])
+    for kg, text in (("lac", "Looked after: the panel met."), ("asd", "Autism: the school adapted.")):
+        make_answer(rnd, borough, text, role="parent", respondent=make_respondent(rnd, borough, "parent",
+                                                                                   key_group=kg))
+    make_answer(rnd, borough, "No key group: a practitioner's answer.")
+    _login(client, coder)
+    lac = client.get(f"/coding/?round={rnd.id}&key_group=lac").get_data(as_text=True)
+    assert "the panel met" in lac and "the school adapted" not in lac and "No key group" not in lac
+    assert '<option value="lac" selected>' in lac
+    everyone = client.get(f"/coding/?round={rnd.id}").get_data(as_text=True)
+    assert all(t in everyone for t in ("the panel met", "the school adapted", "No key group"))
+    # A key group the round does not have finds nothing, and says so rather than failing.
+    none = client.get(f"/coding/?round={rnd.id}&key_group=nope")
+    assert none.status_code == 200 and "the panel met" not in none.get_data(as_text=True)

@@ -164,7 +164,11 @@ def test_empty_states_before_any_score(client, auth, make_round, make_authority)
     assert "appears once scores have been computed" in client.get(f"/rounds/{rnd.id}/report").get_data(as_text=True)
     assert "No stored score" in client.get(f"/rounds/{rnd.id}/scores/authorities/{a.public_id}").get_data(as_text=True)
     assert client.get(f"/rounds/{rnd.id}/scores.json").get_json() == []
-    assert client.get(f"/rounds/{rnd.id}/scores/tables/table1.csv").status_code == 404
+    # Every table downloads for any round: before scoring, its header and no rows (the XLSX says why).
+    empty = client.get(f"/rounds/{rnd.id}/scores/tables/table1.csv")
+    assert empty.status_code == 200 and len(empty.get_data(as_text=True).splitlines()) == 1
+    about = load_workbook(io.BytesIO(client.get(f"/rounds/{rnd.id}/scores/tables/table1.xlsx").data))["About"]
+    assert "has not been scored yet" in " ".join(str(c.value) for row in about.iter_rows() for c in row)
 
 
 def test_recompute_button_stores_scores_and_reports_progress(client, auth, session):
