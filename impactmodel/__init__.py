@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     defaults.finish(app)
 
     from impactmodel import access, cli, inputs, jobs, logs, models, web  # noqa: F401  (models: every mapped class)
+    from impactmodel.analysis import init_app as init_analysis
     from impactmodel.auth import init_app as init_auth
     from impactmodel.coding import init_app as init_coding
     from impactmodel.consortium import init_app as init_consortium
@@ -40,6 +41,6 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     jobs.init_app(app)
     for init in (init_auth, init_consortium, init_fieldwork, init_coding, init_scoring,
-                 init_interchange, init_indicators, cli.init_app):
+                 init_interchange, init_indicators, init_analysis, cli.init_app):
         init(app)
     return app

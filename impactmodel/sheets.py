@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 from typing import IO, Any, Iterable
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -90,3 +90,19 @@ def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
             cell.data_type = "s"
         elif isinstance(value, datetime):
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
+
+
+def append_streamed_row(ws, values: Iterable[Any]) -> None:
+    """:func:`append_row` for a write-only worksheet (``Workbook(write_only=True)``), which
+    keeps no rows in memory: text as string cells (never formulas), numbers as numbers."""
+    cells = []
+    for value in values:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(ws, value=xlsx_text(value))
+            cell.data_type = "s"
+        else:
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        cells.append(cell)
+    ws.append(cells)

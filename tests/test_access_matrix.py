@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import tests.access_rules as rules_pkg
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import Role, User, researcher_assignment
 from impactmodel.coding import services as coding
 from impactmodel.coding.models import Coding, DoubleCoding, Memo
@@ -162,6 +163,7 @@ def other_authority_rows(session, other_id: int) -> dict[str, list]:
         "codings": _rows(Coding.__table__, Coding.id.in_(codings)),
         "double coding": _rows(DoubleCoding.__table__, DoubleCoding.answer_id.in_(answers)),
         "memos": _rows(Memo.__table__, sa.or_(Memo.answer_id.in_(answers), Memo.coding_id.in_(codings))),
+        "authority and case memos": _rows(AuthorityMemo.__table__, AuthorityMemo.authority_id == other_id),
         "invitations": _rows(Invitation.__table__, Invitation.authority_id == other_id),
         "indicator figures": _rows(IndicatorValue.__table__, IndicatorValue.authority_id == other_id),
         "researchers assigned": _rows(researcher_assignment, researcher_assignment.c.authority_id == other_id),
