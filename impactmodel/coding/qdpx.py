@@ -8,8 +8,10 @@ early), and each coded span is a ``PlainTextSelection`` whose offsets are charac
 positions (code points) in that LF text, with one ``Coding`` per coder and code;
 coders are the project's ``Users``; the codebook is the project's ``CodeBook`` (a
 code with valences other than positive has one child code per valence) and the
-steering-group features its ``Set``; authorities are ``Cases``; role, key group and
-question are ``Variables``; memos are ``Notes``.
+steering-group features its ``Set``; authorities, and the cases (children) of the
+round, are ``Cases``; role, key group and question are ``Variables``; memos are
+``Notes``: those on an answer are referred to by its source, those on an authority or
+a case are joined to its ``Case`` by a ``Link`` (a case element refers to no note).
 """
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import User
 from impactmodel.coding.codebook_io import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements,
                                             code_guid, guid, has_valence_children, xml_bytes)
 from impactmodel.coding.models import Code, Coding, DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_text
-from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
+from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, InstrumentVersion, Response, response_counts
 
 NS = "urn:QDA-XML:project:1.0"
@@ -169,6 +172,13 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     for ms in memos.values():
         for m in ms:
             user_guid(m.author_id, "")
+    # Memos on authorities and cases (their Case is written even when it has no source).
+    mq = sa.select(AuthorityMemo).where(AuthorityMemo.round_id == rnd.id)
+    if authority_ids is not None:
+        mq = mq.where(AuthorityMemo.authority_id.in_(authority_ids))
+    case_memos = list(session.scalars(mq.order_by(AuthorityMemo.created_at, AuthorityMemo.id)))
+    for m in case_memos:
+        user_guid(m.author_id, "")
 
     root = ET.Element(Q + "Project", {"name": f"impactmodel: {rnd.name}", "origin": "impactmodel",
                                       "creationDateTime": _when(None)})
@@ -231,13 +241,27 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                         "imported excerpts", placed, []))
 
     cases: dict[int, list[str]] = defaultdict(list)
+    child_cases: dict[int, list[str]] = defaultdict(list)
     for s in sources:
         cases[s[3].authority_id].append(s[0])
+        if s[3].case_id is not None:
+            child_cases[s[3].case_id].append(s[0])
+    for m in case_memos:
+        cases.setdefault(m.authority_id, [])
+        if m.case_id is not None:
+            child_cases.setdefault(m.case_id, [])
+    case_rows = {c.id: c for c in session.scalars(sa.select(Case).where(Case.round_id == rnd.id))}
     if cases:
         cases_el = _el(root, "Cases")
         for aid in sorted(cases, key=authority_name):
             case = _el(cases_el, "Case", guid=guid("authority", str(aid)), name=authority_name(aid))
             for sg in cases[aid]:
+                _el(case, "SourceRef", targetGUID=sg)
+        for cid in sorted(child_cases, key=lambda c: (authority_name(case_rows[c].authority_id),
+                                                      case_rows[c].reference)):
+            case = _el(cases_el, "Case", guid=guid("case", str(cid)),
+                       name=f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}")
+            for sg in child_cases[cid]:
                 _el(case, "SourceRef", targetGUID=sg)
 
     files: dict[str, str] = {}
@@ -283,12 +307,24 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 vv = _el(src, "VariableValue")
                 _el(vv, "VariableRef", targetGUID=var_guid[var])
                 _el(vv, "TextValue", value)
-    if notes:
+    if notes or case_memos:
         notes_el = _el(root, "Notes")
         for ng, m in notes:
             note = _el(notes_el, "Note", guid=ng, name=f"Memo {m.id}",
                        creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
             _el(note, "PlainTextContent", m.text)
+        for m in case_memos:
+            on = (f"case {case_rows[m.case_id].reference}" if m.case_id is not None
+                  else authority_name(m.authority_id))
+            note = _el(notes_el, "Note", guid=guid("authority-memo", str(m.id)), name=f"Memo on {on}",
+                       creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
+            _el(note, "PlainTextContent", m.text)
+    if case_memos:
+        links_el = _el(root, "Links")
+        for m in case_memos:
+            target = guid("case", str(m.case_id)) if m.case_id is not None else guid("authority", str(m.authority_id))
+            _el(links_el, "Link", guid=guid("memo-link", str(m.id)), name="memo", direction="OneWay",
+                originGUID=guid("authority-memo", str(m.id)), targetGUID=target)
     steering = [c for c in cb.codes.values() if c.steering_group]
     if steering:
         sets_el = _el(root, "Sets")
