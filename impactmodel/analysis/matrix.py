@@ -4,10 +4,11 @@ Sheet "Excerpts": the row label in column A, one column per code (its id in head
 row 1), each cell the agreed excerpts of that row and code, each with its respondent's
 reference and role; a cell that would pass a spreadsheet's 32,767 characters ends with
 "+N more". Sheet "Counts": the same shape, the number of excerpts. Rows of authorities
-and of cases end with their memos (a "Memos" column).
+and of cases end with their memos (a "Memos" column). A cell with none is empty.
 
-Rows are read a few at a time with plain column selects and written to a write-only
-workbook, so neither the codings nor the sheet are held in memory at once.
+The excerpts are read in one pass, ordered as the rows are, as plain column rows from
+the database cursor, and each matrix row is written to a write-only workbook as soon as
+it is complete: neither the codings nor the sheet are held in memory.
 """
 from __future__ import annotations
 
@@ -26,14 +27,12 @@ from impactmodel.analysis.scope import authorities_seen, not_blind
 from impactmodel.auth.models import User
 from impactmodel.coding.models import Code, Coding
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Participation, Respondent, Round
-from impactmodel.enums import RespondentRole
 
 ROWS = ("authority", "case", "key_group")
 CELL_LIMIT = 32_767            # characters a spreadsheet cell holds
 SEPARATOR = "\n\n"
 # Room kept in a full cell for its "+N more" line.
 MORE_ROOM = len(SEPARATOR + f"+{10 ** 12} more")
-ROWS_AT_ONCE = 20              # rows read per query: a bounded list of row ids
 NO_KEY_GROUP = "(no key group)"
 
 
@@ -64,35 +63,53 @@ class _Cell:
         return SEPARATOR.join(self.parts + more)
 
 
-def excerpt_entry(excerpt: str, reference: str, role: RespondentRole) -> str:
-    return f"{excerpt} [{reference}, {role.value}]"
+def excerpt_entry(excerpt: str, reference: str, role: str) -> str:
+    return f"{excerpt} [{reference}, {role}]"
 
 
 @dataclass(frozen=True)
 class MatrixRow:
     key: int | None        # authority, case or key group id; None: respondents without a key group
     label: str
-    authority_id: int | None = None
 
 
 def _rows(session: Session, rnd: Round, rows: str, viewer: User | None,
-          name_of: Callable[[Authority], str]) -> list[MatrixRow]:
-    """The matrix's rows in the order it shows them: every authority taking part (that the
-    viewer may see), every case of those, or every key group of the round."""
+          name_of: Callable[[Authority], str]) -> tuple[list[MatrixRow], sa.Select]:
+    """The matrix's rows: every authority taking part (that the viewer may see), every case
+    of those, or every key group of the round; and the query of their excerpts, in the
+    same order (so the two are read side by side, one row at a time)."""
+    excerpts = (sa.select(Coding.code_id, Coding.excerpt, Respondent.reference,
+                          sa.type_coerce(Respondent.role, sa.String))
+                .join(Respondent, Coding.respondent_id == Respondent.id)
+                .where(Coding.round_id == rnd.id, Coding.agreed.is_(True), Coding.excerpt.is_not(None),
+                       Coding.excerpt != "", not_blind(viewer, Coding.answer_id)))
     if rows == "key_group":
-        return ([MatrixRow(kg.id, f"{kg.code}: {kg.label}" if kg.label and kg.label != kg.code else kg.code)
-                 for kg in rnd.key_groups] + [MatrixRow(None, NO_KEY_GROUP)])
+        order = (KeyGroup.id.is_(None), KeyGroup.code, KeyGroup.id)
+        groups = session.scalars(sa.select(KeyGroup).where(KeyGroup.round_id == rnd.id).order_by(*order[1:]))
+        listed = [MatrixRow(kg.id, f"{kg.code}: {kg.label}" if kg.label and kg.label != kg.code else kg.code)
+                  for kg in groups] + [MatrixRow(None, NO_KEY_GROUP)]
+        return listed, (excerpts.add_columns(Respondent.key_group_id)
+                        .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
+                        .where(authorities_seen(viewer, Respondent.authority_id))
+                        .order_by(*order, Coding.code_id, Coding.id))
+    taking_part = sa.select(Participation.authority_id).where(Participation.round_id == rnd.id)
     if rows == "authority":
-        taking_part = session.scalars(
-            sa.select(Authority).join(Participation, Participation.authority_id == Authority.id)
-            .where(Participation.round_id == rnd.id, authorities_seen(viewer, Authority.id)))
-        return sorted((MatrixRow(a.id, name_of(a), a.id) for a in taking_part),
-                      key=lambda r: (r.label.casefold(), r.key))
-    cases = session.execute(sa.select(Case.id, Case.reference, Authority).join(
+        order = (Authority.name, Authority.id)
+        found = session.scalars(sa.select(Authority).where(
+            Authority.id.in_(taking_part), authorities_seen(viewer, Authority.id)).order_by(*order))
+        return [MatrixRow(a.id, name_of(a)) for a in found], (
+            excerpts.add_columns(Respondent.authority_id).join(Authority, Respondent.authority_id == Authority.id)
+            .where(Authority.id.in_(taking_part), authorities_seen(viewer, Authority.id))
+            .order_by(*order, Coding.code_id, Coding.id))
+    order = (Authority.name, Authority.id, Case.reference, Case.id)
+    found = session.execute(sa.select(Case.id, Case.reference, Authority).join(
         Authority, Case.authority_id == Authority.id).where(
-        Case.round_id == rnd.id, authorities_seen(viewer, Case.authority_id)))
-    return sorted((MatrixRow(cid, f"{name_of(a)} · {ref}", a.id) for cid, ref, a in cases),
-                  key=lambda r: (r.label.casefold(), r.key))
+        Case.round_id == rnd.id, authorities_seen(viewer, Authority.id)).order_by(*order))
+    return [MatrixRow(cid, f"{name_of(a)} · {ref}") for cid, ref, a in found], (
+        excerpts.add_columns(Respondent.case_id).join(Case, Respondent.case_id == Case.id)
+        .join(Authority, Case.authority_id == Authority.id)
+        .where(Case.round_id == rnd.id, authorities_seen(viewer, Authority.id))
+        .order_by(*order, Coding.code_id, Coding.id))
 
 
 def _codes(session: Session, rnd: Round) -> list[str]:
@@ -132,7 +149,7 @@ def write_matrix(session: Session, round_name: str, rows: str, out: IO[bytes] | 
     if rnd is None:
         raise LookupError(f"no round called {round_name!r}")
     name_of = name_of or (lambda a: a.name)
-    matrix_rows = _rows(session, rnd, rows, viewer, name_of)
+    matrix_rows, excerpts = _rows(session, rnd, rows, viewer, name_of)
     codes = _codes(session, rnd)
     column = {code: i for i, code in enumerate(codes)}
     memos = _memos(session, rnd, rows, viewer)
@@ -144,42 +161,32 @@ def write_matrix(session: Session, round_name: str, rows: str, out: IO[bytes] | 
     sheets.append_streamed_row(excerpts_ws, header)
     sheets.append_streamed_row(counts_ws, header)
 
-    key = {"authority": Respondent.authority_id, "case": Respondent.case_id,
-           "key_group": Respondent.key_group_id}[rows]
-    base = (sa.select(key, Coding.code_id, Coding.excerpt, Respondent.reference, Respondent.role)
-            .join(Respondent, Coding.respondent_id == Respondent.id)
-            .where(Coding.round_id == rnd.id, Coding.agreed.is_(True), Coding.excerpt.is_not(None),
-                   Coding.excerpt != "", authorities_seen(viewer, Respondent.authority_id),
-                   not_blind(viewer, Coding.answer_id)))
+    # Plain rows from the database cursor, a batch at a time; excerpts arrive grouped by
+    # matrix row in the order of matrix_rows.
+    stream = iter(session.connection().execute(excerpts.execution_options(yield_per=2000)))
+    listed = {r.key for r in matrix_rows}
+    pending = next(stream, None)
     n_excerpts = n_cut = 0
-    for start in range(0, len(matrix_rows), ROWS_AT_ONCE):
-        chunk = matrix_rows[start:start + ROWS_AT_ONCE]
-        ids = [r.key for r in chunk if r.key is not None]
-        in_chunk = key.in_(ids)
-        if any(r.key is None for r in chunk):
-            in_chunk = sa.or_(in_chunk, key.is_(None))
-        cells: dict[int | None, list[_Cell | None]] = {r.key: [None] * len(codes) for r in chunk}
-        for k, code_id, excerpt, reference, role in session.execute(
-                base.where(in_chunk).order_by(key, Coding.code_id, Coding.id)).yield_per(2000):
-            row_cells = cells[k]
+    for r in matrix_rows:
+        cells: list[_Cell | None] = [None] * len(codes)
+        while pending is not None and (pending[4] == r.key or pending[4] not in listed):
+            code_id, excerpt, reference, role, key = pending
             i = column.get(code_id)
-            if i is None:
-                continue
-            if row_cells[i] is None:
-                row_cells[i] = _Cell()
-            row_cells[i].add(excerpt_entry(excerpt, reference, role))
-            n_excerpts += 1
-        for r in chunk:
-            row_cells = cells[r.key]
-            memo_cell = _Cell()
-            for memo in memos.get(r.key, []) if r.key is not None else []:
-                memo_cell.add(memo)
-            n_cut += sum(1 for c in row_cells if c is not None and c.left_out) + (memo_cell.left_out > 0)
-            tail_text = [memo_cell.text()] if with_memos else []
-            tail_count = [memo_cell.count] if with_memos else []
-            sheets.append_streamed_row(excerpts_ws, [r.label] + [c.text() if c else "" for c in row_cells]
-                                       + tail_text)
-            sheets.append_streamed_row(counts_ws, [r.label] + [c.count if c else 0 for c in row_cells]
-                                       + tail_count)
+            if key == r.key and i is not None:
+                if cells[i] is None:
+                    cells[i] = _Cell()
+                cells[i].add(excerpt_entry(excerpt, reference, role))
+                n_excerpts += 1
+            pending = next(stream, None)
+        memo_cell = _Cell()
+        for memo in memos.get(r.key, []) if r.key is not None else []:
+            memo_cell.add(memo)
+        n_cut += sum(1 for c in cells if c is not None and c.left_out) + (memo_cell.left_out > 0)
+        if with_memos:
+            cells.append(memo_cell if memo_cell.count else None)
+        # A cell with nothing in it stays empty in both sheets: a file of cases by codes
+        # is mostly empty, and empty cells cost nothing to write.
+        sheets.append_streamed_row(excerpts_ws, [r.label] + [c.text() if c else None for c in cells])
+        sheets.append_streamed_row(counts_ws, [r.label] + [c.count if c else None for c in cells])
     wb.save(out)
     return {"rows": len(matrix_rows), "codes": len(codes), "excerpts": n_excerpts, "cut": n_cut}

@@ -2,7 +2,8 @@
 
 A round can hold hundreds of thousands of codings, so a page is read with keyset
 paging (the codings after the last one shown, by id) and a page size, never by
-offset or by a list of ids.
+offset or by a list of ids; and nothing counts them all (that alone would cost more
+than a page).
 """
 from __future__ import annotations
 
@@ -56,11 +57,6 @@ def _where(viewer: User | None, flt: ExcerptFilter) -> list:
     if flt.valence is not None:
         where.append(Coding.valence == flt.valence)
     return where
-
-
-def count_excerpts(session: Session, viewer: User | None, flt: ExcerptFilter) -> int:
-    return session.scalar(sa.select(sa.func.count(Coding.id)).join(Respondent, Coding.respondent_id == Respondent.id)
-                          .where(*_where(viewer, flt)))
 
 
 def excerpts(session: Session, viewer: User | None, flt: ExcerptFilter, after: int | None = None,

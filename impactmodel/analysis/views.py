@@ -194,13 +194,12 @@ def retrieval_page():
     valence = next((v for v in Valence if v.value == request.args.get("valence")), None)
     key_group = None if rnd is None else next(
         (kg for kg in rnd.key_groups if kg.code == request.args.get("key_group")), None)
-    page, next_after, total, problem = [], None, 0, None
+    page, next_after, problem = [], None, None
     if rnd is not None and known_code:
         flt = retrieval.ExcerptFilter(round_id=rnd.id, code_id=code_id, authority_id=authority.id if authority else None,
                                       role=role, key_group_id=key_group.id if key_group else None, valence=valence)
         after = as_id(request.args.get("after", ""))
         page, next_after = retrieval.excerpts(db.session, current_user, flt, after)
-        total = retrieval.count_excerpts(db.session, current_user, flt)
     elif code_id:
         problem = f"There is no code {code_id!r}: choose one from the list."
     args = {"round": rnd.id if rnd else None, "code": code_id if known_code else None,
@@ -209,7 +208,7 @@ def retrieval_page():
     return render_template("analysis/retrieval.html", rounds=rounds, round=rnd, codes=codes, code_id=code_id,
                            authorities=authorities, roles=list(RespondentRole), valences=list(Valence),
                            args={k: v for k, v in args.items() if v is not None}, page=page,
-                           next_after=next_after, total=total, problem=problem,
+                           next_after=next_after, problem=problem,
                            first=request.args.get("after") is None, rows_choices=matrix.ROWS), \
         (422 if problem else 200)
 

@@ -1,4 +1,5 @@
-"""Memos on an authority, or on one of its cases, in a round.
+"""Memos on an authority, or on one of its cases, in a round; respondents found by case,
+and one code's codings of a round found in id order.
 
 Revision ID: 0017
 Revises: 0015
@@ -35,9 +36,14 @@ def upgrade() -> None:
     )
     op.create_index('ix_authority_memo_round_authority', 'authority_memo', ['round_id', 'authority_id'])
     op.create_index(op.f('ix_authority_memo_case_id'), 'authority_memo', ['case_id'])
+    # The case pages and the matrix by case read a case's respondents.
+    op.create_index(op.f('ix_respondent_case_id'), 'respondent', ['case_id'])
+    op.create_index('ix_coding_code_round_agreed', 'coding', ['code_id', 'round_id', 'agreed', 'id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_coding_code_round_agreed', table_name='coding')
+    op.drop_index(op.f('ix_respondent_case_id'), table_name='respondent')
     op.drop_index(op.f('ix_authority_memo_case_id'), table_name='authority_memo')
     op.drop_index('ix_authority_memo_round_authority', table_name='authority_memo')
     op.drop_table('authority_memo')

@@ -34,7 +34,7 @@ def test_pages_follow_one_another_without_gaps_or_repeats(app, session, client, 
 
     auth.login(Role.ADMIN)
     first = client.get(f"/retrieval?round={rnd.id}&code=L1.tools").get_data(as_text=True)
-    assert "7 excerpts." in first and "Excerpt number 6." in first
+    assert "7 excerpts on this page." in first and "Excerpt number 6." in first
     assert "Next" not in first        # 7 fit on one page of 50
     page, after = retrieval.excerpts(session, None, flt, None, page_size=3)
     later = client.get(f"/retrieval?round={rnd.id}&code=L1.tools&after={after}").get_data(as_text=True)
