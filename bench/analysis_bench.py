@@ -149,8 +149,9 @@ def main() -> None:
                 done = matrix.write_matrix(db.session, round_name, rows, out)
                 seconds = time.perf_counter() - t
                 grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-                print(f"{'matrix by ' + rows:>45}: {seconds:.1f} s, {done['rows']} rows, {done['excerpts']:,} excerpts, "
-                      f"{done['cut']} cells cut, peak memory +{grown:.0f} MB, {os.path.getsize(out) / 2**20:.1f} MB")
+                print(f"{'matrix by ' + rows:>45}: {seconds:.1f} s, {done['rows']} rows, "
+                      f"{done['excerpts']:,} excerpts, {done['cut']} cells cut, peak memory +{grown:.0f} MB, "
+                      f"{os.path.getsize(out) / 2**20:.1f} MB")
         app.extensions["impactmodel.engine"].dispose()
 
 

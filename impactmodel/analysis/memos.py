@@ -86,14 +86,9 @@ def delete_memo(session: Session, actor: User, memo_id: int) -> AuthorityMemo:
     return memo
 
 
-def memos_of(session: Session, round_id: int, authority_id: int, case_id: int | None = None,
-             *, every_case: bool = False) -> list[AuthorityMemo]:
-    """The memos on an authority in a round (``case_id`` None), or on one of its cases;
-    ``every_case``: the memos on all its cases."""
-    q = sa.select(AuthorityMemo).where(AuthorityMemo.round_id == round_id,
-                                       AuthorityMemo.authority_id == authority_id)
-    if every_case:
-        q = q.where(AuthorityMemo.case_id.is_not(None))
-    else:
-        q = q.where(AuthorityMemo.case_id.is_(None) if case_id is None else AuthorityMemo.case_id == case_id)
+def memos_of(session: Session, round_id: int, authority_id: int, case_id: int | None = None) -> list[AuthorityMemo]:
+    """The memos on an authority in a round (``case_id`` None), or on one of its cases."""
+    q = sa.select(AuthorityMemo).where(AuthorityMemo.round_id == round_id, AuthorityMemo.authority_id == authority_id,
+                                       AuthorityMemo.case_id.is_(None) if case_id is None
+                                       else AuthorityMemo.case_id == case_id)
     return list(session.scalars(q.order_by(AuthorityMemo.created_at, AuthorityMemo.id)))

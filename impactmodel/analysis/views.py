@@ -17,7 +17,7 @@ from impactmodel.analysis.forms import MemoForm
 from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.analysis.scope import authorities_seen
 from impactmodel.coding.models import Code
-from impactmodel.consortium.models import Authority, Case, KeyGroup, Participation, Round
+from impactmodel.consortium.models import Authority, Case, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole, Valence
@@ -76,7 +76,7 @@ def case(case_id: int):
     may_write = current_user.role.can_code
     return render_template(
         "analysis/case.html", case=case, round=rnd, authority=case.authority,
-        voices=case_queries.case_voices(db.session, case, current_user), main_voices=case_queries.VOICES,
+        voices=case_queries.case_voices(db.session, case, current_user),
         memos=memos.memos_of(db.session, rnd.id, case.authority_id, case.id) if may_write else [],
         may_write=may_write, form=MemoForm())
 
@@ -196,8 +196,9 @@ def retrieval_page():
         (kg for kg in rnd.key_groups if kg.code == request.args.get("key_group")), None)
     page, next_after, problem = [], None, None
     if rnd is not None and known_code:
-        flt = retrieval.ExcerptFilter(round_id=rnd.id, code_id=code_id, authority_id=authority.id if authority else None,
-                                      role=role, key_group_id=key_group.id if key_group else None, valence=valence)
+        flt = retrieval.ExcerptFilter(round_id=rnd.id, code_id=code_id,
+                                      authority_id=authority.id if authority else None, role=role,
+                                      key_group_id=key_group.id if key_group else None, valence=valence)
         after = as_id(request.args.get("after", ""))
         page, next_after = retrieval.excerpts(db.session, current_user, flt, after)
     elif code_id:
