@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from impactmodel import access, inputs, jobs, logs, schema, web
 from impactmodel import config as defaults
 from impactmodel import models  # noqa: F401  (every mapped class, before the first query)
+from impactmodel.analysis import wiring as analysis
 from impactmodel.auth import wiring as auth
 from impactmodel.coding import wiring as coding
 from impactmodel.consortium import wiring as consortium
@@ -38,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     inputs.init_app(app)   # then text no database stores is refused, before any view
     web.init_app(app)
     jobs.init_app(app)
-    for part in (auth, consortium, fieldwork, coding, scoring, interchange, indicators):
+    for part in (auth, consortium, fieldwork, coding, scoring, interchange, indicators, analysis):
         part.init_app(app)
     schema.init_app(app)
     app.cli.add_command(demo.demo_data)

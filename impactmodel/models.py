@@ -1,4 +1,5 @@
 """Every mapped class, imported in one place so the metadata is complete."""
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.audit import AuditEvent
 from impactmodel.auth.models import LoginAttempt, Role, User, researcher_assignment
 from impactmodel.codebook.models import Code, CodebookVersion, Coding
@@ -12,7 +13,7 @@ from impactmodel.jobs import Job
 from impactmodel.scoring.models import ConfidenceScore
 
 __all__ = [
-    "Answer", "AuditEvent", "Authority", "Case", "Code", "CodebookVersion", "Coding",
+    "Answer", "AuditEvent", "Authority", "AuthorityMemo", "Case", "Code", "CodebookVersion", "Coding",
     "ConfidenceScore", "DoubleCoding", "IndicatorValue", "Instrument", "InstrumentVersion", "Invitation", "Job",
     "KeyGroup", "Locality", "LoginAttempt", "Memo", "Participation", "Respondent", "Response",
     "ResponseMode", "ResponseStatus", "Role", "Round", "SafeguardingFlag", "SuggestionModel", "User",

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import tests.access_rules as rules_pkg
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import Role, User, researcher_assignment
 from impactmodel.codebook.models import Coding
 from impactmodel.coding import services as coding
@@ -164,6 +165,7 @@ def other_authority_rows(session, other_id: int) -> dict[str, list]:
         "codings": _rows(Coding.__table__, Coding.id.in_(codings)),
         "double coding": _rows(DoubleCoding.__table__, DoubleCoding.answer_id.in_(answers)),
         "memos": _rows(Memo.__table__, sa.or_(Memo.answer_id.in_(answers), Memo.coding_id.in_(codings))),
+        "authority and case memos": _rows(AuthorityMemo.__table__, AuthorityMemo.authority_id == other_id),
         "invitations": _rows(Invitation.__table__, Invitation.authority_id == other_id),
         "safeguarding flags": _rows(SafeguardingFlag.__table__, SafeguardingFlag.authority_id == other_id),
         "indicator figures": _rows(IndicatorValue.__table__, IndicatorValue.authority_id == other_id),

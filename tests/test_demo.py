@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding
-from impactmodel.consortium.models import Authority, Participation, Respondent, Round
+from impactmodel.consortium.models import Authority, Case, Participation, Respondent, Round
 from impactmodel.demo.generate import ROUNDS, consortium
 from impactmodel.demo.loader import DEMO_USERS
 from impactmodel.fieldwork.models import Answer, Invitation, Response
@@ -42,6 +43,13 @@ def test_demo_data_loads_and_log_ins_work(runner, app, session):
     assert count(DoubleCoding) > 0 and count(DoubleCoding, DoubleCoding.reconciled_at.is_(None)) > 0
     assert count(DoubleCoding, DoubleCoding.second_done_at.is_(None)) > 0  # blind work waiting
     assert count(ConfidenceScore) == 16
+    # Cases heard in all three voices in every authority and round, with memos.
+    voices = session.execute(sa.select(Respondent.case_id, sa.func.count(sa.distinct(Respondent.role)))
+                             .where(Respondent.case_id.is_not(None)).group_by(Respondent.case_id)).all()
+    assert len(voices) >= 16 and {n for _c, n in voices} == {3}
+    assert count(Case) == len(voices)
+    assert count(AuthorityMemo, AuthorityMemo.case_id.is_not(None)) == len(voices)
+    assert count(AuthorityMemo, AuthorityMemo.case_id.is_(None)) == 16
     # Indicators over two periods in each round, for every authority.
     periods = session.execute(sa.select(IndicatorValue.round_id, IndicatorValue.authority_id,
                                         sa.func.count(sa.distinct(IndicatorValue.period)))

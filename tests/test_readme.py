@@ -52,6 +52,7 @@ def test_every_readme_command_runs_against_the_demo(app, runner, session, tmp_pa
     # What the commands wrote is there, and the example files' people were imported.
     assert (tmp_path / "coded.csv").read_text().startswith("authority,respondent,role,code")
     assert (tmp_path / "round2.qdpx").stat().st_size > 0
+    assert (tmp_path / "matrix.xlsx").stat().st_size > 0
     examples = session.scalars(sa.select(Respondent.reference)
                                .where(Respondent.reference.like("example-%"))).all()
     assert sorted(examples) == ["example-manager-1", "example-parent-1", "example-practitioner-1"]

@@ -65,3 +65,17 @@ def test_xlsx_text_cells_are_strings_and_numbers_stay_numbers():
     assert cells[7].value == "tab\there"
     # A control character XML cannot carry is written as the escape spreadsheets decode.
     assert cells[8].value == "bell_x0007_"
+
+
+def test_streamed_rows_of_a_write_only_workbook_are_as_safe():
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet")
+    when = datetime(2026, 12, 3, 9, 30)
+    sheets.append_cells(ws, ["=1+2", "@cmd", "-3", -3, 2.5, when, None, "bell\x07"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    cells = next(load_workbook(buf).active.iter_rows())
+    assert [c.data_type for c in cells[:5]] == ["s", "s", "s", "n", "n"]
+    assert [c.value for c in cells[:5]] == ["=1+2", "@cmd", "-3", -3, 2.5]
+    assert cells[5].value == when and cells[5].is_date
+    assert cells[6].value is None and cells[7].value == "bell_x0007_"

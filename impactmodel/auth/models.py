@@ -53,6 +53,12 @@ class Role(enum.StrEnum):
         return self in (Role.ADMIN, Role.RESEARCHER)
 
     @property
+    def can_view_cases(self) -> bool:
+        """See cases' answers and codings: only roles that may see an authority's own
+        data (which authorities is User.may_see_authority's answer)."""
+        return self in (Role.ADMIN, Role.RESEARCHER, Role.AUTHORITY_CONTACT)
+
+    @property
     def can_view_scores(self) -> bool:
         return True
 

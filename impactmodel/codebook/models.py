@@ -100,6 +100,8 @@ class Coding(Base):
         sa.CheckConstraint("start IS NULL OR (start >= 0 AND \"end\" > start)", name="span"),
         # Covers what scoring reads of a round (and its staleness check) without the table.
         sa.Index("ix_coding_round_agreed", "round_id", "agreed", "respondent_id", "code_id", "valence"),
+        # One code's agreed codings of a round in id order: the excerpts-by-code pages.
+        sa.Index("ix_coding_code_round_agreed", "code_id", "round_id", "agreed", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,10 @@ early), and each coded span is a ``PlainTextSelection`` whose offsets are charac
 positions (code points) in that LF text, with one ``Coding`` per coder and code;
 coders are the project's ``Users``; the codebook is the project's ``CodeBook`` (a
 code with valences other than positive has one child code per valence) and the
-steering-group features its ``Set``; authorities are ``Cases``; role, key group and
-question are ``Variables``; memos are ``Notes``.
+steering-group features its ``Set``; authorities, and the cases (children) of the
+round, are ``Cases``; role, key group and question are ``Variables``; memos are
+``Notes``: those on an answer are referred to by its source, those on an authority or
+a case are joined to its ``Case`` by a ``Link`` (a case element refers to no note).
 """
 from __future__ import annotations
 
@@ -28,13 +30,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from impactmodel import codebook as codebook_mod
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import User
 from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements, code_guid,
                                            guid, has_valence_children)
 from impactmodel.codebook.models import Code, Coding
 from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
-from impactmodel.consortium.models import Authority, KeyGroup, Respondent, Round
+from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, Response, response_counts
 
 NS = "urn:QDA-XML:project:1.0"
@@ -191,6 +194,17 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
 
     var_guid = {name: guid("variable", name) for name in VARIABLES}
     cases: dict[int, list[str]] = defaultdict(list)
+    child_cases: dict[int, list[str]] = defaultdict(list)
+    # Memos on authorities and cases (their Case is written even when it has no source).
+    mq = sa.select(AuthorityMemo).where(AuthorityMemo.round_id == rnd.id)
+    if authority_ids is not None:
+        mq = mq.where(AuthorityMemo.authority_id.in_(authority_ids))
+    case_memos = list(session.scalars(mq.order_by(AuthorityMemo.created_at, AuthorityMemo.id)))
+    for m in case_memos:
+        user_guid(m.author_id, "")
+        cases.setdefault(m.authority_id, [])
+        if m.case_id is not None:
+            child_cases.setdefault(m.case_id, [])
     used_codes: set[str] = set()
     notes = []
     counts = {"sources": 0, "selections": 0, "codings": 0}
@@ -252,7 +266,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         return "\n".join(out), lf
 
     answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
-                         Respondent.authority_id, Respondent.role, KeyGroup.code.label("key_group"))
+                         Respondent.authority_id, Respondent.role, Respondent.case_id,
+                         KeyGroup.code.label("key_group"))
                .join(Response, Answer.response_id == Response.id)
                .join(Respondent, Response.respondent_id == Respondent.id)
                .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
@@ -266,7 +281,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                   .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
                   .order_by(Respondent.authority_id, Coding.answer_id, Coding.id))
     # Imported codings with an excerpt and no answer: one source per respondent.
-    loose = (sa.select(Respondent.authority_id, Respondent.role, KeyGroup.code.label("key_group"),
+    loose = (sa.select(Respondent.authority_id, Respondent.role, Respondent.case_id, KeyGroup.code.label("key_group"),
                        *_CODING_COLUMNS)
              .join(Respondent, Coding.respondent_id == Respondent.id)
              .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
@@ -288,7 +303,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             yield (guid("answer", str(a.id)),
                    f"{authority_name(a.authority_id)} · {a.role.label} · {a.question_key} · answer {a.id}",
                    a.text, a.authority_id, a.role, a.key_group,
-                   question_of(session, a.instrument_version_id, a.question_key), mine, memos.get(a.id, []))
+                   question_of(session, a.instrument_version_id, a.question_key), mine, memos.get(a.id, []),
+                   a.case_id)
         codings.close()
 
     def loose_sources():
@@ -307,28 +323,31 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             yield (guid("respondent-excerpts", str(rid)),
                    f"{authority_name(first.authority_id)} · {first.role.label} · imported excerpts "
                    f"· respondent {rid}", "\n\n".join(parts), first.authority_id, first.role,
-                   first.key_group, "imported excerpts", placed, [])
+                   first.key_group, "imported excerpts", placed, [], first.case_id)
 
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
             tempfile.TemporaryFile("w+", encoding="utf-8") as sources_xml:
-        for sg, name, text, aid, role, kg, question, cs, ms in itertools.chain(answer_sources(), loose_sources()):
+        for sg, name, text, aid, role, kg, question, cs, ms, case_id in itertools.chain(answer_sources(),
+                                                                                       loose_sources()):
             xml, lf = source_xml(sg, name, text, role, kg, question, cs, ms)
             sources_xml.write(xml)
             # Stored, not deflated: an answer is a few hundred bytes, and starting a
             # compressor for each of tens of thousands costs more than it saves.
             zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
             cases[aid].append(sg)
+            if case_id is not None:
+                child_cases[case_id].append(sg)
             counts["sources"] += 1
         sources_xml.seek(0)
         with zf.open("project.qde", "w", force_zip64=True) as raw, \
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as qde:
-            _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, authority_name,
-                           sources_xml, counts["sources"], notes, user_guid)
+            _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+                           authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
     return {**counts, "cases": len(cases), "users": len(user_guids)}
 
 
-def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, authority_name,
-                   sources_xml, n_sources, notes, user_guid) -> None:
+def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+                   authority_name, sources_xml, n_sources, notes, case_memos, user_guid) -> None:
     """``project.qde``: the project element's parts in the order Project.xsd sets."""
     qde.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     qde.write(f'<Project xmlns="{NS}" name={quoteattr(f"impactmodel: {rnd.name}")} origin="impactmodel" '
@@ -364,18 +383,38 @@ def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, case
             case = _el(cases_el, "Case", guid=guid("authority", str(aid)), name=authority_name(aid))
             for sg in cases[aid]:
                 _el(case, "SourceRef", targetGUID=sg)
+        case_rows = {c.id: c for c in session.scalars(sa.select(Case).where(Case.round_id == rnd.id))}
+        for cid in sorted(child_cases, key=lambda c: (authority_name(case_rows[c].authority_id),
+                                                      case_rows[c].reference)):
+            case = _el(cases_el, "Case", guid=guid("case", str(cid)),
+                       name=f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}")
+            for sg in child_cases[cid]:
+                _el(case, "SourceRef", targetGUID=sg)
         qde.write(_fragment(cases_el, 1))
     if n_sources:
         qde.write("  <Sources>\n")
         shutil.copyfileobj(sources_xml, qde)
         qde.write("  </Sources>\n")
-    if notes:
+    if notes or case_memos:
         notes_el = ET.Element(Q + "Notes")
         for ng, m in notes:
             note = _el(notes_el, "Note", guid=ng, name=f"Memo {m.id}",
                        creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
             _el(note, "PlainTextContent", m.text)
+        for m in case_memos:
+            on = (f"case {session.get(Case, m.case_id).reference}" if m.case_id is not None
+                  else authority_name(m.authority_id))
+            note = _el(notes_el, "Note", guid=guid("authority-memo", str(m.id)), name=f"Memo on {on}",
+                       creatingUser=user_guid(m.author_id, ""), creationDateTime=_when(m.created_at))
+            _el(note, "PlainTextContent", m.text)
         qde.write(_fragment(notes_el, 1))
+    if case_memos:
+        links_el = ET.Element(Q + "Links")
+        for m in case_memos:
+            target = guid("case", str(m.case_id)) if m.case_id is not None else guid("authority", str(m.authority_id))
+            _el(links_el, "Link", guid=guid("memo-link", str(m.id)), name="memo", direction="OneWay",
+                originGUID=guid("authority-memo", str(m.id)), targetGUID=target)
+        qde.write(_fragment(links_el, 1))
     steering = [c for c in cb.codes.values() if c.steering_group]
     if steering:
         sets_el = ET.Element(Q + "Sets")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.audit import record
 from impactmodel.auth.models import User, researcher_assignment
 from impactmodel.codebook.models import Coding
@@ -173,6 +174,7 @@ def merge_authorities(session: Session, actor, source: Authority, target: Author
 
     move(Respondent)
     move(Case)
+    move(AuthorityMemo)
     move(Invitation)
     move(IndicatorValue)
     scored = sa.select(ConfidenceScore.round_id).where(ConfidenceScore.authority_id == tgt)
@@ -191,7 +193,7 @@ def merge_authorities(session: Session, actor, source: Authority, target: Author
 
     # The database would cascade the deletion to anything still pointing at the source:
     # make sure nothing does, rather than trust the moves above.
-    for model in (Respondent, Case, Invitation, Participation, Locality, ConfidenceScore, IndicatorValue):
+    for model in (Respondent, Case, AuthorityMemo, Invitation, Participation, Locality, ConfidenceScore, IndicatorValue):
         if session.scalar(sa.select(sa.func.count()).select_from(model).where(model.authority_id == src)):
             session.rollback()
             raise AuthorityError(f"Nothing was merged: some {model.__tablename__} rows could not be moved.")

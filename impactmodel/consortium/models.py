@@ -201,7 +201,7 @@ class Respondent(Base):
     reference: Mapped[str] = mapped_column(sa.String(64))
     role: Mapped[RespondentRole] = mapped_column(enum_type(RespondentRole, "respondent_role"))
     key_group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("key_group.id", ondelete="SET NULL"))
-    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"), index=True)
     # Staff only: the self-reported level of impact, 1 to 4 in half steps.
     impact_level: Mapped[float | None] = mapped_column(sa.Numeric(2, 1, asdecimal=False))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

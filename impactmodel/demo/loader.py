@@ -14,6 +14,7 @@ from impactmodel.auth.services import create_user
 from impactmodel.consortium import services as consortium
 from impactmodel.consortium.models import Locality, Participation, Round
 from impactmodel.db import db
+from impactmodel.demo import cases as demo_cases
 from impactmodel.demo import fieldwork as demo_fieldwork
 from impactmodel.demo import generate
 from impactmodel.enums import EvidenceCategory
@@ -122,6 +123,8 @@ def load_demo(seed: int = 2008, echo: Callable[[str], None] = print) -> None:
             part.evidence = _evidence(ar.maturity)
             part.authority_type, part.children, part.integrated_since = generate.CONTEXT[ar.name]
         session.commit()
+        echo(f"{round_name}: following {demo_cases.link_cases(session, users['researcher'], rnd)} cases "
+             "through practitioner, parent and child...")
         echo(f"{round_name}: importing quantitative indicators for two periods...")
         indicators.import_indicators(session, io.StringIO(_indicators_csv(figures[round_name])), round_name,
                                      actor="demo")
