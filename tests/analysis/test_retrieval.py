@@ -57,5 +57,5 @@ def test_a_blind_second_coder_sees_no_excerpt_of_an_answer_drawn_for_them(app, s
     url = f"/retrieval?round={rnd.id}&code=L1.tools"
     assert "Panels" not in client.get(url).get_data(as_text=True)
     with app.app_context():
-        coding.finish_second_coding(session, second, answer.id)
+        coding.finish_second_coding(session, second, answer.id, no_code_applies=True)
     assert "Panels" in client.get(url).get_data(as_text=True)
