@@ -433,10 +433,6 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         current = {a.question_key: a for a in session.scalars(
             sa.select(Answer).where(Answer.response_id == response.id)
             .execution_options(populate_existing=True))}
-        # The claim locks the response until commit, so its answers read now stay as read.
-        current = {a.question_key: a for a in session.scalars(
-            sa.select(Answer).where(Answer.response_id == response.id)
-            .execution_options(populate_existing=True))}
         for item in cleaned:
             _write(session, actor, response, item, report, current.get(item["key"]))
         safeguarding.check_response(session, actor, response, keys=[item["key"] for item in cleaned])
