@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     defaults.finish(app)
 
-    from impactmodel import access, cli, inputs, jobs, logs, models, web  # noqa: F401  (models: every mapped class)
+    from impactmodel import access, cli, inputs, jobs, languages, logs, models, web  # noqa: F401  (models: every mapped class)
     from impactmodel.auth import init_app as init_auth
     from impactmodel.coding import init_app as init_coding
     from impactmodel.consortium import init_app as init_consortium
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)     # survey tokens never reach the request log
     access.init_app(app)   # before CSRF, so a refused user hears "refused", not "bad token"
     inputs.init_app(app)   # then text no database stores is refused, before any view
+    languages.init_app(app)  # respondents' pages in their language
     web.init_app(app)
     jobs.init_app(app)
     for init in (init_auth, init_consortium, init_fieldwork, init_coding, init_scoring,

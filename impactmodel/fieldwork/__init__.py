@@ -8,11 +8,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from impactmodel.fieldwork import cli, survey_views, views
+    from impactmodel.fieldwork.instrument_translations import load_translations
     from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
     from impactmodel.web import add_nav_link, add_round_link
     # Validated at start-up: a broken instrument file stops the app with a clear message.
-    app.extensions["impactmodel.instruments"] = load(Path(app.config.get("INSTRUMENTS_DIR")
-                                                          or INSTRUMENTS_DIR))
+    folder = Path(app.config.get("INSTRUMENTS_DIR") or INSTRUMENTS_DIR)
+    app.extensions["impactmodel.instruments"] = load(folder)
+    app.extensions["impactmodel.instrument_translations"] = load_translations(
+        app.extensions["impactmodel.instruments"], folder)
     app.register_blueprint(views.bp)
     app.register_blueprint(survey_views.bp)
     app.cli.add_command(cli.invite)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Invitation,
                                           Response, ResponseMode, ResponseStatus)
 from impactmodel.fieldwork.questions import NOTE_MAX, AnswerInvalid, question_type
+from impactmodel.languages import LANGUAGES
 
 T = TypeVar("T")
 CODER = "instrument"          # Coding.coder for closed answers coded on arrival
@@ -418,6 +420,11 @@ class SaveReport:
     flagged: list[int] = field(default_factory=list)
 
 
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise FieldworkError(f"unknown language {language!r}: use {', '.join(LANGUAGES)}")
+
+
 def _clean_seq(seq: Any) -> int | None:
     if seq is None:
         return None
@@ -430,19 +437,24 @@ def _clean_seq(seq: Any) -> int | None:
     return seq
 
 
-def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
+def clean_answers(response: Response, items: Iterable[dict],
+                  shown: InstrumentDef | None = None) -> list[dict]:
     """Check answers against the response's instrument version; AnswersInvalid if any fail.
 
     Each item: ``key`` and any of ``text``, ``value``, ``note``, ``seq``, ``base``.
+    ``shown``: that version as the respondent reads it (translated), so messages quote
+    the words on their page; a translation changes words only, never what is accepted.
     """
     idef = definition_of(response)
+    if shown is not None and shown.checksum == idef.checksum:
+        idef = shown
     errors: dict[str, str] = {}
     cleaned = []
     for item in items:
         key = item.get("key")
         q = idef.question(key) if isinstance(key, str) else None
         if q is None:
-            errors[str(key)] = "This is not a question of this interview or survey."
+            errors[str(key)] = gettext("This is not a question of this interview or survey.")
             continue
         try:
             text, value = question_type(q["type"]).clean(q, item.get("text"), item.get("value"))
@@ -477,7 +489,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
             return
         session.add(Answer(response_id=response.id, question_key=key, text=item["text"],
-                           value=item["value"], note=item["note"], client_seq=seq))
+                           value=item["value"], note=item["note"], client_seq=seq,
+                           language=item.get("language") or "en"))
         session.flush()   # an IntegrityError here means another request inserted it: retried
         report.saved[key] = seq
         return
@@ -495,6 +508,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
               "updated_at": utcnow()}
     if seq is not None:
         values["client_seq"] = seq
+    if item.get("language"):
+        values["language"] = item["language"]
     old_text = existing.text
     done = session.execute(stmt.values(**values), execution_options={"synchronize_session": False})
     session.expire(existing)
@@ -508,7 +523,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
         report.flagged += moved["flagged"]
 
 
-def save_answers(session: Session, actor, response: Response, items: Iterable[dict]) -> SaveReport:
+def save_answers(session: Session, actor, response: Response, items: Iterable[dict], *,
+                 language: str | None = None, shown: InstrumentDef | None = None) -> SaveReport:
     """Save several answers of one response at once (all checked first; all or nothing).
 
     Parameters
@@ -521,6 +537,9 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         the sequence the answer had when a form was loaded (None: no answer yet); the
         write happens only if the stored answer still has it, under a new sequence, and
         is otherwise reported stale; an answer the form leaves as stored is not written.
+    language : the language a respondent answers in (``impactmodel.languages``), recorded
+        on the response and on each answer written; None leaves both as they are.
+    shown : the version as the respondent reads it, for messages (``clean_answers``).
 
     When an answer's text changes, its span codings are re-anchored
     (``coding.services.follow_answer_text``) in the same transaction.
@@ -538,14 +557,18 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     for item in items:
         a = stored.get(item.get("key")) if isinstance(item.get("key"), str) else None
         merged.append({**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item})
-    cleaned = clean_answers(response, merged)
+    cleaned = clean_answers(response, merged, shown)
+    if language is not None:
+        _check_language(language)
+        cleaned = [{**item, "language": language} for item in cleaned]
 
     def work() -> SaveReport:
         # Claim the response first, and only while it is in progress: a save racing a
         # "complete" or "send" in another tab either lands before it or is refused.
         claimed = session.execute(sa.update(Response).where(
             Response.id == response.id, Response.status == ResponseStatus.IN_PROGRESS)
-            .values(updated_at=utcnow()), execution_options={"synchronize_session": False})
+            .values(updated_at=utcnow(), **({"language": language} if language else {})),
+            execution_options={"synchronize_session": False})
         if not claimed.rowcount:
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")
@@ -848,14 +871,17 @@ def survey_response(session: Session, invitation: Invitation) -> Response | None
 
 
 def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
-                 assent: bool = False, mode: ResponseMode | str = ResponseMode.SELF) -> Response:
+                 assent: bool = False, mode: ResponseMode | str = ResponseMode.SELF,
+                 language: str = "en") -> Response:
     """Record consent and start the invitation's response (the respondent is made now).
 
     ``consent_by``: ``"self"`` (a parent, or staff) or ``"parent"`` (a parent or carer for
     a child, who must also ``assent``). ``mode``: ``self`` or ``assisted``. Opening the
-    link again, or in a second tab, returns the same response. Commits.
+    link again, or in a second tab, returns the same response. ``language``: the one the
+    respondent reads (``impactmodel.languages``). Commits.
     """
     mode = ResponseMode(mode)
+    _check_language(language)
     if mode is ResponseMode.INTERVIEW:
         raise FieldworkError("a survey link is answered by the respondent, alone or with help")
     if invitation.role is RespondentRole.CHILD and (consent_by != "parent" or not assent):
@@ -889,12 +915,13 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
             return existing
         now = utcnow()
         response = Response(respondent_id=inv.respondent_id, instrument_version_id=version.id,
-                            mode=mode, consent_by=consent_by, consented_at=now,
+                            mode=mode, consent_by=consent_by, consented_at=now, language=language,
                             assented_at=now if assent else None, started_at=now)
         session.add(response)
         session.flush()
         record(session, "respondent", "survey.begin", "response", response.id,
-               invitation_id=inv.id, round_id=inv.round_id, authority_id=inv.authority_id)
+               invitation_id=inv.id, round_id=inv.round_id, authority_id=inv.authority_id,
+               language=language)
         session.commit()
         return response
     response = _retrying(session, work)
