@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(survey_views.bp)
     app.cli.add_command(cli.invite)
+    app.cli.add_command(cli.instruments_group)
     add_nav_link(app, "fieldwork.index", "Fieldwork", 20)
     add_nav_link(app, "fieldwork.invitations", "Survey links", 25)
     add_round_link(app, "fieldwork.index", "Interviews",

@@ -176,6 +176,14 @@ def complete_languages(idef: InstrumentDef,
                         and not completeness(idef, t)]
 
 
+def language_status(instruments: dict[str, InstrumentDef],
+                    translations: dict[tuple[str, str], Translation]) -> dict[str, dict[str, list[str]]]:
+    """Per instrument, per language other than English: the words it lacks (empty: complete)."""
+    return {key: {code: completeness(idef, translations.get((key, code)))
+                  for code in LANGUAGES if code != DEFAULT}
+            for key, idef in instruments.items()}
+
+
 def translate(idef: InstrumentDef, translation: Translation | None) -> InstrumentDef:
     """The instrument with its words in the translation's language (English where it has none).
 
