@@ -59,7 +59,7 @@ constraints:
 # clone runs without this step; tests/test_languages.py fails when they are out of date.
 BABEL_DIR := impactmodel/translations
 translations: install
-	@$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -k _ -k gettext -k ngettext:1,2 \
+	@$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -k _ -k _l -k gettext -k ngettext:1,2 \
 		--project=impactmodel -o $(BABEL_DIR)/messages.pot .
 	@$(BIN)/pybabel --quiet update -i $(BABEL_DIR)/messages.pot -d $(BABEL_DIR) -w 100 --no-fuzzy-matching
 	@$(BIN)/pybabel compile -d $(BABEL_DIR) --statistics

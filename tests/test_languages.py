@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 from impactmodel import ROOT
 from impactmodel.languages import DEFAULT, LANGUAGES, TRANSLATIONS_DIR
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [("impactmodel/**.py", "python"), ("templates/**.html", "jinja2")]
 
 
