@@ -210,3 +210,13 @@ def test_the_languages_command_says_where_each_instrument_is_complete(runner):
     assert "child_survey: complete in English, Cymraeg" in result.output
     assert re.search(r"dcs_interview: complete in English\n  Cymraeg \(cy\) lacks \d+: title, intro",
                      result.output)
+
+
+def test_an_expired_form_is_explained_in_the_respondents_language(database_url, session, fw):
+    app = create_app(config_for(database_url, WTF_CSRF_ENABLED=True))
+    invitation = _link(session, fw)
+    client = app.test_client()
+    page = client.post(f"/s/{invitation.token}", data={"consent": "yes", "mode": "self"}, headers=WELSH)
+    assert page.status_code == 400
+    assert _lang(_text(page)) == "cy" and _h1(_text(page)) == "Mae'r ffurflen hon wedi dod i ben"
+    app.extensions["impactmodel.engine"].dispose()
