@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -150,6 +151,41 @@ def test_every_respondent_page_of_a_welsh_survey_is_in_welsh(client, session, fw
         assert _lang(page) == "cy"
         visible = re.sub(r"<[^>]+>", " ", page)
         assert [w for w in english_words if w in visible] == [], _h1(page)
+
+
+def test_a_childs_footer_privacy_notice_and_withdrawal_speak_welsh(client, session, fw):
+    """The words every child's page adds (who to talk to, the contact, privacy, withdrawal)."""
+    fw.round.research_contact = "Tîm Lleisiau Teulu, 01632 960000"
+    fw.round.retain_until = date(2029, 8, 31)
+    session.commit()
+    invitation = _link(session, fw, role="child")
+    base = f"/s/{invitation.token}"
+    client.get(f"{base}?lang=cy")
+    english_words = ["If you do not feel safe", "Childline for free", "Questions about this research",
+                     "What we do with your answers", "I do not want to take part any more",
+                     "Who we are", "August", "Read aloud", "delete", "Nobody will mind"]
+    consent = _text(client.get(base))
+    assert "Os nad wyt ti'n teimlo'n ddiogel" in consent and 'href="tel:08001111">0800 1111</a>' in consent
+    assert "Cwestiynau am yr ymchwil hon? Cysylltwch â Tîm Lleisiau Teulu, 01632 960000." in consent
+    assert "byddwn ni'n ei drosglwyddo i'r bobl sydd â'r gwaith o gadw plant yn ddiogel" in consent
+    privacy = _text(client.get(f"{base}/privacy"))
+    assert """<h1 id="privacy-title">Beth rydyn ni'n ei wneud â'ch atebion</h1>""" in privacy
+    assert "Rydyn ni'n cadw eich atebion tan 31 Awst 2029." in privacy
+    client.post(base, data={"consent": "yes", "assent": "yes", "mode": "self"})
+    step = _text(client.get(f"{base}/1"))
+    assert "Dydw i ddim eisiau cymryd rhan mwyach" in step
+    withdraw = _text(client.get(f"{base}/withdraw"))
+    assert "Wyt ti eisiau stopio cymryd rhan?" in withdraw and "Ydw, dileu fy atebion" in withdraw
+    done = client.post(f"{base}/withdraw", data={"confirm": "yes"})
+    gone = _text(done)
+    assert done.status_code == 200 and _h1(gone) == "Mae eich atebion wedi'u dileu"
+    for page in (consent, privacy, step, withdraw, gone):
+        assert _lang(page) == "cy"
+        visible = re.sub(r"<[^>]+>", " ", page)
+        assert [w for w in english_words if w in visible] == []
+    # The same pages in English keep their English words.
+    english = _text(client.get("/s/privacy?lang=en", follow_redirects=True))
+    assert "What we do with your answers" in english and "Who we are" in english
 
 
 # --- Translated instruments ---------------------------------------------------------------------
