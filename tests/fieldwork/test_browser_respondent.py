@@ -82,12 +82,12 @@ def test_read_aloud_reads_the_question_then_each_option_with_pauses_in_the_pages
     page.wait_for_timeout(2 * PAUSE_MS)
     assert [s["text"] for s in _spoken(page)] == ["How do you feel about the help you get?"]
 
-    # Page 2: thirteen options, each with a picture and a button reading that option alone.
+    # Page 2: seventeen options, each with a picture and a button reading that option alone.
     page.check("input[name=help_feel][value=happy]")
     page.click("button[value=next]")
     options = page.locator("#question-child_difference .choice")
-    assert options.count() == 14
-    assert page.locator("#question-child_difference .choice svg.picture[aria-hidden=true]").count() == 14
+    assert options.count() == 17
+    assert page.locator("#question-child_difference .choice svg.picture[aria-hidden=true]").count() == 17
     assert_accessible(page, "options with pictures and read-aloud buttons")
     assert_fits(page)
     page.evaluate("window.__spoken = []")
