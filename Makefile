@@ -19,7 +19,7 @@ DEMO_ENV := IMPACTMODEL_SESSION_COOKIE_SECURE=false IMPACTMODEL_REMEMBER_COOKIE_
 # Runs a command and says how long it took.
 timed = start=$$(date +%s); $(1) && echo "  done in $$(( $$(date +%s) - start )) s."
 
-.PHONY: demo demo-port test install install-test versions constraints system-deps python-venv clean
+.PHONY: demo demo-port test install install-test versions constraints system-deps python-venv clean translations
 
 $(BIN)/python: | python-venv
 	@echo "Creating the virtual environment $(VENV) (a few seconds)..."
@@ -52,6 +52,17 @@ constraints:
 		  "$$tmp/venv/bin/python" -m pip freeze --exclude impactmodel; } > "$$tmp/constraints.txt" && \
 		mv "$$tmp/constraints.txt" $(CONSTRAINTS)
 	@echo "Wrote $(CONSTRAINTS): run \`make test\`, then commit it."
+
+# The respondents' pages in other languages: gather the words marked for translation into
+# impactmodel/translations/messages.pot, add new ones to each language's messages.po for its
+# translator, and compile the .mo files the app reads. The .mo files are committed, so a fresh
+# clone runs without this step; tests/test_languages.py fails when they are out of date.
+BABEL_DIR := impactmodel/translations
+translations: install
+	@$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -k _ -k _l -k gettext -k ngettext:1,2 \
+		--project=impactmodel -o $(BABEL_DIR)/messages.pot .
+	@$(BIN)/pybabel --quiet update -i $(BABEL_DIR)/messages.pot -d $(BABEL_DIR) -w 100 --no-fuzzy-matching
+	@$(BIN)/pybabel compile -d $(BABEL_DIR) --statistics
 
 # Debian splits venv support (ensurepip) into its own package.
 python-venv:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from impactmodel import access, inputs, jobs, logs, schema, web
+from impactmodel import access, inputs, jobs, languages, logs, schema, web
 from impactmodel import config as defaults
 from impactmodel import models  # noqa: F401  (every mapped class, before the first query)
 from impactmodel.analysis import wiring as analysis
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)     # survey tokens never reach the request log
     access.init_app(app)   # before CSRF, so a refused user hears "refused", not "bad token"
     inputs.init_app(app)   # then text no database stores is refused, before any view
+    languages.init_app(app)  # respondents' pages in their language
     web.init_app(app)
     jobs.init_app(app)
     for part in (auth, consortium, fieldwork, coding, scoring, interchange, indicators, analysis):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -11,16 +12,17 @@ from impactmodel.db import db
 
 csrf = CSRFProtect()
 
+# Marked for translation: on a respondent's page they are shown in the respondent's language.
 ERROR_TEXT = {
-    400: ("Something was wrong with that request", "Please go back and try again."),
+    400: (_l("Something was wrong with that request"), _l("Please go back and try again.")),
     403: ("You can't see this page", "Your account does not have access to it. "
           "If you think it should, ask your administrator."),
-    404: ("Page not found", "Check the address, or go back to the start."),
-    410: ("This link has ended", "It can no longer be used."),
-    413: ("That file is too large", "Please send a smaller file."),
-    429: ("Too many attempts", "Please wait a few minutes and try again."),
-    500: ("Something went wrong on our side", "Nothing you typed has been lost that was "
-          "already saved. Please try again in a moment."),
+    404: (_l("Page not found"), _l("Check the address, or go back to the start.")),
+    410: (_l("This link has ended"), _l("It can no longer be used.")),
+    413: (_l("That file is too large"), _l("Please send a smaller file.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong on our side"), _l("Nothing you typed has been lost that was "
+                                                    "already saved. Please try again in a moment.")),
 }
 
 
@@ -80,7 +82,7 @@ def init_app(app: Flask) -> None:
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
-        title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        title, text = (str(words) for words in ERROR_TEXT.get(code, ERROR_TEXT[500]))
         description = getattr(error, "description", None)
         if code in (400, 429) and isinstance(description, str) and description:
             text = description
@@ -105,9 +107,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("errors/error.html", code=400, title="This form has expired",
-                               text="For your security the form timed out. Go back, reload "
-                                    "the page and send it again."), 400
+        return render_template("errors/error.html", code=400, title=_l("This form has expired"),
+                               text=_l("For your security the form timed out. Go back, reload "
+                                       "the page and send it again.")), 400
 
     @app.template_filter("pct")
     def pct(value, digits=0):

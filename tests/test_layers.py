@@ -17,7 +17,7 @@ from impactmodel.paths import ROOT
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["impactmodel.paths", "impactmodel.config", "impactmodel.db", "impactmodel.enums",
                     "impactmodel.sheets", "impactmodel.stats", "impactmodel.inputs", "impactmodel.logs",
-                    "impactmodel.audit", "impactmodel.jobs"]),
+                    "impactmodel.audit", "impactmodel.jobs", "impactmodel.languages"]),
     ("tables", ["impactmodel.models"]),
     ("codebook", ["impactmodel.codebook"]),
     ("accounts and consortium", ["impactmodel.auth", "impactmodel.consortium"]),

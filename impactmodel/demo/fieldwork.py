@@ -107,6 +107,7 @@ def load_surveys(session, researcher: User, round_name: str, ar: AuthorityRound)
                 family = [opt for opt, code in (("less_worried", "L3.family"),
                                                 ("know_where_to_go", "L3.parent_views")) if code in codes]
                 answers |= {"support_helpful": {"value": "very" if len(codes) > 3 else "quite"},
+                            "joined_up": {"value": "together" if "L3.parent_views" in codes else "partly"},
                             "family_difference": {"value": family or ["no_difference"]},
                             "better": {"value": [c for c in codes if c.startswith("S.")]}}
                 said = [s for c, _v, s in person.codings if c.startswith("S.")]

@@ -1,4 +1,4 @@
-"""``impactmodel invite``: survey links from the command line."""
+"""``impactmodel invite``: survey links; ``impactmodel instruments languages``: translations."""
 from __future__ import annotations
 
 import click
@@ -9,6 +9,8 @@ from impactmodel.consortium.cli import authority_named, round_named
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork import invitations, responses
+from impactmodel.fieldwork.instrument_translations import language_status, loaded_translations
+from impactmodel.languages import LANGUAGES
 
 
 @click.command("invite")
@@ -41,3 +43,26 @@ def invite(round_name, authority, role, count, key_group, case, create):
     base = current_app.config["BASE_URL"]
     for invitation in made:
         click.echo(invitations.invitation_url(invitation.token, base))
+
+
+@click.group("instruments", help="The instruments in surveys/instruments/.")
+def instruments_group():
+    pass
+
+
+@instruments_group.command("languages")
+@with_appcontext
+def languages():
+    """Say which languages each instrument is complete in, and what each translation lacks.
+
+    An instrument's words in another language are in surveys/instruments/<key>.<lang>.yaml;
+    words a translation lacks are shown in English.
+    """
+    status = language_status(responses.loaded_instruments(), loaded_translations())
+    for key, by_language in status.items():
+        complete = [LANGUAGES["en"]] + [LANGUAGES[c] for c, lacking in by_language.items() if not lacking]
+        click.echo(f"{key}: complete in {', '.join(complete)}")
+        for code, lacking in by_language.items():
+            if lacking:
+                shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+                click.echo(f"  {LANGUAGES[code]} ({code}) lacks {len(lacking)}: {shown}")

@@ -225,14 +225,19 @@ def parse_instrument(text: str, source: str = "<instrument>", codebook=None) -> 
                          definition=definition, checksum=checksum(definition))
 
 
+def instrument_files(directory: Path) -> list[Path]:
+    """The instrument files of a folder: ``<key>.yaml`` (``<key>.<lang>.yaml`` is a translation)."""
+    return [p for p in sorted(Path(directory).glob("*.yaml")) if "." not in p.stem]
+
+
 def load_instruments(directory: Path = INSTRUMENTS_DIR, codebook=None) -> dict[str, InstrumentDef]:
-    """Every ``*.yaml`` in ``directory``, keyed by instrument key. One instrument per role."""
+    """Every ``<key>.yaml`` in ``directory``, keyed by instrument key. One instrument per role."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InstrumentError(f"no instruments folder at {directory}")
     out: dict[str, InstrumentDef] = {}
     roles: dict[RespondentRole, str] = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path in instrument_files(directory):
         inst = parse_instrument(path.read_text(encoding="utf-8"), path.name, codebook)
         if inst.key in out:
             raise InstrumentError(f"{path.name}: key {inst.key!r} is already used by another file")
@@ -252,6 +257,6 @@ def _cached(directory: str, stamp: tuple) -> dict[str, InstrumentDef]:
 def load(directory: Path = INSTRUMENTS_DIR) -> dict[str, InstrumentDef]:
     """The instruments in ``directory``, parsed once per change of its files or the codebook."""
     directory = Path(directory)
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.yaml")))
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in instrument_files(directory))
     stamp += (codebook_mod.CODEBOOK_PATH.stat().st_mtime_ns,)
     return _cached(str(directory), stamp)

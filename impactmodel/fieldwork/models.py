@@ -115,6 +115,8 @@ class Response(Base):
     # The instance id of a submission collected offline (KoboToolbox, ODK Collect): an
     # import of the same submission again finds it and stores nothing.
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # The language the respondent last answered in (impactmodel.languages.LANGUAGES).
+    language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
 
     respondent = relationship("Respondent")
     instrument_version: Mapped[InstrumentVersion] = relationship()
@@ -146,6 +148,8 @@ class Answer(Base):
     # The autosave sequence of the last write (client milliseconds): an older write
     # arriving late (a retry after a dropped connection) must not overwrite a newer one.
     client_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The language the answer was last saved in: a coder reads the words as they were written.
+    language: Mapped[str] = mapped_column(sa.String(10), default="en", server_default="en")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="answers")

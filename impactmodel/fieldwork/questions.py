@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from flask_babel import gettext as _
+
 from impactmodel.enums import EvidenceCategory, Valence
 
 # The self-reported level of impact: 1 to 4 in half steps (the report).
@@ -42,11 +44,11 @@ def _text(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise AnswerInvalid("Please type your answer as words.")
+        raise AnswerInvalid(_("Please type your answer as words."))
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise AnswerInvalid(f"That answer is too long. Please keep it under {limit:,} characters "
-                            f"(it has {len(value):,}).")
+        raise AnswerInvalid(_("That answer is too long. Please keep it under %(limit)s characters "
+                              "(it has %(length)s).", limit=format(limit, ","), length=format(len(value), ",")))
     return value or None
 
 
@@ -110,7 +112,7 @@ class Text(QuestionType):
     @classmethod
     def clean(cls, q, text, value):
         if value not in (None, ""):
-            raise AnswerInvalid("This question takes words, not a choice.")
+            raise AnswerInvalid(_("This question takes words, not a choice."))
         return _text(text, cls.limit), None
 
     @classmethod
@@ -155,6 +157,10 @@ def _option_map(q: dict) -> dict[str, dict]:
     return {o["id"]: o for o in q["options"]}
 
 
+def _other_label(q: dict) -> str:
+    return q.get("other_label") or _("Something else")
+
+
 @register
 class SingleChoice(QuestionType):
     name = "single_choice"
@@ -169,27 +175,26 @@ class SingleChoice(QuestionType):
         if value in (None, ""):
             value = None
         elif not isinstance(value, str) or value not in _option_map(q) and value != "other":
-            raise AnswerInvalid("Please choose one of the answers shown.")
+            raise AnswerInvalid(_("Please choose one of the answers shown."))
         if value == "other" and not q.get("other"):
-            raise AnswerInvalid("Please choose one of the answers shown.")
+            raise AnswerInvalid(_("Please choose one of the answers shown."))
         text = _text(text, LONG_TEXT_MAX) if q.get("other") else cls._no_text(text)
         # Words typed in the "something else" box choose it, as if its button were pressed.
         if text and value is None and q.get("other"):
             value = "other"
         if text and value not in ("other", None) and q.get("other"):
-            raise AnswerInvalid(f"You chose '{_option_map(q)[value]['label']}' and also wrote "
-                                f"something in '{q.get('other_label') or 'Something else'}'. "
-                                f"Please keep one: choose '{q.get('other_label') or 'Something else'}', "
-                                f"or clear the words.")
+            raise AnswerInvalid(_("You chose '%(chosen)s' and also wrote something in '%(other)s'. "
+                                  "Please keep one: choose '%(other)s', or clear the words.",
+                                  chosen=_option_map(q)[value]["label"], other=_other_label(q)))
         if value == "other" and not text:
-            raise AnswerInvalid("You chose 'something else': please say what it is, or choose "
-                                "another answer.")
+            raise AnswerInvalid(_("You chose 'something else': please say what it is, or choose "
+                                  "another answer."))
         return text, value
 
     @staticmethod
     def _no_text(text):
         if text not in (None, ""):
-            raise AnswerInvalid("This question takes a choice, not words.")
+            raise AnswerInvalid(_("This question takes a choice, not words."))
         return None
 
     @classmethod
@@ -216,11 +221,11 @@ class MultiChoice(SingleChoice):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise AnswerInvalid("Please tick the answers shown.")
+            raise AnswerInvalid(_("Please tick the answers shown."))
         options = _option_map(q)
         allowed = set(options) | ({"other"} if q.get("other") else set())
         if not set(value) <= allowed:
-            raise AnswerInvalid("Please tick only the answers shown.")
+            raise AnswerInvalid(_("Please tick only the answers shown."))
         # Keep the instrument's order, once each, so equal answers compare equal.
         text = _text(text, LONG_TEXT_MAX) if q.get("other") else cls._no_text(text)
         # Words typed in the "something else" box tick it (before the checks below, so
@@ -232,14 +237,16 @@ class MultiChoice(SingleChoice):
         exclusive = [v for v in value if options.get(v, {}).get("exclusive")]
         if exclusive and len(value) > 1:
             label = options[exclusive[0]]["label"]
-            raise AnswerInvalid(f"You ticked '{label}' and other answers too. '{label}' goes on its "
-                                f"own: untick it, or untick the others"
-                                + (" and clear the words you wrote" if "other" in value and text else "")
-                                + ".")
+            if "other" in value and text:
+                raise AnswerInvalid(_("You ticked '%(label)s' and other answers too. '%(label)s' goes on "
+                                      "its own: untick it, or untick the others and clear the words "
+                                      "you wrote.", label=label))
+            raise AnswerInvalid(_("You ticked '%(label)s' and other answers too. '%(label)s' goes on its "
+                                  "own: untick it, or untick the others.", label=label))
         if q.get("max") and len(value) > q["max"]:
-            raise AnswerInvalid(f"Please tick up to {q['max']} answers.")
+            raise AnswerInvalid(_("Please tick up to %(max)s answers.", max=q["max"]))
         if "other" in value and not text:
-            raise AnswerInvalid("You ticked 'something else': please say what it is, or untick it.")
+            raise AnswerInvalid(_("You ticked 'something else': please say what it is, or untick it."))
         return text, (value or None)
 
     @classmethod

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response, ResponseMode,
                                           ResponseStatus)
 from impactmodel.fieldwork.questions import NOTE_MAX, AnswerInvalid, question_type
+from impactmodel.languages import LANGUAGES
 
 T = TypeVar("T")
 CODER = "instrument"          # Coding.coder for closed answers coded on arrival
@@ -297,6 +299,11 @@ class SaveReport:
     flagged: list[int] = field(default_factory=list)
 
 
+def check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise FieldworkError(f"unknown language {language!r}: use {', '.join(LANGUAGES)}")
+
+
 def _clean_seq(seq: Any) -> int | None:
     if seq is None:
         return None
@@ -309,19 +316,24 @@ def _clean_seq(seq: Any) -> int | None:
     return seq
 
 
-def clean_answers(response: Response, items: Iterable[dict]) -> list[dict]:
+def clean_answers(response: Response, items: Iterable[dict],
+                  shown: InstrumentDef | None = None) -> list[dict]:
     """Check answers against the response's instrument version; AnswersInvalid if any fail.
 
     Each item: ``key`` and any of ``text``, ``value``, ``note``, ``seq``, ``base``.
+    ``shown``: that version as the respondent reads it (translated), so messages quote
+    the words on their page; a translation changes words only, never what is accepted.
     """
     idef = definition_of(response)
+    if shown is not None and shown.checksum == idef.checksum:
+        idef = shown
     errors: dict[str, str] = {}
     cleaned = []
     for item in items:
         key = item.get("key")
         q = idef.question(key) if isinstance(key, str) else None
         if q is None:
-            errors[str(key)] = "This is not a question of this interview or survey."
+            errors[str(key)] = gettext("This is not a question of this interview or survey.")
             continue
         try:
             text, value = question_type(q["type"]).clean(q, item.get("text"), item.get("value"))
@@ -355,7 +367,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
             return
         session.add(Answer(response_id=response.id, question_key=key, text=item["text"],
-                           value=item["value"], note=item["note"], client_seq=seq))
+                           value=item["value"], note=item["note"], client_seq=seq,
+                           language=item.get("language") or "en"))
         session.flush()   # an IntegrityError here means another request inserted it: retried
         report.saved[key] = seq
         return
@@ -373,6 +386,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
               "updated_at": utcnow()}
     if seq is not None:
         values["client_seq"] = seq
+    if item.get("language"):
+        values["language"] = item["language"]
     old_text = existing.text
     done = session.execute(stmt.values(**values), execution_options={"synchronize_session": False})
     session.expire(existing)
@@ -386,7 +401,8 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
         report.flagged += moved["flagged"]
 
 
-def save_answers(session: Session, actor, response: Response, items: Iterable[dict]) -> SaveReport:
+def save_answers(session: Session, actor, response: Response, items: Iterable[dict], *,
+                 language: str | None = None, shown: InstrumentDef | None = None) -> SaveReport:
     """Save several answers of one response at once (all checked first; all or nothing).
 
     Parameters
@@ -399,6 +415,9 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         the sequence the answer had when a form was loaded (None: no answer yet); the
         write happens only if the stored answer still has it, under a new sequence, and
         is otherwise reported stale; an answer the form leaves as stored is not written.
+    language : the language a respondent answers in (``impactmodel.languages``), recorded
+        on the response and on each answer written; None leaves both as they are.
+    shown : the version as the respondent reads it, for messages (``clean_answers``).
 
     When an answer's text changes, its span codings are re-anchored
     (``coding.services.follow_answer_text``) in the same transaction.
@@ -417,14 +436,18 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     for item in items:
         a = stored.get(item.get("key")) if isinstance(item.get("key"), str) else None
         merged.append({**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item})
-    cleaned = clean_answers(response, merged)
+    cleaned = clean_answers(response, merged, shown)
+    if language is not None:
+        check_language(language)
+        cleaned = [{**item, "language": language} for item in cleaned]
 
     def work() -> SaveReport:
         # Claim the response first, and only while it is in progress: a save racing a
         # "complete" or "send" in another tab either lands before it or is refused.
         claimed = session.execute(sa.update(Response).where(
             Response.id == response.id, Response.status == ResponseStatus.IN_PROGRESS)
-            .values(updated_at=utcnow()), execution_options={"synchronize_session": False})
+            .values(updated_at=utcnow(), **({"language": language} if language else {})),
+            execution_options={"synchronize_session": False})
         if not claimed.rowcount:
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")

@@ -10,15 +10,18 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from impactmodel.access import public
 from impactmodel.auth.services import code_check_allowed, note_code_check
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork import invitations, responses, surveys, withdrawal
+from impactmodel.fieldwork.instrument_translations import in_language
 from impactmodel.fieldwork.models import ResponseMode, ResponseStatus
 from impactmodel.fieldwork.questions import question_type
 from impactmodel.fieldwork.views import display_values
+from impactmodel.languages import current_language, keep_response_language
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
@@ -69,9 +72,10 @@ def _check_code(typed: str):
 
 def _too_many_tries():
     minutes = current_app.config["SURVEY_CODE_REFILL_MINUTES"]
-    return render_template("errors/error.html", code=429, title="Please wait a few minutes",
-                           text=f"Many codes have been tried from here. Please wait {minutes} minutes and "
-                                "type the code again, or ask the person who gave you the card for help."), 429
+    return render_template("errors/error.html", code=429, title=_("Please wait a few minutes"),
+                           text=_("Many codes have been tried from here. Please wait %(minutes)s minutes "
+                                  "and type the code again, or ask the person who gave you the card "
+                                  "for help.", minutes=minutes)), 429
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -91,9 +95,9 @@ def enter_code():
             return refused
         if invitation is not None:
             return redirect(url_for("survey.start", token=invitation.token), code=303)
-        error = ("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34."
+        error = (_("Please type the code from your card: 8 letters and numbers, such as ACDE-FG34.")
                  if not typed else
-                 "We could not find that code. Please check it against your card and try again.")
+                 _("We could not find that code. Please check it against your card and try again."))
     return render_template("fieldwork/survey/code.html", idef=None, typed=typed, error=error,
                            state="code", **_footer()), (422 if error else 200)
 
@@ -120,9 +124,12 @@ def _load(token: str, *, allow_submitted: bool = False):
         return None, _ended(exc.reason, responses.instrument_for_role(exc.invitation.role).audience,
                             exc.invitation)
     responses.ensure_synced(db.session)
+    if response is not None:
+        keep_response_language(response.language)
     idef = responses.definition_of(response) if response is not None else \
         responses.instrument_for_role(invitation.role)
-    return (invitation, idef, response), None
+    # The instrument in the page's language (its words only: ids and types are the same).
+    return (invitation, in_language(idef, current_language()), response), None
 
 
 def _common(invitation, idef, **extra):
@@ -149,19 +156,19 @@ def start(token: str):
     if request.method == "POST":
         child = invitation.role is RespondentRole.CHILD
         if child and form.get("consent") != "yes":
-            errors["consent"] = "A parent or carer needs to tick this box before you start."
+            errors["consent"] = _("A parent or carer needs to tick this box before you start.")
         if child and form.get("assent") != "yes":
-            errors["assent"] = "Tick this box if you want to answer the questions."
+            errors["assent"] = _("Tick this box if you want to answer the questions.")
         if not child and form.get("consent") != "yes":
-            errors["consent"] = "Please tick this box to say you agree to take part."
+            errors["consent"] = _("Please tick this box to say you agree to take part.")
         if form.get("mode") not in ("self", "assisted"):
-            errors["mode"] = ("Please choose who is filling this in." if not child
-                              else "Please choose: on your own, or with help.")
+            errors["mode"] = (_("Please choose who is filling this in.") if not child
+                              else _("Please choose: on your own, or with help."))
         if not errors:
             try:
                 surveys.begin_survey(db.session, invitation,
                                      consent_by="parent" if child else "self", assent=child,
-                                     mode=ResponseMode(form["mode"]))
+                                     mode=ResponseMode(form["mode"]), language=current_language())
             except invitations.InvitationEnded as exc:
                 return _ended(exc.reason, idef.audience)
             return redirect(url_for("survey.step", token=token, step=1))
@@ -190,19 +197,20 @@ def step(token: str, step: int):
             text, value = question_type(q["type"]).from_form(q, request.form, q["key"])
             items.append({"key": q["key"], "text": text, "value": value})
         try:
-            cleaned = responses.clean_answers(response, items)
+            cleaned = responses.clean_answers(response, items, idef)
         except responses.AnswersInvalid as exc:
             errors = exc.errors
         else:
             if not going_back:
                 for item, q in zip(cleaned, section["questions"]):
                     if q.get("required") and question_type(q["type"]).is_empty(item["text"], item["value"]):
-                        errors[q["key"]] = q.get("required_message") or "Please answer this question."
+                        errors[q["key"]] = q.get("required_message") or _("Please answer this question.")
             # Show what was kept: words in "something else" tick its box.
             items = [{**item, "text": c["text"], "value": c["value"]} for item, c in zip(items, cleaned)]
         if not errors:
             try:
-                responses.save_answers(db.session, "respondent", response, items)
+                responses.save_answers(db.session, "respondent", response, items,
+                                       language=current_language(), shown=idef)
             except responses.ResponseLocked:
                 return _ended("submitted", idef.audience)
             if going_back and step > 1:
@@ -244,10 +252,10 @@ def save_step(token: str, step: int):
     """
     loaded, error = _load(token)
     if error:
-        return jsonify(error="This survey can no longer be changed."), error[1]
+        return jsonify(error=_("This survey can no longer be changed.")), error[1]
     invitation, idef, response = loaded
     if response is None or not 1 <= step <= len(idef.sections):
-        return jsonify(error="Start the survey first."), 409
+        return jsonify(error=_("Start the survey first.")), 409
     seq = request.form.get("seq", "")
     items = []
     for q in idef.sections[step - 1]["questions"]:
@@ -255,9 +263,10 @@ def save_step(token: str, step: int):
         items.append({"key": q["key"], "text": text, "value": value,
                       "seq": int(seq) if seq.isdigit() and len(seq) < 16 else None})
     try:
-        report = responses.save_answers(db.session, "respondent", response, items)
+        report = responses.save_answers(db.session, "respondent", response, items,
+                                        language=current_language(), shown=idef)
     except responses.ResponseLocked:
-        return jsonify(error="This survey has been sent and can no longer be changed."), 410
+        return jsonify(error=_("This survey has been sent and can no longer be changed.")), 410
     except responses.AnswersInvalid as exc:
         return jsonify(errors=exc.errors), 422
     return jsonify(saved=report.saved, stale=report.stale)

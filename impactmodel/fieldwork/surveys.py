@@ -11,8 +11,8 @@ from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.invitations import InvitationEnded
 from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
-from impactmodel.fieldwork.responses import (FieldworkError, answered_count, current_version,
-                                             instrument_for_role, mark_complete, missing_required, retrying,
+from impactmodel.fieldwork.responses import (FieldworkError, answered_count, check_language,
+                                             current_version, instrument_for_role, mark_complete, missing_required, retrying,
                                              save_answers)
 
 
@@ -40,14 +40,17 @@ def survey_response(session: Session, invitation: Invitation) -> Response | None
 
 
 def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
-                 assent: bool = False, mode: ResponseMode | str = ResponseMode.SELF) -> Response:
+                 assent: bool = False, mode: ResponseMode | str = ResponseMode.SELF,
+                 language: str = "en") -> Response:
     """Record consent and start the invitation's response (the respondent is made now).
 
     ``consent_by``: ``"self"`` (a parent, or staff) or ``"parent"`` (a parent or carer for
     a child, who must also ``assent``). ``mode``: ``self`` or ``assisted``. Opening the
-    link again, or in a second tab, returns the same response. Commits.
+    link again, or in a second tab, returns the same response. ``language``: the one the
+    respondent reads (``impactmodel.languages``). Commits.
     """
     mode = ResponseMode(mode)
+    check_language(language)
     if mode is ResponseMode.INTERVIEW:
         raise FieldworkError("a survey link is answered by the respondent, alone or with help")
     if invitation.role is RespondentRole.CHILD and (consent_by != "parent" or not assent):
@@ -83,12 +86,13 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
             return existing
         now = utcnow()
         response = Response(respondent_id=inv.respondent_id, instrument_version_id=version.id,
-                            mode=mode, consent_by=consent_by, consented_at=now,
+                            mode=mode, consent_by=consent_by, consented_at=now, language=language,
                             assented_at=now if assent else None, started_at=now)
         session.add(response)
         session.flush()
         record(session, "respondent", "survey.begin", "response", response.id,
-               invitation_id=inv.id, round_id=inv.round_id, authority_id=inv.authority_id)
+               invitation_id=inv.id, round_id=inv.round_id, authority_id=inv.authority_id,
+               language=language)
         session.commit()
         return response
     response = retrying(session, work)

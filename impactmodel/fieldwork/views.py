@@ -18,10 +18,12 @@ from impactmodel.enums import STAFF_ROLES, RespondentRole
 from impactmodel.fieldwork import interviews, links, responses
 from impactmodel.fieldwork import invitations as survey_links
 from impactmodel.fieldwork.forms import InvitationForm, StartInterviewForm
+from impactmodel.fieldwork.instrument_translations import language_status, loaded_translations
 from impactmodel.fieldwork.models import (Instrument, InstrumentVersion, Invitation, Response, ResponseMode,
                                           ResponseStatus)
 from impactmodel.fieldwork.questions import LEVELS, question_type
 from impactmodel.inputs import as_id, json_object, takes_json
+from impactmodel.languages import LANGUAGES
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/fieldwork")
 
@@ -376,7 +378,9 @@ def instruments():
         sa.select(Instrument.key, sa.func.count(InstrumentVersion.id))
         .join(InstrumentVersion, InstrumentVersion.instrument_id == Instrument.id)
         .group_by(Instrument.key)).all())
-    return render_template("fieldwork/instruments.html", loaded=loaded, versions=versions)
+    languages = language_status(loaded, loaded_translations())
+    return render_template("fieldwork/instruments.html", loaded=loaded, versions=versions,
+                           languages=languages, language_names=LANGUAGES)
 
 
 @bp.get("/instruments/<key>/preview", defaults={"step": 1})

@@ -7,14 +7,17 @@ from flask import Flask
 
 from impactmodel.fieldwork import (cli, privacy_cli, safeguarding, safeguarding_views, survey_views, views,
                                    withdrawal_views)
+from impactmodel.fieldwork.instrument_translations import load_translations
 from impactmodel.fieldwork.instruments import INSTRUMENTS_DIR, load
 from impactmodel.web import add_nav_link, add_round_link
 
 
 def init_app(app: Flask) -> None:
     # Validated at start-up: a broken instrument file stops the app with a clear message.
-    app.extensions["impactmodel.instruments"] = load(Path(app.config.get("INSTRUMENTS_DIR")
-                                                          or INSTRUMENTS_DIR))
+    folder = Path(app.config.get("INSTRUMENTS_DIR") or INSTRUMENTS_DIR)
+    app.extensions["impactmodel.instruments"] = load(folder)
+    app.extensions["impactmodel.instrument_translations"] = load_translations(
+        app.extensions["impactmodel.instruments"], folder)
     # The safeguarding word list too: answers are never saved unchecked against a broken one.
     safeguarding.rules()
     app.register_blueprint(views.bp)
@@ -23,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(safeguarding_views.bp)
     app.jinja_env.globals["safeguarding_waiting"] = safeguarding_views.open_flags_for_current_user
     app.cli.add_command(cli.invite)
+    app.cli.add_command(cli.instruments_group)
     privacy_cli.init_app(app)
     add_nav_link(app, "fieldwork.index", "Fieldwork", 20)
     add_nav_link(app, "fieldwork.invitations", "Survey links", 25)

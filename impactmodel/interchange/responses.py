@@ -23,6 +23,7 @@ from impactmodel.consortium.models import Authority, Respondent, Round
 from impactmodel.fieldwork.instruments import InstrumentDef
 from impactmodel.fieldwork.models import Answer, Instrument, InstrumentVersion, Response, response_counts
 from impactmodel.fieldwork.responses import loaded_instruments
+from impactmodel.languages import LANGUAGES
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHOICE_TYPES = {"single_choice", "scale", "faces", "evidence"}
@@ -144,7 +145,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _respondent_columns(name_of: Callable[[Authority], str]) -> list[Column]:
+def _respondent_columns(name_of: Callable[[Authority], str], labels: bool) -> list[Column]:
     def resp(r: Response) -> Respondent:
         return r.respondent
     return [
@@ -155,7 +156,8 @@ def _respondent_columns(name_of: Callable[[Authority], str]) -> list[Column]:
                cell=lambda r, a: resp(r).key_group.code if resp(r).key_group else None),
         Column("case", "Case reference", "text",
                cell=lambda r, a: resp(r).case.reference if resp(r).case else None),
-        Column("language", "Language of the response (not recorded: always empty)", "text"),
+        Column("language", "Language the response was last answered in", "choice", list(LANGUAGES.items()),
+               cell=lambda r, a: _choice_label(LANGUAGES, r.language, labels)),
         Column("mode", "How it was given: interview, self or assisted", "text",
                cell=lambda r, a: r.mode.value),
         Column("version", "Instrument version answered", "number",
@@ -189,7 +191,7 @@ def build(session: Session, round_name: str, instrument_key: str, *, labels: boo
     if not definitions:
         known = ", ".join(sorted(set(loaded_instruments()) | set(session.scalars(sa.select(Instrument.key)))))
         raise LookupError(f"no instrument {instrument_key!r}; the instruments are {known}")
-    columns = _respondent_columns(name_of)
+    columns = _respondent_columns(name_of, labels)
     for q in merged_questions(definitions):
         columns += question_columns(q, labels)
     variables = [c.variable for c in columns]

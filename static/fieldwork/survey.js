@@ -131,6 +131,10 @@
       data.set("seq", String(Date.now() + offset));
       return data;
     }
+    // The messages come in the page's language, on the status line's data attributes.
+    function words(name, english) {
+      return (status && status.getAttribute("data-" + name)) || english;
+    }
     function say(text) {
       if (!status) { return; }
       status.hidden = false;
@@ -141,9 +145,9 @@
       if (!dirty) { return; }
       dirty = false;
       fetch(url, { method: "POST", body: payload(), credentials: "same-origin" }).then(function (r) {
-        if (r.ok) { say("Your answers are saved."); }
-        else if (r.status === 422) { say("Some answers need checking before they can be saved."); }
-      }).catch(function () { dirty = true; say("Not saved yet: we will try again."); });
+        if (r.ok) { say(words("saved", "Your answers are saved.")); }
+        else if (r.status === 422) { say(words("invalid", "Some answers need checking before they can be saved.")); }
+      }).catch(function () { dirty = true; say(words("retry", "Not saved yet: we will try again.")); });
     }
     function changed() {
       dirty = true;

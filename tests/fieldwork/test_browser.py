@@ -192,7 +192,7 @@ def test_parent_pages_pass_the_scan(live_server, phone, session, make_round, mak
     page.check("#consent")
     page.check("#mode-assisted")
     page.click("button[type=submit]")
-    for n in range(1, 5):
+    for n in range(1, len(responses.instrument_for_role("parent").sections) + 1):
         assert page.url.endswith(f"/{n}")
         assert_accessible(page, f"parent page {n}")
         assert_fits(page)

@@ -82,12 +82,12 @@ def test_read_aloud_reads_the_question_then_each_option_with_pauses_in_the_pages
     page.wait_for_timeout(2 * PAUSE_MS)
     assert [s["text"] for s in _spoken(page)] == ["How do you feel about the help you get?"]
 
-    # Page 2: thirteen options, each with a picture and a button reading that option alone.
+    # Page 2: seventeen options, each with a picture and a button reading that option alone.
     page.check("input[name=help_feel][value=happy]")
     page.click("button[value=next]")
     options = page.locator("#question-child_difference .choice")
-    assert options.count() == 14
-    assert page.locator("#question-child_difference .choice svg.picture[aria-hidden=true]").count() == 14
+    assert options.count() == 17
+    assert page.locator("#question-child_difference .choice svg.picture[aria-hidden=true]").count() == 17
     assert_accessible(page, "options with pictures and read-aloud buttons")
     assert_fits(page)
     page.evaluate("window.__spoken = []")
@@ -109,6 +109,42 @@ def test_without_a_voice_for_the_pages_language_there_is_no_read_aloud_button(
     page.evaluate("window.__voices = [{name: 'Late', lang: 'en-GB'}];"
                   " window.speechSynthesis.dispatchEvent(new Event('voiceschanged'))")
     assert page.locator("#question-help_feel button.read-aloud").is_visible()
+    context.close()
+
+
+def _begin_in_welsh(page, live_server, link):
+    page.goto(invitations.invitation_url(link.token, live_server) + "?lang=cy")
+    assert page.evaluate("document.documentElement.lang") == "cy"
+    _begin(page, live_server, link)
+
+
+def test_a_welsh_page_is_read_aloud_in_a_welsh_voice(live_server, chromium, child_link):
+    context = _phone(chromium, [("Test English", "en-GB"), ("Test Welsh", "cy-GB")])
+    page = context.new_page()
+    _begin_in_welsh(page, live_server, child_link)
+    page.click("#question-help_feel button.read-aloud")
+    wait_until(page, "window.__spoken.length === 6 && document.querySelector"
+                     "('#question-help_feel button.read-aloud').getAttribute('aria-pressed') === 'false'")
+    spoken = _spoken(page)
+    assert [s["text"] for s in spoken] == ["Sut wyt ti'n teimlo am y help rwyt ti'n ei gael?", "Hapus iawn",
+                                           "Hapus", "Iawn", "Trist", "Dydw i ddim eisiau dweud"]
+    assert {(s["lang"], s["voice"]) for s in spoken} == {("cy", "Test Welsh")}
+    # An option's own button is named in Welsh too.
+    page.check("input[name=help_feel][value=happy]")
+    page.click("button[value=next]")
+    page.evaluate("window.__spoken = []")
+    page.get_by_role("button", name="Darllen yn uchel: Rydw i'n teimlo'n hapusach").click()
+    page.wait_for_timeout(PAUSE_MS)
+    assert [(s["text"], s["voice"]) for s in _spoken(page)] == [("Rydw i'n teimlo'n hapusach", "Test Welsh")]
+    context.close()
+
+
+def test_a_welsh_page_with_only_an_english_voice_has_no_read_aloud_button(live_server, chromium, child_link):
+    context = _phone(chromium, [("Test English", "en-GB")])
+    page = context.new_page()
+    _begin_in_welsh(page, live_server, child_link)
+    assert page.locator("button.read-aloud").count() > 0
+    assert page.locator("button.read-aloud:visible").count() == 0
     context.close()
 
 
@@ -162,6 +198,25 @@ def test_withdrawal_and_privacy_pages_pass_the_scan(live_server, chromium, child
     assert_accessible(page, "withdrawn")
     page.goto(f"{live_server}/s/privacy")
     assert_accessible(page, "privacy notice without a link")
+    context.close()
+
+
+def test_welsh_withdrawal_and_privacy_pages_pass_the_scan(live_server, chromium, child_link):
+    context = _phone(chromium, [("Test Welsh", "cy-GB")])
+    page = context.new_page()
+    _begin_in_welsh(page, live_server, child_link)
+    assert "Childline" in page.locator("footer .keep-safe").inner_text()
+    page.click("text=Beth rydyn ni'n ei wneud â'ch atebion")
+    assert page.locator("h1").inner_text() == "Beth rydyn ni'n ei wneud â'ch atebion"
+    assert_accessible(page, "privacy notice in Welsh")
+    assert_fits(page)
+    page.click("footer a:has-text('Dydw i ddim eisiau cymryd rhan mwyach')")
+    assert page.locator("h1").inner_text() == "Wyt ti eisiau stopio cymryd rhan?"
+    assert_accessible(page, "withdraw in Welsh")
+    assert_fits(page)
+    page.click("text=Ydw, dileu fy atebion")
+    assert page.locator("h1").inner_text() == "Mae eich atebion wedi'u dileu"
+    assert_accessible(page, "withdrawn in Welsh")
     context.close()
 
 

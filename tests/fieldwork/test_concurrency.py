@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from impactmodel.codebook.models import Coding
 from impactmodel.consortium.models import Respondent
-from impactmodel.fieldwork import invitations
+from impactmodel.fieldwork import invitations, responses
 from impactmodel.fieldwork.models import Answer, Invitation, Response, ResponseStatus
 from tests.conftest import ENGINES
 
@@ -25,7 +25,8 @@ def _answer_survey(app, token: str, barrier: threading.Barrier, n: int) -> list[
                                                     "support_received": ["school"]}).status_code)
     codes.append(client.post(f"/s/{token}/2", data={"go": "next", "child_difference": [
         "L3.cyp.happier", "L3.cyp.safer"], "child_difference_more": f"Respondent {n}"}).status_code)
-    codes.append(client.post(f"/s/{token}/4", data={"go": "next", "better": ["S.key_worker"]}).status_code)
+    better = responses.instrument_for_role("parent").section_of("better") + 1
+    codes.append(client.post(f"/s/{token}/{better}", data={"go": "next", "better": ["S.key_worker"]}).status_code)
     codes += [client.post(f"/s/{token}/check").status_code for _ in range(2)]   # a double click
     return codes
 

@@ -30,6 +30,36 @@ def test_the_word_list_loads_and_matches_what_it_documents():
         assert safeguarding.concerns(harmless) == [], harmless
 
 
+# Welsh (a draft list, for review by a fluent speaker): the same rules, with mutated forms.
+WELSH_DISCLOSURE = "Mae cariad mam yn fy nharo i pan mae hi allan."
+
+
+def test_the_word_list_flags_welsh_words_for_the_same_rules():
+    assert safeguarding.concerns(WELSH_DISCLOSURE) == ["physical_harm", "domestic_abuse"]
+    assert safeguarding.concerns("Dw i DDIM yn teimlo’n  ddiogel gartref") == ["feels_unsafe"]
+    assert safeguarding.concerns("weithiau dw i eisiau marw") == ["self_harm"]
+    assert safeguarding.concerns("Maen nhw'n fy nghloi i mewn drwy'r penwythnos") == ["neglect"]
+    assert safeguarding.concerns("Mae'r bechgyn hŷn yn gwneud i mi gario cyffuriau") == ["exploitation"]
+    assert safeguarding.concerns("Mae e wedi cyffwrdd â fi") == ["sexual_harm"]
+    for harmless in ("Mae'r nyrs ysgol yn gwrando arnon ni ac mae'n help.", "Roedd y pigiad yn brifo",
+                     "Mae fy nhad yn garedig", "Cawson ni barseli bwyd", "Dw i'n hapusach yn yr ysgol"):
+        assert safeguarding.concerns(harmless) == [], harmless
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_welsh_childs_disclosure_is_flagged_as_they_type(client, session, fw):
+    link = invitations.create_invitations(session, fw.admin, round=fw.round, authority=fw.authority,
+                                          role="child", count=1)[0]
+    client.get(f"/s/{link.token}?lang=cy")
+    client.post(f"/s/{link.token}", data={"consent": "yes", "assent": "yes", "mode": "self"})
+    saved = client.post(f"/s/{link.token}/4/save", data={"anything_else": WELSH_DISCLOSURE, "seq": "5"})
+    assert saved.status_code == 200
+    answer = session.scalar(sa.select(Answer).where(Answer.question_key == "anything_else"))
+    assert (answer.text, answer.language) == (WELSH_DISCLOSURE, "cy")
+    flag = session.scalar(sa.select(SafeguardingFlag))
+    assert (flag.answer_id, flag.rules) == (answer.id, ["physical_harm", "domestic_abuse"])
+
+
 @pytest.mark.parametrize("text, problem", [
     ("rules: []", "expected a list of rules"),
     ("rules:\n  - {id: Bad Id, description: x, words: [a]}", "needs an id"),

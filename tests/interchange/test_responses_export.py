@@ -23,8 +23,8 @@ WORDS = "-We had to wait.\rThen it got better 😀"
 
 @pytest.fixture
 def fieldwork(app, session, make_round, make_authority, make_user):
-    """North (the researcher's) and South each sent a parent survey; North also has one
-    left unsent, and a director's interview."""
+    """North (the researcher's) and South each sent a parent survey (South's in Welsh);
+    North also has one left unsent, and a director's interview."""
     rnd = make_round("Round 1")
     north, south = make_authority(EVIL, round=rnd), make_authority("South", round=rnd)
     researcher = make_user(Role.RESEARCHER, assigned=[north])
@@ -39,6 +39,7 @@ def fieldwork(app, session, make_round, make_authority, make_user):
         fieldwork_responses.save_answer(session, "cli", surveys.survey_response(session, unsent), "support_helpful",
                                         value="not")
         other = invitations.create_invitations(session, "cli", round=rnd, authority=south, role="parent", count=1)[0]
+        surveys.begin_survey(session, other, consent_by="self", language="cy")
         surveys.submit_survey(session, other, {"support_helpful": {"value": "very"}})
         interview = fieldwork_interviews.start_interview(session, "cli", round=rnd, authority=north, role="dcs",
                                                          reference="dcs-1")
@@ -58,7 +59,7 @@ def test_cli_writes_one_row_per_sent_response_with_a_column_per_option(fieldwork
     rows = _csv(result.output)
     assert [r["authority"] for r in rows] == [EVIL, "South"]     # the unsent survey stays in the app
     north = rows[0]
-    assert north["role"] == "parent" and north["key_group"] == "ks3_absence" and north["language"] == ""
+    assert north["role"] == "parent" and north["key_group"] == "ks3_absence" and north["language"] == "en"
     assert north["mode"] == "self" and north["version"] == "1"
     assert datetime.strptime(north["completed_at"], "%Y-%m-%d %H:%M:%S")
     assert (north["support_received__school"], north["support_received__social_worker"],
@@ -67,6 +68,7 @@ def test_cli_writes_one_row_per_sent_response_with_a_column_per_option(fieldwork
     assert north["child_difference_more"] == WORDS
     # A question not answered is empty, not 0.
     assert rows[1]["support_received__school"] == "" and rows[1]["support_helpful"] == "very"
+    assert rows[1]["language"] == "cy"
     assert list(rows[0])[:10] == ["respondent", "role", "authority", "key_group", "case", "language", "mode",
                                   "version", "started_at", "completed_at"]
     raw = list(csv.reader(io.StringIO(result.stdout_bytes.decode(), newline="")))
@@ -78,6 +80,7 @@ def test_cli_writes_one_row_per_sent_response_with_a_column_per_option(fieldwork
     assert labelled[0]["support_helpful"] == "Quite helpful"
     assert labelled[0]["support_received__school"].startswith("The school")
     assert labelled[0]["support_received__ewo"] == ""
+    assert [r["language"] for r in labelled] == ["English", "Cymraeg"]
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
@@ -102,12 +105,14 @@ def test_cli_writes_xlsx_with_a_dictionary_and_a_separate_csv_dictionary(fieldwo
     assert set(header) == set(entries) - {"variable"}
     assert entries["support_helpful"][2] == "choice" and "quite, Quite helpful" in entries["support_helpful"][3]
     assert entries["support_received__school"][2] == "checkbox"
+    assert entries["language"][2:] == ("choice", "en, English | cy, Cymraeg")
     on_disk = list(sheets.csv_rows(dictionary.read_text(encoding="utf-8")))
     assert [tuple(r) for r in on_disk] == [tuple("" if v is None else v for v in e) for e in entries.values()]
 
     interviews = runner.invoke(args=["export", "responses", "--round", "Round 1", "--instrument", "dcs_interview"])
     (dcs,) = _csv(interviews.output)
     assert dcs["respondent"] == "dcs-1" and dcs["impact_level"] == "2.5" and dcs["completed_at"] == ""
+    assert dcs["language"] == "en"
 
 
 def test_cli_refuses_unknown_round_and_instrument(fieldwork, runner):
