@@ -17,11 +17,7 @@ from impactmodel.consortium.models import Respondent
 from impactmodel.interchange import csvio
 from tests.conftest import ENGINES
 
-SCHEMA = Path("/work/shared/refi-qda/Project.xsd")
-for parent in Path(__file__).resolve().parents:
-    if (parent / "shared" / "refi-qda" / "Project.xsd").exists():
-        SCHEMA = parent / "shared" / "refi-qda" / "Project.xsd"
-        break
+SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "refi-qda" / "Project.xsd"
 NS = {"q": "urn:QDA-XML:project:1.0"}
 CODED = ("authority,respondent,role,code,valence,key_group,excerpt,coder\n"
          "Northshire County Council,p-01,practitioner,L1.tools,positive,,We share one form.,r1\n"

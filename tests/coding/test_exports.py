@@ -17,9 +17,7 @@ from impactmodel.coding import services
 from impactmodel.consortium.models import Authority
 from tests.conftest import ENGINES, config_for
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "refi-qda"
-if not SCHEMAS.exists():
-    SCHEMAS = Path("/work/shared/refi-qda")
+SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "refi-qda"
 NS = {"q": "urn:QDA-XML:project:1.0"}
 
 TEXTS = ["We share one CAF now 😀 and meet at the panel.",

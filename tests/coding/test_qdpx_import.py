@@ -18,9 +18,7 @@ from impactmodel.coding.models import DoubleCoding
 from tests.coding.qda_tools import STYLES, restyle
 from tests.conftest import ENGINES
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "refi-qda"
-if not SCHEMAS.exists():
-    SCHEMAS = Path("/work/shared/refi-qda")
+SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "refi-qda"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 TEXTS = ["We share one CAF now 😀 and meet at the panel.",
