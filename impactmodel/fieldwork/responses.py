@@ -525,14 +525,16 @@ def missing_required(session: Session, response: Response) -> list[str]:
 
 # --- Completing: closed answers coded on arrival ------------------------------------------
 
-def code_closed_answers(session: Session, response: Response) -> int:
-    """Create agreed ``Coding`` rows (coder ``instrument``) for the closed answers.
+def code_closed_answers(session: Session, response: Response,
+                        answers: dict[str, Answer] | None = None) -> int:
+    """Create agreed ``Coding`` rows (coder ``instrument``) for the closed answers
+    (``answers``: the response's, when the caller has read them).
 
     Replaces earlier instrument codings of this response. Returns the number made.
     """
     respondent = response.respondent
     idef = definition_of(response)
-    answers = answers_of(session, response)
+    answers = answers if answers is not None else answers_of(session, response)
     if answers:
         session.execute(sa.delete(Coding).where(Coding.coder == CODER,
                                                 Coding.answer_id.in_([a.id for a in answers.values()])),
@@ -554,11 +556,11 @@ def code_closed_answers(session: Session, response: Response) -> int:
     return made
 
 
-def _apply_answers(session: Session, response: Response) -> None:
+def _apply_answers(session: Session, response: Response, answers: dict[str, Answer]) -> None:
     """Answers that also live elsewhere: the self-reported level, Box 6 evidence."""
     respondent = response.respondent
     idef = definition_of(response)
-    for key, answer in answers_of(session, response).items():
+    for key, answer in answers.items():
         q = idef.question(key)
         if q is None:
             continue
@@ -579,14 +581,14 @@ def mark_complete(session: Session, actor, response: Response) -> bool:
         execution_options={"synchronize_session": False})
     if not done.rowcount:
         return False
-    session.expire(response)
+    session.expire(response, ["status", "completed_at", "updated_at"])
     codebook_mod.sync(session)   # the code table must hold every id a Coding names
-    made = code_closed_answers(session, response)
-    _apply_answers(session, response)
+    answers = answers_of(session, response)
+    made = code_closed_answers(session, response, answers)
+    _apply_answers(session, response, answers)
     record(session, actor, "response.complete", "response", response.id,
            respondent_id=response.respondent_id, round_id=response.respondent.round_id,
-           authority_id=response.respondent.authority_id, answers=len(answers_of(session, response)),
-           codings=made)
+           authority_id=response.respondent.authority_id, answers=len(answers), codings=made)
     return True
 
 

@@ -19,6 +19,8 @@ from tests.conftest import ENGINES
 SAVE_STATEMENTS = 6   # the link with its response; claim; the answers; per answer an update,
 #                       and for changed words a look for codings to move with them
 PAGE_STATEMENTS = 2   # the link with its response, respondent, round and version; the answers
+# Sending: PostgreSQL inserts the closed answers' codings in one statement, SQLite one each.
+SEND_STATEMENTS = {"sqlite": 14, "postgresql": 13}
 
 
 @contextmanager
@@ -83,3 +85,20 @@ def test_an_autosave_still_flags_words_of_concern_and_keeps_newer_answers(app, c
     session.expire_all()
     stored = responses.answers_of(session, surveys.survey_response(session, invitation))
     assert flag.answer_id == stored["support_received"].id
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_sending_a_survey_reads_its_answers_once_to_code_them(app, client, session, fw):
+    invitation = _begun(client, session, fw)
+    assert _save(client, invitation.token, "Grandma's friend", int(time.time() * 1000)).status_code == 200
+    with statements(app) as seen:
+        sent = client.post(f"/s/{invitation.token}/check")
+    assert sent.headers["Location"].endswith(f"/s/{invitation.token}/thanks")
+    answer_reads = [s for s in seen if s.lstrip().startswith("SELECT answer.")]
+    # Whether anything is missing or answered at all, then the codes and what they apply.
+    assert len(answer_reads) == 3, "\n".join(seen)
+    assert len(seen) == SEND_STATEMENTS[app.extensions["impactmodel.engine"].dialect.name], "\n".join(seen)
+    session.expire_all()
+    response = surveys.survey_response(session, invitation)
+    assert response.status.value == "complete"
+    assert responses.answers_of(session, response)["support_helpful"].value == "quite"
