@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from alembic import command  # noqa: E402
 
 from impactmodel import create_app  # noqa: E402
-from impactmodel.cli import alembic_config  # noqa: E402
+from impactmodel.schema import alembic_config  # noqa: E402
 from impactmodel.consortium import services as consortium_services  # noqa: E402
 from impactmodel.db import db  # noqa: E402
 from impactmodel.fieldwork import invitations as survey_links  # noqa: E402

@@ -142,15 +142,17 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
 
 
 def find_survey(session: Session, token: str, *, allow_submitted: bool = False) -> tuple[Invitation, Response | None]:
-    """The invitation for ``token`` and the response begun through it (with its instrument
-    version, but not the version's definition), in one query. Raises as ``find_invitation``."""
+    """The invitation for ``token`` (with its round) and the response begun through it (with
+    its respondent and instrument version, but not the version's definition), in one query.
+    Raises as ``find_invitation``."""
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         raise InvitationNotFound(token)
     first = (sa.select(sa.func.min(Response.id)).where(Response.respondent_id == Invitation.respondent_id)
              .correlate(Invitation).scalar_subquery())
     row = session.execute(sa.select(Invitation, Response).outerjoin(Response, Response.id == first)
                           .where(Invitation.token == token)
-                          .options(joinedload(Response.instrument_version))).first()
+                          .options(joinedload(Invitation.round), joinedload(Response.respondent),
+                                   joinedload(Response.instrument_version))).first()
     if row is None:
         raise InvitationNotFound(token)
     _check_usable(row.Invitation, allow_submitted)

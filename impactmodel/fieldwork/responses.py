@@ -26,6 +26,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from impactmodel import codebook as codebook_mod
 from impactmodel.audit import record
@@ -359,22 +360,24 @@ def clean_answers(response: Response, items: Iterable[dict],
 
 
 def _write(session: Session, actor, response: Response, item: dict, report: SaveReport,
-           existing: Answer | None) -> None:
-    """Write one answer; ``existing`` is its stored row, read after the response was claimed."""
+           existing: Answer | None) -> Answer | None:
+    """Write one answer; ``existing`` is its stored row, read after the response was claimed.
+    Returns the answer's row as it now stands (None when there is none)."""
     key, seq = item["key"], item["seq"]
     if existing is None:
         if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
-            return
-        session.add(Answer(response_id=response.id, question_key=key, text=item["text"],
-                           value=item["value"], note=item["note"], client_seq=seq,
-                           language=item.get("language") or "en"))
+            return None
+        answer = Answer(response_id=response.id, question_key=key, text=item["text"],
+                        value=item["value"], note=item["note"], client_seq=seq,
+                        language=item.get("language") or "en")
+        session.add(answer)
         session.flush()   # an IntegrityError here means another request inserted it: retried
         report.saved[key] = seq
-        return
+        return answer
     if "base" in item and (existing.text, existing.value, existing.note) == \
             (item["text"], item["value"], item["note"]):
-        return   # a form sends every answer; one it leaves as stored is no change at all
+        return existing   # a form sends every answer; one it leaves as stored is no change at all
     # One conditional UPDATE, so that of two racing writes the newer always wins.
     stmt = sa.update(Answer).where(Answer.id == existing.id)
     if "base" in item:
@@ -390,15 +393,21 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
         values["language"] = item["language"]
     old_text = existing.text
     done = session.execute(stmt.values(**values), execution_options={"synchronize_session": False})
-    session.expire(existing)
     if not done.rowcount:
         report.stale[key] = existing.client_seq
-        return
-    report.saved[key] = seq if seq is not None else existing.client_seq
+        return existing
+    # The row now holds what was written (the claim keeps other saves out until commit):
+    # the loaded row is brought up to date without reading it back.
+    for name, written in values.items():
+        if name != "updated_at":
+            set_committed_value(existing, name, written)
+    session.expire(existing, ["updated_at"])
+    report.saved[key] = existing.client_seq
     if old_text != item["text"]:
         # Codings of the old words follow them into the new text, or wait for review.
         moved = coding_services.follow_answer_text(session, actor, existing.id, old_text, item["text"])
         report.flagged += moved["flagged"]
+    return existing
 
 
 def save_answers(session: Session, actor, response: Response, items: Iterable[dict], *,
@@ -426,20 +435,11 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     calls this every few seconds, so it writes no audit event; starting and completing
     do (and re-anchoring codings does).
     """
-    session.refresh(response)
-    if response.status is ResponseStatus.COMPLETE:
-        raise ResponseLocked("this response is complete and can no longer change")
     if not isinstance(actor, str):     # a respondent ("respondent") answers only their own
         check_access(actor, response.respondent.authority_id)
-    stored = answers_of(session, response)
-    merged = []
-    for item in items:
-        a = stored.get(item.get("key")) if isinstance(item.get("key"), str) else None
-        merged.append({**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item})
-    cleaned = clean_answers(response, merged, shown)
     if language is not None:
         check_language(language)
-        cleaned = [{**item, "language": language} for item in cleaned]
+    items = list(items)
 
     def work() -> SaveReport:
         # Claim the response first, and only while it is in progress: a save racing a
@@ -451,14 +451,27 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         if not claimed.rowcount:
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")
-        report = SaveReport()
-        # The claim locks the response until commit, so its answers read now stay as read.
+        # The claim locks the response until commit, so its answers read now stay as read:
+        # parts an item leaves out are filled from them, and they are what is written over.
         current = {a.question_key: a for a in session.scalars(
             sa.select(Answer).where(Answer.response_id == response.id)
             .execution_options(populate_existing=True))}
-        for item in cleaned:
-            _write(session, actor, response, item, report, current.get(item["key"]))
-        safeguarding.check_response(session, actor, response, keys=[item["key"] for item in cleaned])
+        merged = []
+        for item in items:
+            a = current.get(item.get("key")) if isinstance(item.get("key"), str) else None
+            merged.append({**{part: getattr(a, part, None) for part in ("text", "value", "note")}, **item})
+        try:
+            cleaned = clean_answers(response, merged, shown)
+        except AnswersInvalid:
+            session.rollback()
+            raise
+        if language is not None:
+            cleaned = [{**item, "language": language} for item in cleaned]
+        report = SaveReport()
+        written = [_write(session, actor, response, item, report, current.get(item["key"]))
+                   for item in cleaned]
+        safeguarding.check_answers(session, actor, response.respondent,
+                                   [answer for answer in written if answer is not None])
         session.commit()
         return report
     return retrying(session, work)
@@ -512,14 +525,16 @@ def missing_required(session: Session, response: Response) -> list[str]:
 
 # --- Completing: closed answers coded on arrival ------------------------------------------
 
-def code_closed_answers(session: Session, response: Response) -> int:
-    """Create agreed ``Coding`` rows (coder ``instrument``) for the closed answers.
+def code_closed_answers(session: Session, response: Response,
+                        answers: dict[str, Answer] | None = None) -> int:
+    """Create agreed ``Coding`` rows (coder ``instrument``) for the closed answers
+    (``answers``: the response's, when the caller has read them).
 
     Replaces earlier instrument codings of this response. Returns the number made.
     """
     respondent = response.respondent
     idef = definition_of(response)
-    answers = answers_of(session, response)
+    answers = answers if answers is not None else answers_of(session, response)
     if answers:
         session.execute(sa.delete(Coding).where(Coding.coder == CODER,
                                                 Coding.answer_id.in_([a.id for a in answers.values()])),
@@ -541,11 +556,11 @@ def code_closed_answers(session: Session, response: Response) -> int:
     return made
 
 
-def _apply_answers(session: Session, response: Response) -> None:
+def _apply_answers(session: Session, response: Response, answers: dict[str, Answer]) -> None:
     """Answers that also live elsewhere: the self-reported level, Box 6 evidence."""
     respondent = response.respondent
     idef = definition_of(response)
-    for key, answer in answers_of(session, response).items():
+    for key, answer in answers.items():
         q = idef.question(key)
         if q is None:
             continue
@@ -566,14 +581,14 @@ def mark_complete(session: Session, actor, response: Response) -> bool:
         execution_options={"synchronize_session": False})
     if not done.rowcount:
         return False
-    session.expire(response)
+    session.expire(response, ["status", "completed_at", "updated_at"])
     codebook_mod.sync(session)   # the code table must hold every id a Coding names
-    made = code_closed_answers(session, response)
-    _apply_answers(session, response)
+    answers = answers_of(session, response)
+    made = code_closed_answers(session, response, answers)
+    _apply_answers(session, response, answers)
     record(session, actor, "response.complete", "response", response.id,
            respondent_id=response.respondent_id, round_id=response.respondent.round_id,
-           authority_id=response.respondent.authority_id, answers=len(answers_of(session, response)),
-           codings=made)
+           authority_id=response.respondent.authority_id, answers=len(answers), codings=made)
     return True
 
 
