@@ -2,8 +2,8 @@
 
 The disagreements page shows twenty answers at a time from rounds with thousands drawn;
 reading every drawn answer's codings to find the page's twenty would cost the whole
-round. Here the database tells the differing answers apart and pages them, so only the
-page's answers are read in full (``queries.double_coded(..., only=...)``).
+round. Here the database compares the sets and answers one small row per drawn answer,
+so only the page's answers are read in full (``queries.double_coded(..., only=...)``).
 
 The sets compared are those of ``queries.double_coded``: each finished second coder's
 (code, valence) pairs, and the first coding (every other person's codings of the answer);
@@ -76,15 +76,12 @@ def page_of_disagreements(session: Session, viewer: User, round_id: int, authori
                                                     DoubleCoding.reconciled_at.is_(None))
     differs = sa.exists().where(slots_with_pair.c.answer_id == units.c.answer_id,
                                 slots_with_pair.c.n < units.c.slots)
-    seen = units.c.answer_id.not_in(blind)
-    listed = sa.select(units.c.answer_id).where(seen, differs)
-    if not show_reconciled:
-        listed = listed.where(units.c.reconciled == 0)
-    total = session.scalar(sa.select(sa.func.count()).select_from(listed.subquery()))
-    agreed_pending = session.scalar(sa.select(sa.func.count()).select_from(units).where(
-        seen, ~differs, units.c.reconciled == 0))
-    pages = max(1, -(-total // per_page))
+    # One small row an answer drawn (a few thousand at national scale), paged here.
+    rows = session.execute(sa.select(units.c.answer_id, differs, units.c.reconciled)
+                           .where(units.c.answer_id.not_in(blind)).order_by(units.c.answer_id)).all()
+    listed = [a for a, differ, settled in rows if differ and (show_reconciled or not settled)]
+    agreed_pending = sum(1 for _a, differ, settled in rows if not differ and not settled)
+    pages = max(1, -(-len(listed) // per_page))
     page = min(max(page, 1), pages)
-    answer_ids = list(session.scalars(listed.order_by(units.c.answer_id)
-                                      .offset((page - 1) * per_page).limit(per_page)))
-    return DisagreementPage(answer_ids, total, page, pages, agreed_pending)
+    return DisagreementPage(listed[(page - 1) * per_page: page * per_page], len(listed), page, pages,
+                            agreed_pending)
