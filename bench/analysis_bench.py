@@ -8,8 +8,8 @@ A national-scale round (150 authorities, 30 staff and 200 parents and children e
 290,000 codings), every coding with an excerpt; 20 cases per authority (a practitioner, a
 parent and a child each) and a memo on each case and authority. Measures, as an
 administrator (who sees everything): the retrieval page for the most used code (first
-page, a page half-way through, and filtered by authority and role), an authority's case
-list and a case's page (server time, median and max of 20 requests), and the framework
+page, a page half-way through, and one role of the first and of the last authority), an
+authority's case list and a case's page (server time, median and max of 20 requests), and the framework
 matrix with each kind of row (seconds, growth of the process's peak memory, file size).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from impactmodel.analysis import matrix  # noqa: E402
 from impactmodel.analysis.models import AuthorityMemo  # noqa: E402
 from impactmodel.auth.models import Role  # noqa: E402
 from impactmodel.auth.services import create_user  # noqa: E402
-from impactmodel.coding.models import Coding  # noqa: E402
+from impactmodel.codebook.models import Coding  # noqa: E402
 from impactmodel.consortium import services  # noqa: E402
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round  # noqa: E402
 from impactmodel.db import db  # noqa: E402
@@ -128,6 +128,7 @@ def main() -> None:
             ids = db.session.scalars(sa.select(Coding.id).where(Coding.code_id == code).order_by(Coding.id)).all()
             middle = ids[len(ids) // 2]
             authority = db.session.scalar(sa.select(Authority).order_by(Authority.id))
+            last = db.session.scalar(sa.select(Authority).order_by(Authority.id.desc()))
             case_id = db.session.scalar(sa.select(Case.id).where(Case.authority_id == authority.id).order_by(Case.id))
             round_name = db.session.get(Round, round_id).name
         client = app.test_client()
@@ -137,6 +138,8 @@ def main() -> None:
                             ("the same, half-way through", f"{base}&after={middle}"),
                             ("the same, one authority's practitioners", f"{base}&authority={authority.public_id}"
                                                                        "&role=practitioner"),
+                            ("the same, the last authority's practitioners", f"{base}&authority={last.public_id}"
+                                                                             "&role=practitioner"),
                             ("an authority's cases", f"/rounds/{round_id}/authorities/{authority.public_id}/cases"),
                             ("a case", f"/cases/{case_id}")):
             median, worst = timed(client, page, args.requests)

@@ -352,18 +352,22 @@ class DoubleCoded:
 
 
 def double_coded(session: Session, round_id: int, *, authority_ids: list[int] | None = None,
-                 leave_out: set[int] = frozenset()) -> DoubleCoded:
+                 leave_out: set[int] = frozenset(), only: list[int] | None = None) -> DoubleCoded:
     """Answers of the round whose blind second coding is finished, with every coder's codes.
 
     ``leave_out``: answer ids not to include (those the viewer still codes blind).
+    ``only``: a page's answer ids, to read those alone (a short list).
     """
     finished = (sa.select(DoubleCoding.answer_id)
                 .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None)))
+    if only is not None:
+        finished = finished.where(DoubleCoding.answer_id.in_(only))
     q = (sa.select(DoubleCoding.answer_id, DoubleCoding.second_coder_id, DoubleCoding.reconciled_at,
                    DoubleCoding.no_code_applies, Response.respondent_id)
          .join(Answer, DoubleCoding.answer_id == Answer.id)
          .join(Response, Answer.response_id == Response.id)
-         .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None))
+         .where(DoubleCoding.answer_id.in_(finished), DoubleCoding.round_id == round_id,
+                DoubleCoding.second_done_at.is_not(None))
          .order_by(DoubleCoding.answer_id, DoubleCoding.id))
     if authority_ids is not None:
         q = q.join(Respondent, Response.respondent_id == Respondent.id).where(

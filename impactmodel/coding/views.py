@@ -17,6 +17,7 @@ from impactmodel.codebook import exchange
 from impactmodel.codebook.models import Coding, CodebookVersion
 from impactmodel.coding import (codesearch, context, offsets, qdpx_import, queries, reliability, services,
                                 stored_reliability, suggest)
+from impactmodel.coding.disagreements import page_of_disagreements
 from impactmodel.coding.forms import CodebookImportForm, DrawForm, QdpxImportForm, ThresholdForm
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.coding.qdpx import export_qdpx as write_qdpx
@@ -654,34 +655,26 @@ DISAGREEMENTS_PER_PAGE = 20
 def disagreements():
     rnd = _round_or_first(_int("round"))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
-    items, agreed_pending = [], []
+    items = []
     page = pages = 1
-    total = 0
+    total = agreed_pending = 0
     show_all = False
     if rnd is not None:
-        data = queries.double_coded(db.session, rnd.id,
-                                    authority_ids=queries.visible_authority_ids(db.session, current_user))
-        # Never show a coder the first coding of an answer they still code blind.
-        blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
-            DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
-        differing = [u for u in reliability.disagreements(data) if u not in blind]
         show_all = request.args.get("show") == "all"
-        listed = [u for u in differing if show_all or u not in data.reconciled]
-        pages = max(1, -(-len(listed) // DISAGREEMENTS_PER_PAGE))
-        page = min(max(_int("page") or 1, 1), pages)
-        shown = listed[(page - 1) * DISAGREEMENTS_PER_PAGE: page * DISAGREEMENTS_PER_PAGE]
-        total = len(listed)
-        rows = {r.id: r for r in queries.answer_rows(db.session, shown)}
+        authority_ids = queries.visible_authority_ids(db.session, current_user)
+        found = page_of_disagreements(db.session, current_user, rnd.id, authority_ids, _int("page") or 1,
+                                      DISAGREEMENTS_PER_PAGE, show_reconciled=show_all)
+        page, pages, total, agreed_pending = found.page, found.pages, found.total, found.agreed_pending
+        data = queries.double_coded(db.session, rnd.id, authority_ids=authority_ids, only=found.answer_ids)
+        rows = {r.id: r for r in queries.answer_rows(db.session, found.answer_ids)}
         cb = codebook_mod.load()
-        for u in shown:
+        for u in found.answer_ids:
             union = sorted(set().union(*(data.pairs[s].get(u, set()) for s in data.slots)))
             items.append({"row": rows[u], "reconciled": u in data.reconciled, "union": union,
                           "columns": [(s, data.coders[s].get(u, ""), data.pairs[s].get(u, set()))
                                       for s in data.slots if u in data.pairs[s]],
                           "labels": {c: (cb.get(c).label if cb.get(c) else c) for c, _v in union},
                           "authority": current_user.authority_display_name(rows[u].authority)})
-        agreed_pending = [u for u in data.units if u not in differing and u not in data.reconciled
-                          and u not in blind]
     return render_template("coding/disagreements.html", rnd=rnd, rounds=rounds, items=items,
                            agreed_pending=agreed_pending, page=page, pages=pages, total=total,
                            show_all=show_all)

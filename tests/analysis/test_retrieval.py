@@ -59,3 +59,43 @@ def test_a_blind_second_coder_sees_no_excerpt_of_an_answer_drawn_for_them(app, s
     with app.app_context():
         coding.finish_second_coding(session, second, answer.id, no_code_applies=True)
     assert "Panels" in client.get(url).get_data(as_text=True)
+
+
+def _import_two_authorities(session):
+    rows = "".join(f"{authority},{role[0]}{group}-{i},{role},L1.tools,positive,{group},{authority[:5]} {role} {i}.,r\n"
+                   for authority in ("Northshire County Council", "Southshire County Council")
+                   for role, group in (("practitioner", ""), ("parent", "lac"), ("parent", "asd"))
+                   for i in range(3))
+    csvio.import_coded(session, io.StringIO("authority,respondent,role,code,valence,key_group,excerpt,coder\n"
+                                            + rows), "Round 9", actor="test")
+    rnd = consortium.get_or_create_round(session, "Round 9")
+    return rnd, consortium.find_authority_by_name(session, "Southshire County Council")
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_filters_by_authority_role_and_key_group_keep_exactly_their_excerpts(app, session):
+    rnd, south = _import_two_authorities(session)
+    key_group = consortium.key_group(session, rnd, "lac")
+
+    def shown(**filters):
+        page, _after = retrieval.excerpts(session, None, retrieval.ExcerptFilter(rnd.id, "L1.tools", **filters))
+        return sorted(e.excerpt for e in page)
+
+    assert shown(authority_id=south.id) == sorted(f"South {role} {i}." for role in ("practitioner", "parent")
+                                                  for i in range(3) for _ in range(1 if role == "practitioner" else 2))
+    assert shown(authority_id=south.id, role="practitioner") == [f"South practitioner {i}." for i in range(3)]
+    assert shown(authority_id=south.id, key_group_id=key_group.id) == [f"South parent {i}." for i in range(3)]
+    assert shown(role="practitioner") == sorted(f"{a} practitioner {i}." for a in ("North", "South")
+                                                for i in range(3))
+
+
+def test_an_authoritys_excerpts_are_read_through_its_respondents_codings_alone(app, session):
+    """The filtered page looks up the authority's respondents and reads their codings by
+    index, rather than scanning every coding of the code (SQLite's plan)."""
+    rnd, south = _import_two_authorities(session)
+    flt = retrieval.ExcerptFilter(rnd.id, "L1.tools", authority_id=south.id, role="practitioner")
+    query = retrieval.excerpts_query(None, flt, after=None, page_size=retrieval.PAGE_SIZE)
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = " | ".join(row[-1] for row in session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_coding_round_agreed (round_id=? AND agreed=? AND respondent_id=? AND code_id=?)" in plan, plan
+    assert "ix_coding_code_round_agreed" not in plan, plan

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from impactmodel import codebook, downloads
 from impactmodel.auth.models import Role
-from impactmodel.coding import queries, services
+from impactmodel.coding import queries, reliability, services
 from impactmodel.codebook.models import Coding
+from impactmodel.coding.disagreements import page_of_disagreements
 from impactmodel.coding.models import DoubleCoding
 from impactmodel.db import utcnow
 from impactmodel.fieldwork.models import Answer
@@ -152,3 +153,48 @@ def test_qdpx_is_sent_from_a_temporary_file(app, session, client, auth, make_rou
         assert len([n for n in zf.namelist() if n.startswith("sources/")]) == 30
     assert qde.count("<TextSource ") == 30 and qde.count("<CodeRef ") == 30
     assert f"answer {ids[-1]}" in qde
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_database_finds_the_same_disagreements_as_the_coders_sets_compared(
+        app, session, make_round, make_authority, make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    first, second, third = make_user(Role.ADMIN), make_user(Role.ADMIN), make_user(Role.ADMIN)
+    a = coded_answers(session, make_answer, rnd, north, first, 9)   # each coded L1.tools, positive
+    respondent_id = session.scalar(sa.select(Coding.respondent_id).where(Coding.answer_id == a[0]))
+    done = utcnow()
+
+    def second_coding(coder, answer, codes, *, finished=True, none_applies=False, settled=False):
+        session.add(DoubleCoding(round_id=rnd.id, answer_id=answer, second_coder_id=coder.id,
+                                 second_done_at=done if finished else None, no_code_applies=none_applies,
+                                 reconciled_at=done if settled else None))
+        session.add_all(Coding(round_id=rnd.id, respondent_id=respondent_id, answer_id=answer, code_id=code,
+                               valence=valence, start=0, end=6, coder=coder.email, coder_id=coder.id,
+                               agreed=False) for code, valence in codes)
+
+    same = [("L1.tools", "positive")]
+    second_coding(second, a[0], same)                                           # agreed
+    second_coding(second, a[1], [("L1.tools", "negative")])                      # valence differs
+    second_coding(second, a[2], same + [("L3.cyp.confidence", "positive")])      # one code more
+    second_coding(second, a[3], [], none_applies=True)                          # no code applies
+    second_coding(second, a[4], [])                                             # nothing decided
+    second_coding(second, a[5], same, settled=True)                             # agreed, reconciled
+    second_coding(second, a[6], [], none_applies=True, settled=True)            # differed, reconciled
+    second_coding(second, a[7], [("L1.tools", "negative")], finished=False)     # still blind
+    second_coding(second, a[8], same)                                           # two second coders,
+    second_coding(third, a[8], [("L1.tools", "to_develop")])                    # one differs
+    session.commit()
+
+    data = queries.double_coded(session, rnd.id)
+    differing = reliability.disagreements(data)
+    assert differing == [a[1], a[2], a[3], a[6], a[8]]
+    for show_reconciled, expected in ((False, [a[1], a[2], a[3], a[8]]), (True, differing)):
+        found = page_of_disagreements(session, first, rnd.id, None, 1, 20, show_reconciled)
+        assert found.answer_ids == expected and found.total == len(expected) and found.pages == 1
+        assert found.agreed_pending == 1          # a[0]
+    second_page = page_of_disagreements(session, first, rnd.id, None, 2, 3, True)
+    assert second_page.answer_ids == [a[6], a[8]] and second_page.pages == 2
+    # The second coder never sees the answers drawn for them that are not yet reconciled.
+    assert page_of_disagreements(session, second, rnd.id, None, 1, 20, True).answer_ids == [a[6]]
+    assert page_of_disagreements(session, first, rnd.id, [], 1, 20, True).total == 0
