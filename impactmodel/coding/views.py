@@ -228,6 +228,12 @@ def _json_span(ctx: services.AnswerContext, data: dict) -> tuple[int | None, int
                                    "a span needs a start and an end") from None
 
 
+def _span_or_whole_answer(ctx: services.AnswerContext, data: dict) -> tuple[int, int]:
+    """The selected span, or the whole answer when nothing is selected."""
+    start, end = _json_span(ctx, data)
+    return (0, len(ctx.answer.text or "")) if start is None else (start, end)
+
+
 def _coding_json(c: Coding, text: str) -> dict:
     span = _span(c, text)
     return {"id": c.id, "code": c.code_id, "valence": c.valence.value,
@@ -255,9 +261,7 @@ def add_coding(answer_id: int):
     data = json_object(code=str, valence=str)
     ctx = _context(answer_id)
     try:
-        start, end = _json_span(ctx, data)
-        if start is None:
-            start, end = 0, len(ctx.answer.text or "")   # nothing selected: the whole answer
+        start, end = _span_or_whole_answer(ctx, data)
         coding = services.add_coding(db.session, current_user, answer_id, str(data.get("code", "")),
                                      data.get("valence") or None, start, end)
     except services.AlreadyApplied as exc:
@@ -422,9 +426,7 @@ def accept_suggestion(answer_id: int):
     data = json_object(code=str, valence=str)
     ctx = _context(answer_id)
     try:
-        start, end = _json_span(ctx, data)
-        if start is None:
-            start, end = 0, len(ctx.answer.text or "")
+        start, end = _span_or_whole_answer(ctx, data)
         coding = suggest.accept(db.session, current_user, answer_id, data.get("code") or "",
                                 data.get("valence") or "", start, end)
     except services.AlreadyApplied as exc:
