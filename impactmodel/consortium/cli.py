@@ -31,15 +31,7 @@ def round_named(session: Session, name: str, *, create: bool = False,
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     names = list(session.scalars(sa.select(Round.name).order_by(Round.id)))
-    close = services.closest_names(name, names)
-    if close:
-        hint = f"did you mean {' or '.join(repr(n) for n in close)}?"
-    elif names:
-        hint = f"the rounds are {_quoted(names)}."
-    else:
-        hint = "there are no rounds yet."
-    raise click.ClickException(f"no round called {name!r}: {hint}"
-                               + _create_hint(offers_create, "round"))
+    raise _unknown("round", "rounds", name, names, f"the rounds are {_quoted(names)}.", offers_create)
 
 
 def authority_named(session: Session, name: str, *, create: bool = False,
@@ -55,19 +47,22 @@ def authority_named(session: Session, name: str, *, create: bool = False,
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     names = list(session.scalars(sa.select(Authority.name).order_by(Authority.name)))
+    raise _unknown("authority", "authorities", name, names,
+                   "`impactmodel authority list` shows every authority.", offers_create)
+
+
+def _unknown(what: str, plural: str, name: str, names: list[str], listing: str,
+             offers_create: bool) -> click.ClickException:
+    """No ``what`` called ``name``: suggest the closest names, else ``listing``."""
     close = services.closest_names(name, names)
     if close:
         hint = f"did you mean {' or '.join(repr(n) for n in close)}?"
     elif names:
-        hint = "`impactmodel authority list` shows every authority."
+        hint = listing
     else:
-        hint = "there are no authorities yet."
-    raise click.ClickException(f"no authority called {name!r}: {hint}"
-                               + _create_hint(offers_create, "authority"))
-
-
-def _create_hint(offers_create: bool, what: str) -> str:
-    return f" Give --create to make a new {what} of that name." if offers_create else ""
+        hint = f"there are no {plural} yet."
+    create = f" Give --create to make a new {what} of that name." if offers_create else ""
+    return click.ClickException(f"no {what} called {name!r}: {hint}{create}")
 
 
 @click.group("round", help="The consortium's rounds.")
