@@ -47,7 +47,7 @@ from alembic import command  # noqa: E402
 from impactmodel import create_app  # noqa: E402
 from impactmodel.auth.models import Role, User  # noqa: E402
 from impactmodel.auth.services import create_user  # noqa: E402
-from impactmodel.cli import alembic_config  # noqa: E402
+from impactmodel.schema import alembic_config  # noqa: E402
 from impactmodel.coding import services as coding_services  # noqa: E402
 from impactmodel.coding import stored_reliability  # noqa: E402
 from impactmodel.codebook.models import Coding
