@@ -5,7 +5,8 @@ Columns: ``authority``, ``authority_type`` (county, unitary, metropolitan,
 london_borough, welsh_unitary), ``children`` (aged 0-19) and ``integrated_since``
 (a year). An empty cell clears that value. The round and every authority must
 already take part: context describes a participation, so this import creates
-nothing else. All-or-nothing, naming line, column and problem.
+nothing else. All-or-nothing, naming line, column and problem. Only an administrator
+records context (as on the round's context page); the command line acts as one.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from impactmodel import sheets
 from impactmodel.audit import record
+from impactmodel.auth.models import User
 from impactmodel.consortium import context
 from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.services import closest_names, find_authority_by_name
@@ -29,7 +31,7 @@ INTEGERS = ("children", "integrated_since")
 
 @dataclass
 class ContextImport:
-    round_name: str
+    round: Round
     rows: int
 
 
@@ -39,10 +41,13 @@ def _whole_number(text: str) -> int | None:
     return int(plain) if plain.isdigit() else None
 
 
-def import_contexts(session: Session, stream: IO[str], round_name: str, actor="cli",
+def import_contexts(session: Session, stream: IO[str], round_name: str, actor: User | str = "cli",
                     dry_run: bool = False) -> ContextImport:
     """Record the context of each authority named in ``stream`` for ``round_name``; commit or
-    change nothing. ``dry_run`` checks every row and writes nothing."""
+    change nothing. ``actor`` is the signed-in user of the web Import page, or a string
+    (the command line). ``dry_run`` checks every row and writes nothing."""
+    if isinstance(actor, User) and not actor.role.can_manage_rounds:
+        raise ImportRejected([Problem(None, None, "only an administrator records authorities' context")])
     rnd = session.scalar(sa.select(Round).where(Round.name == round_name.strip()))
     if rnd is None:
         close = closest_names(round_name, list(session.scalars(sa.select(Round.name))))
@@ -86,12 +91,12 @@ def import_contexts(session: Session, stream: IO[str], round_name: str, actor="c
         session.flush()
         record(session, actor, "import.context", "round", rnd.id, rows=len(found))
         session.commit()
-    return ContextImport(rnd.name, len(found))
+    return ContextImport(rnd, len(found))
 
 
 def describe(result: ContextImport, checked_only: bool = False) -> str:
     verb = "would record" if checked_only else "recorded"
-    return f"{result.round_name}: {verb} the context of {result.rows} authorit{'y' if result.rows == 1 else 'ies'}."
+    return f"{result.round.name}: {verb} the context of {result.rows} authorit{'y' if result.rows == 1 else 'ies'}."
 
 
 def export_contexts(session: Session, rnd: Round, out: IO[str]) -> None:

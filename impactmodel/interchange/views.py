@@ -14,13 +14,14 @@ from wtforms.validators import Length, ValidationError
 
 from impactmodel import downloads
 from impactmodel.access import requires
+from impactmodel.consortium import context
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
 from impactmodel.fieldwork.models import Instrument
 from impactmodel.fieldwork.responses import loaded_instruments
 from impactmodel.indicators import services as indicator_services
 from impactmodel.indicators import vocabulary as indicator_vocabulary
-from impactmodel.interchange import csvio, responses, submissions
+from impactmodel.interchange import authority_context, csvio, responses, submissions
 
 bp = Blueprint("interchange", __name__)
 
@@ -34,7 +35,10 @@ NEW_ROUND = "__new__"
 IMPORTS = {"coded": (csvio.import_coded, csvio.describe),
            "levels": (csvio.import_levels, csvio.describe),
            "submissions": (submissions.import_submissions, submissions.describe),
-           "indicators": (indicator_services.import_indicators, indicator_services.describe)}
+           "indicators": (indicator_services.import_indicators, indicator_services.describe),
+           "context": (authority_context.import_contexts, authority_context.describe)}
+# Kinds only an administrator imports: the upload form offers them to no one else.
+ADMIN_KINDS = {"context"}
 
 
 class ImportForm(FlaskForm):
@@ -43,7 +47,8 @@ class ImportForm(FlaskForm):
         SelectChoice("levels", "Self-reported levels of impact (authority, respondent, role, level)"),
         SelectChoice("submissions", "KoboToolbox or ODK submissions (CSV export of the app's XLSForm)"),
         SelectChoice("indicators", "Indicator figures (authority, indicator, period, value or numerator "
-                                   "and denominator)")])
+                                   "and denominator)"),
+        SelectChoice("context", "Authorities' context (authority, authority_type, children, integrated_since)")])
     # Any existing round, or a new one; whether this user may create one is the import's
     # decision, so that a refusal names the round.
     round_choice = SelectField("Round", validate_choice=False)
@@ -70,6 +75,8 @@ def upload():
     form = ImportForm()
     rounds = db.session.scalars(sa.select(Round.name).order_by(Round.created_at.desc(), Round.id.desc())).all()
     may_create = current_user.role.can_manage_rounds
+    if not may_create:
+        form.kind.choices = [c for c in form.kind.choices if c.value not in ADMIN_KINDS]
     form.round_choice.choices = [SelectChoice(r, r) for r in rounds] + (
         [SelectChoice(NEW_ROUND, "A new round…")] if may_create else [])
     problems = plan = None
@@ -90,6 +97,7 @@ def upload():
     return render_template("interchange/import.html", form=form, problems=problems, plan=plan,
                            may_create=may_create, columns=csvio.CODED_COLUMNS,
                            level_columns=csvio.LEVELS_COLUMNS, indicator_columns=indicator_services.COLUMNS,
+                           context_columns=authority_context.COLUMNS, authority_types=context.AUTHORITY_TYPES,
                            indicators=indicator_vocabulary.load().indicators.values()), \
         (422 if problems or form.errors else 200)
 

@@ -94,6 +94,9 @@ def writes(world):
             "levels", f"authority,respondent,role,level\n{world.authority.name},m-9,manager,2\n",
             "__new__", "Hostile round")),
         Write("interchange.upload", "/import", _csv("submissions", _submission(other.name, ref), r.name)),
+        Write("interchange.upload", "/import", _csv(
+            "context", f"authority,authority_type,children,integrated_since\n{other.name},county,120000,2006\n",
+            r.name)),
         Write("interchange.upload", "/import", _csv("submissions", _submission("Hostile Borough", "p-1"),
                                                     r.name)),
     ]
