@@ -102,6 +102,8 @@ class Coding(Base):
         sa.Index("ix_coding_round_agreed", "round_id", "agreed", "respondent_id", "code_id", "valence"),
         # One code's agreed codings of a round in id order: the excerpts-by-code pages.
         sa.Index("ix_coding_code_round_agreed", "code_id", "round_id", "agreed", "id"),
+        # The same with one valence: a valence chosen there is walked in id order too.
+        sa.Index("ix_coding_code_round_agreed_valence", "code_id", "round_id", "agreed", "valence", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

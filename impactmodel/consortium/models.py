@@ -190,6 +190,8 @@ class Respondent(Base):
     __tablename__ = "respondent"
     __table_args__ = (
         sa.UniqueConstraint("round_id", "authority_id", "reference"),
+        # A round's respondents of one role (and key group): the excerpts-by-code filters.
+        sa.Index("ix_respondent_round_role", "round_id", "role", "key_group_id"),
         sa.CheckConstraint("impact_level IS NULL OR (impact_level >= 1 AND impact_level <= 4)",
                            name="impact_level_range"),
     )

@@ -50,13 +50,13 @@ def _small(n: float | None, threshold: int) -> bool:
     return n is not None and 0 < n < threshold
 
 
-def _shown(v: IndicatorValue, key_group: str | None, indicator, viewer: Viewer) -> Shown:
-    open_ = viewer.is_open(v.authority)
+def _shown(v, authority: Authority, name: str, open_: bool, key_group: str | None, indicator,
+           viewer: Viewer) -> Shown:
     # Children counted (a per-child numerator), or anyone counted (any denominator), under the threshold.
     small = not open_ and ((indicator.per_child and _small(v.numerator, viewer.threshold))
                            or _small(v.denominator, viewer.threshold))
     hidden = Suppressed(viewer.threshold) if small else None
-    return Shown(v.authority, viewer.name(v.authority), indicator, v.period, key_group,
+    return Shown(authority, name, indicator, v.period, key_group,
                  hidden or v.value, hidden or v.rate_per_10000,
                  v.numerator if open_ else None, v.denominator if open_ else None)
 
@@ -65,14 +65,20 @@ def figures(session: Session, rnd: Round, viewer: Viewer, authority: Authority |
     """The round's figures (of one authority, or all), as ``viewer`` may see them, in
     vocabulary order, then period, then all children before key groups."""
     voc = vocabulary.load()
-    query = (sa.select(IndicatorValue, KeyGroup.code).outerjoin(KeyGroup, KeyGroup.id == IndicatorValue.key_group_id)
-             .where(IndicatorValue.round_id == rnd.id)
-             .options(sa.orm.joinedload(IndicatorValue.authority)))
+    iv = IndicatorValue
+    query = (sa.select(iv.authority_id, iv.indicator, iv.period, iv.value, iv.numerator, iv.denominator,
+                       iv.rate_per_10000, KeyGroup.code)
+             .outerjoin(KeyGroup, KeyGroup.id == iv.key_group_id)
+             .where(iv.round_id == rnd.id, iv.indicator.in_(list(voc.indicators))))
+    places = sa.select(Authority).where(Authority.id.in_(sa.select(iv.authority_id).where(iv.round_id == rnd.id)))
     if authority is not None:
-        query = query.where(IndicatorValue.authority_id == authority.id)
+        query = query.where(iv.authority_id == authority.id)
+        places = places.where(Authority.id == authority.id)
+    # How each authority is named and whether its counts are open: once per authority, not per figure.
+    seen = {a.id: (a, viewer.name(a), viewer.is_open(a)) for a in session.scalars(places)}
     order = {ident: i for i, ident in enumerate(voc.indicators)}
-    out = [_shown(v, code, voc.indicators[v.indicator], viewer)
-           for v, code in session.execute(query) if v.indicator in voc.indicators]
+    out = [_shown(v, *seen[v.authority_id], v.code, voc.indicators[v.indicator], viewer)
+           for v in session.execute(query)]
     out.sort(key=lambda f: (order[f.indicator.id], f.period, f.key_group or "", f.name))
     return out
 
@@ -150,13 +156,13 @@ def latest(shown: list[Shown], indicator_id: str) -> dict[int, Shown]:
 
 def against_index(session: Session, rnd: Round, shown: list[Shown], indicator_id: str) -> list[dict]:
     """Authorities placed on the continuum with a shown latest figure: index beside figure."""
-    scores = {s.authority_id: s for s in session.scalars(sa.select(ConfidenceScore).where(
-        ConfidenceScore.round_id == rnd.id, ConfidenceScore.confidence.is_not(None)))}
+    confidence = dict(session.execute(sa.select(ConfidenceScore.authority_id, ConfidenceScore.confidence).where(
+        ConfidenceScore.round_id == rnd.id, ConfidenceScore.confidence.is_not(None))).all())
     points = []
     for authority_id, f in latest(shown, indicator_id).items():
-        s = scores.get(authority_id)
-        if s is not None and not f.hidden:
-            points.append({"name": f.name, "period": f.period, "value": f.value, "confidence": s.confidence})
+        if authority_id in confidence and not f.hidden:
+            points.append({"name": f.name, "period": f.period, "value": f.value,
+                           "confidence": confidence[authority_id]})
     return sorted(points, key=lambda p: p["name"])
 
 

@@ -43,7 +43,9 @@ def consortium(round_id: int):
     return render_template("indicators/consortium.html", round=rnd, available=available, chosen=chosen,
                            scatter=charts.against_index(points, chosen.unit.label) if points else None,
                            distribution=present.distribution_table(shown, labels, viewer),
-                           table=present.figures_table(shown, labels, viewer),
+                           # Every figure of every authority is in the download; the page shows the chosen indicator's.
+                           table=present.figures_table([f for f in shown if chosen and f.indicator.id == chosen.id],
+                                                       labels, viewer),
                            authorities=sorted({(f.name, f.authority.public_id) for f in shown}),
                            threshold=viewer.threshold)
 

@@ -94,8 +94,65 @@ def test_an_authoritys_excerpts_are_read_through_its_respondents_codings_alone(a
     index, rather than scanning every coding of the code (SQLite's plan)."""
     rnd, south = _import_two_authorities(session)
     flt = retrieval.ExcerptFilter(rnd.id, "L1.tools", authority_id=south.id, role="practitioner")
-    query = retrieval.excerpts_query(None, flt, after=None, page_size=retrieval.PAGE_SIZE)
+    assert retrieval.through_respondents(session, flt)
+    query = retrieval.excerpts_query(None, flt, after=None, page_size=retrieval.PAGE_SIZE, through=True)
     compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     plan = " | ".join(row[-1] for row in session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_coding_round_agreed (round_id=? AND agreed=? AND respondent_id=? AND code_id=?)" in plan, plan
     assert "ix_coding_code_round_agreed" not in plan, plan
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_both_ways_of_finding_a_page_give_the_same_excerpts(app, session):
+    """Gathered through the chosen respondents or walked through the code's codings, every
+    filter gives the same pages; and each filter takes the way meant for it."""
+    rows = "".join(f"{authority},{role[0]}{group}-{i},{role},L4.information,{valence},{group},{authority[:5]} {role} {i}.,r\n"
+                   for authority in ("Northshire County Council", "Southshire County Council")
+                   for role, group, valence in (("practitioner", "", "positive"), ("parent", "lac", "to_develop"),
+                                                ("parent", "asd", "positive"), ("dcs", "", "positive"))
+                   for i in range(3))
+    csvio.import_coded(session, io.StringIO("authority,respondent,role,code,valence,key_group,excerpt,coder\n"
+                                            + rows), "Round 9", actor="test")
+    rnd = consortium.get_or_create_round(session, "Round 9")
+    south = consortium.find_authority_by_name(session, "Southshire County Council")
+    lac = consortium.key_group(session, rnd, "lac").id
+    filters = [{}, {"valence": "to_develop"}, {"role": "parent"}, {"role": "dcs", "valence": "positive"},
+               {"key_group_id": lac}, {"role": "parent", "key_group_id": lac, "valence": "to_develop"},
+               {"authority_id": south.id}, {"authority_id": south.id, "role": "practitioner"}]
+    for f in filters:
+        flt = retrieval.ExcerptFilter(rnd.id, "L4.information", **f)
+        pages = {}
+        chooses_respondents = {"authority_id", "role", "key_group_id"} & set(f)
+        for through in (False, True) if chooses_respondents else (False,):
+            seen, after = [], None
+            while True:
+                query = retrieval.excerpts_query(None, flt, after, page_size=2, through=through)
+                found = session.execute(query).all()
+                seen += [row.excerpt for row in found[:2]]
+                after = found[1].id if len(found) > 2 else None
+                if after is None:
+                    break
+            pages[through] = seen
+        assert pages[False] and pages[False] == pages.get(True, pages[False]), f
+        page, _after = retrieval.excerpts(session, None, flt, None, page_size=50)
+        assert [e.excerpt for e in page] == pages[False], f
+    by_valence = sorted(e.excerpt for e in retrieval.excerpts(
+        session, None, retrieval.ExcerptFilter(rnd.id, "L4.information", valence="to_develop"))[0])
+    assert by_valence == sorted(f"{a} parent {i}." for a in ("North", "South") for i in range(3))
+    # A role few answered as is gathered through its respondents; no filter, or a valence alone, walks.
+    assert retrieval.through_respondents(session, retrieval.ExcerptFilter(rnd.id, "L4.information", role="dcs"))
+    assert not retrieval.through_respondents(session, retrieval.ExcerptFilter(rnd.id, "L4.information"))
+    assert not retrieval.through_respondents(session, retrieval.ExcerptFilter(rnd.id, "L4.information",
+                                                                              valence="to_develop"))
+
+
+def test_a_valence_is_walked_through_the_index_that_holds_it(app, session):
+    """SQLite's plan: one valence of a code is read in id order from
+    ix_coding_code_round_agreed_valence, not by reading every coding of the code."""
+    rnd, _south = _import_two_authorities(session)
+    flt = retrieval.ExcerptFilter(rnd.id, "L1.tools", valence="to_develop")
+    query = retrieval.excerpts_query(None, flt, after=None, page_size=retrieval.PAGE_SIZE)
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = " | ".join(row[-1] for row in session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_coding_code_round_agreed_valence (code_id=? AND round_id=? AND agreed=? AND valence=?)" in plan, plan
+    assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
