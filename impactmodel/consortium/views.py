@@ -196,13 +196,13 @@ def remove_participation(round_id: int, public_id: str):
 def context_page(round_id: int):
     """Each taking part authority's type, size and year integration began, for the round report."""
     rnd = db.session.get(Round, round_id) or abort(404)
-    parts = db.session.execute(
-        sa.select(Participation, Authority).join(Authority, Authority.id == Participation.authority_id)
+    # One row of fields per authority, written out by the template (a form object each
+    # would cost more than the rest of the page); saving one validates a ContextForm.
+    rows = db.session.execute(
+        sa.select(Authority.name, Authority.public_id, Participation.authority_type, Participation.children,
+                  Participation.integrated_since).join(Authority, Authority.id == Participation.authority_id)
         .where(Participation.round_id == rnd.id).order_by(Authority.name)).all()
-    rows = [{"authority": a, "form": ContextForm(formdata=None, authority_type=p.authority_type or "",
-                                                 children=p.children, integrated_since=p.integrated_since)}
-            for p, a in parts]
-    return render_template("consortium/context.html", round=rnd, rows=rows)
+    return render_template("consortium/context.html", round=rnd, rows=rows, types=context.AUTHORITY_TYPES)
 
 
 @bp.post("/rounds/<int:round_id>/context/<public_id>")

@@ -40,13 +40,19 @@ def uptake(session: Session, rnd: Round, key_group: str | None = None) -> list[U
     A link counts as sent when it was made: links are handed out on paper or by the
     authority, so the app cannot know which reached a family.
     """
-    q = (sa.select(Invitation.authority_id, Invitation.role, KeyGroup.code, sa.func.count(),
-                   sa.func.count(Invitation.respondent_id), sa.func.count(Invitation.submitted_at))
-         .outerjoin(KeyGroup, KeyGroup.id == Invitation.key_group_id)
-         .where(Invitation.round_id == rnd.id)
-         .group_by(Invitation.authority_id, Invitation.role, KeyGroup.code))
+    # Counted by the key group's id, then named: grouping a round's links by the code's
+    # text would sort them all.
+    counts = (sa.select(Invitation.authority_id, Invitation.role, Invitation.key_group_id,
+                        sa.func.count().label("sent"), sa.func.count(Invitation.respondent_id).label("begun"),
+                        sa.func.count(Invitation.submitted_at).label("returned"))
+              .where(Invitation.round_id == rnd.id)
+              .group_by(Invitation.authority_id, Invitation.role, Invitation.key_group_id))
     if key_group:
-        q = q.where(KeyGroup.code == key_group)
+        counts = counts.where(Invitation.key_group_id.in_(
+            sa.select(KeyGroup.id).where(KeyGroup.round_id == rnd.id, KeyGroup.code == key_group)))
+    c = counts.subquery()
+    q = sa.select(c.c.authority_id, c.c.role, KeyGroup.code, c.c.sent, c.c.begun, c.c.returned).outerjoin(
+        KeyGroup, KeyGroup.id == c.c.key_group_id)
     return [Uptake(aid, getattr(role, "value", role), kg, sent, begun, returned)
             for aid, role, kg, sent, begun, returned in session.execute(q)]
 

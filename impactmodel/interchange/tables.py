@@ -73,9 +73,11 @@ def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group
     scored = [n for n in names if n not in out]
     if not scored:
         return out
-    stored = stored or services.stored_results(session, rnd)
+    # No table reads the profiles (the largest part of a stored score) of method 2.0 results.
+    stored = stored or services.stored_results(session, rnd, profiles=False)
     summary = present.key_group_summary(stored.scoring.summary if stored.scoring else {}, key_group)
-    report = present.report_tables(stored, viewer, key_group)
+    own_tables = ("change", "to_develop", "suggestions", "thirds", "context")
+    report = present.report_tables(stored, viewer, key_group) if set(scored) - set(own_tables) else {}
     for name in scored:
         if name == "change":
             table = present.change_table(present.change_rows(stored, services.earlier_scores(session, rnd),

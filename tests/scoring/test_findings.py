@@ -167,6 +167,11 @@ def test_context_is_recorded_by_admins_and_shown_beside_the_index(client, auth, 
     part = session.scalar(sa.select(Participation).where(Participation.authority_id == westby.id))
     session.refresh(part)
     assert (part.authority_type, part.children, part.integrated_since) == ("metropolitan", 71200, 2005)
+    again = client.get(f"/rounds/{rnd.id}/context").get_data(as_text=True)
+    row = again[again.index(f'id="type-{westby.public_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert '<option value="metropolitan" selected>' in row and row.count(" selected") == 1
+    assert 'name="children" type="number"' in row and 'value="71200"' in row and 'value="2005"' in row
     # Bad input: a clear message, nothing changed.
     for bad, message in (({"authority_type": "parish"}, "Not a valid choice"),
                          ({"children": "-3"}, "Children aged 0-19"),
