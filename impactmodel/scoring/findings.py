@@ -149,17 +149,17 @@ def response_rates_table(session: Session, rnd: Round, viewer: Viewer, key_group
                    + f"Counts under {viewer.threshold} are shown as <{viewer.threshold} for authorities you see "
                      "by label, and the share with them. A link counts as sent when it was made.")
     rows = survey_counts.uptake(session, rnd, key_group)
-    authorities = {a.id: a for a in session.scalars(
+    # How each authority is named and whether its counts are open: once per authority, not per row.
+    seen = {a.id: (viewer.name(a), viewer.is_open(a)) for a in session.scalars(
         sa.select(Authority).where(Authority.id.in_({r.authority_id for r in rows})))}
     out = []
     for r in rows:
-        a = authorities[r.authority_id]
-        open_ = viewer.is_open(a)
+        name, open_ = seen[r.authority_id]
         sent, begun, returned = (viewer.count(n, open_) for n in (r.sent, r.begun, r.returned))
         share = WITHHELD if any(is_hidden(x) for x in (sent, returned)) else dec(r.returned / r.sent if r.sent else 0.0)
-        out.append(([viewer.name(a), ROLE_LABELS.get(r.role, r.role),
+        out.append(([name, ROLE_LABELS.get(r.role, r.role),
                      labels.get(r.key_group, r.key_group) if r.key_group else "None", sent, begun, returned, share],
-                    (not open_, viewer.name(a), r.role, r.key_group or "")))
+                    (not open_, name, r.role, r.key_group or "")))
     out.sort(key=lambda x: x[1])
     t.rows = [row for row, _key in out]
     return t
