@@ -140,7 +140,8 @@ def _fragment(el: ET.Element, level: int) -> str:
 
 
 def _rows(session: Session, query):
-    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    # Through the session's connection: plain rows, without the ORM's work on each one.
+    result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
         yield from result
     finally:

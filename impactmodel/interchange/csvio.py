@@ -589,7 +589,8 @@ def coded_rows(session: Session, rnd: Round, authority_ids: set[int] | None = No
                    .where(DoubleCoding.second_coder_id == blind_coder_id,
                           DoubleCoding.second_done_at.is_(None)))
         query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
-    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    # Through the session's connection: plain rows, without the ORM's work on each one.
+    result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
         for batch in result.partitions():
             texts = _span_texts(session, batch)
