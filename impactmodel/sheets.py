@@ -21,13 +21,14 @@ import re
 from datetime import datetime
 from typing import IO, Any, Iterable
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
+_MARKED_STARTS = FORMULA_STARTS + (QUOTE,)
 PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 # An underscore escape that is already in the text is itself escaped (as _x005F_),
 # so that reading the cell back cannot turn it into another character.
@@ -38,8 +39,7 @@ def neutralise(value: Any) -> Any:
     """``value`` as a CSV cell that no spreadsheet runs: text a spreadsheet would take
     as a formula (or that starts with ``'``) gets a leading ``'``; anything else is
     returned as it is."""
-    if (isinstance(value, str) and value.startswith(FORMULA_STARTS + (QUOTE,))
-            and not PLAIN_NUMBER.fullmatch(value)):
+    if isinstance(value, str) and value.startswith(_MARKED_STARTS) and not PLAIN_NUMBER.fullmatch(value):
         return QUOTE + value
     return value
 
@@ -63,11 +63,16 @@ class _SafeWriter:
         self._writer = writer
 
     def writerow(self, row: Iterable[Any]) -> None:
-        self._writer.writerow([neutralise(v) for v in row])
+        self._writer.writerow(_neutralised(row))
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for row in rows:
-            self.writerow(row)
+        self._writer.writerows(map(_neutralised, rows))
+
+
+def _neutralised(row: Iterable[Any]) -> list[Any]:
+    # neutralise() of every cell, written out: exports run this for every row they write.
+    return [QUOTE + v if isinstance(v, str) and v.startswith(_MARKED_STARTS) and not PLAIN_NUMBER.fullmatch(v)
+            else v for v in row]
 
 
 def csv_rows(text: str):
@@ -96,14 +101,27 @@ def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
 
 def append_cells(ws: WriteOnlyWorksheet, values: Iterable[Any], font: Font | None = None) -> None:
     """:func:`append_row` for a write-only sheet (rows streamed to disk), optionally in ``font``."""
-    cells = []
-    for value in values:
-        cell = WriteOnlyCell(ws, value=xlsx_text(value) if isinstance(value, str) else value)
-        if isinstance(value, str):
-            cell.data_type = "s"
-        elif isinstance(value, datetime):
-            cell.number_format = "yyyy-mm-dd hh:mm:ss"
-        if font is not None:
-            cell.font = font
-        cells.append(cell)
-    ws.append(cells)
+    ws.append([_write_only_value(ws, value, font) for value in values])
+
+
+# Values openpyxl stores as they are given: a cell object costs far more to write, so one
+# is made only where a value needs a type or style set by hand.
+_PLAIN_TYPES = (int, float, bool)
+
+
+def _write_only_value(ws: WriteOnlyWorksheet, value: Any, font: Font | None) -> Any:
+    if isinstance(value, str):
+        value = xlsx_text(value)
+        # openpyxl would take these as a formula or an error value rather than as text.
+        if font is None and not value.startswith("=") and value not in ERROR_CODES:
+            return value
+    elif font is None and (value is None or type(value) in _PLAIN_TYPES):
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    if font is not None:
+        cell.font = font
+    return cell

@@ -79,3 +79,14 @@ def test_streamed_rows_of_a_write_only_workbook_are_as_safe():
     assert [c.value for c in cells[:5]] == ["=1+2", "@cmd", "-3", -3, 2.5]
     assert cells[5].value == when and cells[5].is_date
     assert cells[6].value is None and cells[7].value == "bell_x0007_"
+
+
+def test_streamed_text_that_looks_like_an_error_value_stays_text():
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet")
+    sheets.append_cells(ws, ["#N/A", "#DIV/0!", "=", "plain"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    cells = next(load_workbook(buf).active.iter_rows())
+    assert [c.data_type for c in cells] == ["s"] * 4
+    assert [c.value for c in cells] == ["#N/A", "#DIV/0!", "=", "plain"]

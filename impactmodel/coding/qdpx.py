@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import operator
+import re
 import shutil
 import tempfile
 import zipfile
@@ -50,6 +52,14 @@ def _when(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)   # stored as UTC
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_ATTR_SPECIAL = re.compile(r"[&<>\"\n\r\t]")
+
+
+def _attr(text: str) -> str:
+    """``quoteattr(text)``, at once for the usual text that has nothing to escape."""
+    return quoteattr(text) if _ATTR_SPECIAL.search(text) else f'"{text}"'
 
 
 def _el(parent, tag, text=None, **attrs):
@@ -93,9 +103,31 @@ def lf_text(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
 
 # Rows read from the database at a time (a server-side cursor on PostgreSQL).
 YIELD_PER = 2000
-_CODING_COLUMNS = (Coding.id, Coding.answer_id, Coding.respondent_id, Coding.code_id, Coding.valence,
-                   Coding.coder_id, Coding.coder, Coding.start, Coding.end, Coding.excerpt,
-                   Coding.created_at, Coding.agreed)
+# Sources whose XML is written to the temporary file at once.
+SOURCES_PER_WRITE = 500
+# project.qde is most of the file and deflating it most of the time it takes to write:
+# the fastest level makes it a quarter larger and takes a third of the time.
+QDE_COMPRESSLEVEL = 1
+# A coding as the export reads it: these columns first, in this order, then what the
+# query adds. Rows are read by position: a row's values by name cost ten times as much,
+# and a round has hundreds of thousands of codings. The valence is the text stored (no
+# enum member per row): code GUIDs are made from it.
+_CODING_COLUMNS = (Coding.id, Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Coding.coder_id,
+                   Coding.coder, Coding.created_at, Coding.start, Coding.end, Coding.excerpt,
+                   Coding.answer_id, Coding.agreed)
+_CODER_ID, _CODER, _CREATED_AT, _START, _END, _EXCERPT, _ANSWER, _AGREED = range(3, 11)
+_AFTER_CODING = len(_CODING_COLUMNS)     # where the query's own columns begin
+
+
+def _placed(c, lf: str, to_lf: Sequence[int]) -> tuple[int, int, tuple]:
+    """Coding row ``c`` on an answer as ``(start, end, c)`` in the answer's LF text ``lf``:
+    its span, else where its excerpt is found, else the whole text."""
+    start, end, excerpt = c[_START], c[_END], c[_EXCERPT]
+    if start is not None:
+        return to_lf[start], to_lf[end], c
+    if excerpt and (words := lf_text(excerpt)[0]) in lf:
+        return lf.index(words), lf.index(words) + len(words), c
+    return 0, len(lf), c
 
 
 def _fragment(el: ET.Element, level: int) -> str:
@@ -108,7 +140,8 @@ def _fragment(el: ET.Element, level: int) -> str:
 
 
 def _rows(session: Session, query):
-    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    # Through the session's connection: plain rows, without the ORM's work on each one.
+    result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
         yield from result
     finally:
@@ -160,9 +193,10 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 blind_work.add((answer_id, second))
 
     def shown(c) -> bool:
-        if c.answer_id in pending and c.coder_id != viewer.id:
+        answer_id, coder_id = c[_ANSWER], c[_CODER_ID]
+        if answer_id in pending and coder_id != viewer.id:
             return False
-        return c.agreed or (c.answer_id, c.coder_id) not in blind_work
+        return c[_AGREED] or (answer_id, coder_id) not in blind_work
 
     memos: dict[int, list] = defaultdict(list)
     for m in session.execute(
@@ -178,19 +212,27 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
     # Users: every coder and memo author whose work is in the file (a name alone can tell too much).
     names = dict(session.execute(sa.select(User.id, User.name)).all())
     user_guids: dict[str, tuple[str, str]] = {}
+    guid_of_coder: dict[tuple[int | None, str], str] = {}
 
     def user_guid(coder_id: int | None, coder: str) -> str:
+        known = guid_of_coder.get((coder_id, coder))
+        if known is not None:
+            return known
         key = f"id:{coder_id}" if coder_id else f"name:{coder or 'unknown'}"
         if key not in user_guids:
             name = names.get(coder_id) if coder_id else None
             user_guids[key] = (guid("user", key), name or (coder or "unknown coder"))
+        guid_of_coder[coder_id, coder] = user_guids[key][0]
         return user_guids[key][0]
 
     authorities = {a.id: a for a in session.scalars(sa.select(Authority))}
+    authority_names: dict[int, str] = {}
 
     def authority_name(aid: int) -> str:
-        a = authorities[aid]
-        return viewer.authority_display_name(a) if viewer is not None else a.label
+        if aid not in authority_names:
+            a = authorities[aid]
+            authority_names[aid] = viewer.authority_display_name(a) if viewer is not None else a.label
+        return authority_names[aid]
 
     var_guid = {name: guid("variable", name) for name in VARIABLES}
     cases: dict[int, list[str]] = defaultdict(list)
@@ -211,59 +253,63 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
 
     code_refs: dict[tuple[str, str], str] = {}
 
-    def code_ref(c) -> str:
-        key = (c.code_id, c.valence.value)
+    def code_ref(code_id: str, valence: str) -> str:
+        key = (code_id, valence)
         if key not in code_refs:
-            d = cb.codes.get(c.code_id)
-            code_refs[key] = (code_guid(c.code_id, c.valence.value)
-                              if d is not None and has_valence_children(d.valences) and c.valence.value in d.valences
-                              else code_guid(c.code_id))
+            d = cb.codes.get(code_id)
+            code_refs[key] = (code_guid(code_id, valence)
+                              if d is not None and has_valence_children(d.valences) and valence in d.valences
+                              else code_guid(code_id))
+            used_codes.add(code_id)
         return code_refs[key]
 
-    def source_xml(sg, name, text, role, kg, question, cs, ms) -> tuple[str, str]:
-        """One ``TextSource`` as XML text (written directly: a round has tens of thousands)."""
-        lf, to_lf, _ = lf_text(text)
+    variable_values: dict[tuple, str] = {}
+
+    def variables_xml(role, kg, question) -> str:
+        """A source's three ``VariableValue``s: a few hundred kinds in a round, written once each."""
+        key = (role, kg, question)
+        if key not in variable_values:
+            variable_values[key] = "".join(
+                f'      <VariableValue>\n        <VariableRef targetGUID="{var_guid[var]}" />\n'
+                f"        <TextValue>{escape(value)}</TextValue>\n      </VariableValue>\n"
+                for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)))
+        return variable_values[key]
+
+    def source_xml(sg, name, lf, placed, role, kg, question, ms) -> str:
+        """One ``TextSource`` as XML text (written directly: a round has tens of thousands).
+        ``placed`` holds its codings as ``(start, end, coding row)`` in ``lf``."""
         spans: dict[tuple[int, int], list] = defaultdict(list)
-        for item in cs:
-            if isinstance(item, tuple) and len(item) == 3:     # a placed excerpt
-                c, s0, e0 = item
-            else:
-                c = item
-                if c.start is not None:
-                    s0, e0 = to_lf[c.start], to_lf[c.end]
-                elif c.excerpt and lf_text(c.excerpt)[0] in lf:
-                    s0 = lf.index(lf_text(c.excerpt)[0])
-                    e0 = s0 + len(lf_text(c.excerpt)[0])
-                else:
-                    s0, e0 = 0, len(lf)
-            spans[(s0, e0)].append(c)
-        out = [f'    <TextSource guid="{sg}" name={quoteattr(name)} plainTextPath="internal://{sg}.txt">']
+        for s0, e0, c in placed:
+            spans[s0, e0].append(c)
+        out = [f'    <TextSource guid="{sg}" name={_attr(name)} plainTextPath="internal://{sg}.txt">\n']
         for (s0, e0), group in sorted(spans.items()):
-            made = [c.created_at for c in group if c.created_at]
+            codings, made = [], []
+            for coding_id, code_id, valence, coder_id, coder, created_at, *_ in group:
+                stamp = _when(created_at)
+                if created_at is not None:
+                    made.append(stamp)      # as UTC text, times sort as they do as times
+                codings.append(f'        <Coding guid="{guid("coding", str(coding_id))}" '
+                               f'creatingUser="{user_guid(coder_id, coder)}" creationDateTime="{stamp}">\n'
+                               f'          <CodeRef targetGUID="{code_ref(code_id, valence)}" />\n'
+                               "        </Coding>\n")
+            first = group[0]
             # Only names can hold characters to escape: guids, numbers and times cannot.
             out.append(f'      <PlainTextSelection guid="{guid("selection", f"{sg}:{s0}:{e0}")}" '
-                       f'name={quoteattr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
-                       f'creatingUser="{user_guid(group[0].coder_id, group[0].coder)}" '
-                       f'creationDateTime="{_when(min(made) if made else None)}">')
+                       f'name={_attr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
+                       f'creatingUser="{user_guid(first[_CODER_ID], first[_CODER])}" '
+                       f'creationDateTime="{min(made) if made else _when(None)}">\n')
+            out.extend(codings)
+            out.append("      </PlainTextSelection>\n")
             counts["selections"] += 1
-            for c in group:
-                out.append(f'        <Coding guid="{guid("coding", str(c.id))}" '
-                           f'creatingUser="{user_guid(c.coder_id, c.coder)}" creationDateTime="{_when(c.created_at)}">')
-                out.append(f'          <CodeRef targetGUID="{code_ref(c)}" />')
-                out.append("        </Coding>")
-                used_codes.add(c.code_id)
-                counts["codings"] += 1
-            out.append("      </PlainTextSelection>")
+            counts["codings"] += len(group)
         for m in ms:
             ng = guid("memo", str(m.id))
-            out.append(f'      <NoteRef targetGUID="{ng}" />')
+            out.append(f'      <NoteRef targetGUID="{ng}" />\n')
             user_guid(m.author_id, "")
             notes.append((ng, m))
-        for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)):
-            out.append(f'      <VariableValue>\n        <VariableRef targetGUID="{var_guid[var]}" />\n'
-                       f"        <TextValue>{escape(value)}</TextValue>\n      </VariableValue>")
+        out.append(variables_xml(role, kg, question))
         out.append("    </TextSource>\n")
-        return "\n".join(out), lf
+        return "".join(out)
 
     answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
                          Respondent.authority_id, Respondent.role, Respondent.case_id,
@@ -274,63 +320,70 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                .where(*in_scope, Answer.text.is_not(None), response_counts())
                .order_by(Respondent.authority_id, Answer.id))
     # The codings on those answers, in the same order, read alongside them.
-    on_answers = (sa.select(Respondent.authority_id, *_CODING_COLUMNS)
+    on_answers = (sa.select(*_CODING_COLUMNS, Respondent.authority_id)
                   .join(Answer, Coding.answer_id == Answer.id)
                   .join(Response, Answer.response_id == Response.id)
                   .join(Respondent, Response.respondent_id == Respondent.id)
                   .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
                   .order_by(Respondent.authority_id, Coding.answer_id, Coding.id))
     # Imported codings with an excerpt and no answer: one source per respondent.
-    loose = (sa.select(Respondent.authority_id, Respondent.role, Respondent.case_id, KeyGroup.code.label("key_group"),
-                       *_CODING_COLUMNS)
+    loose = (sa.select(*_CODING_COLUMNS, Coding.respondent_id, Respondent.authority_id, Respondent.role,
+                       Respondent.case_id, KeyGroup.code)
              .join(Respondent, Coding.respondent_id == Respondent.id)
              .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
              .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER,
                     Coding.answer_id.is_(None), Coding.excerpt.is_not(None), Coding.excerpt != "")
              .order_by(Coding.respondent_id, Coding.id))
 
+    questions: dict[tuple[int, str], str] = {}
+
     def answer_sources():
-        codings = _rows(session, on_answers)
-        c = next(codings, None)
-        for a in _rows(session, answers):
+        # The codings come in the answers' order, one group per answer.
+        by_answer = itertools.groupby(_rows(session, on_answers), key=operator.itemgetter(_AFTER_CODING, _ANSWER))
+        key, group = next(by_answer, (None, None))
+        for answer_id, text, question_key, version_id, authority_id, role, case_id, kg in _rows(session, answers):
             mine = []
-            while c is not None and (c.authority_id, c.answer_id) <= (a.authority_id, a.id):
-                if c.answer_id == a.id and shown(c):
-                    mine.append(c)
-                c = next(codings, None)
-            if not (a.text or "").strip():
+            while key is not None and key <= (authority_id, answer_id):
+                if key == (authority_id, answer_id):
+                    mine = [c for c in group if shown(c)]
+                key, group = next(by_answer, (None, None))
+            if not (text or "").strip():
                 continue
-            yield (guid("answer", str(a.id)),
-                   f"{authority_name(a.authority_id)} · {a.role.label} · {a.question_key} · answer {a.id}",
-                   a.text, a.authority_id, a.role, a.key_group,
-                   question_of(session, a.instrument_version_id, a.question_key), mine, memos.get(a.id, []),
-                   a.case_id)
-        codings.close()
+            question = questions.get((version_id, question_key))
+            if question is None:
+                question = questions[version_id, question_key] = question_of(session, version_id, question_key)
+            lf, to_lf, _ = lf_text(text)
+            yield (guid("answer", str(answer_id)),
+                   f"{authority_name(authority_id)} · {role.label} · {question_key} · answer {answer_id}",
+                   lf, [_placed(c, lf, to_lf) for c in mine], authority_id, role, kg, question,
+                   memos.get(answer_id, []), case_id)
 
     def loose_sources():
         rows = [c for c in _rows(session, loose) if shown(c)]
-        for rid, group in itertools.groupby(rows, key=lambda c: c.respondent_id):
+        for rid, group in itertools.groupby(rows, key=operator.itemgetter(_AFTER_CODING)):
             group = list(group)
             parts, placed, pos = [], [], 0
             for c in group:
-                excerpt = lf_text(c.excerpt)[0]
+                excerpt = lf_text(c[_EXCERPT])[0]
                 if parts:
                     pos += 2
-                placed.append((c, pos, pos + len(excerpt)))
+                placed.append((pos, pos + len(excerpt), c))
                 parts.append(excerpt)
                 pos += len(excerpt)
-            first = group[0]
+            authority_id, role, case_id, kg = group[0][_AFTER_CODING + 1:]
             yield (guid("respondent-excerpts", str(rid)),
-                   f"{authority_name(first.authority_id)} · {first.role.label} · imported excerpts "
-                   f"· respondent {rid}", "\n\n".join(parts), first.authority_id, first.role,
-                   first.key_group, "imported excerpts", placed, [], first.case_id)
+                   f"{authority_name(authority_id)} · {role.label} · imported excerpts · respondent {rid}",
+                   "\n\n".join(parts), placed, authority_id, role, kg, "imported excerpts", [], case_id)
 
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as sources_xml:
-        for sg, name, text, aid, role, kg, question, cs, ms, case_id in itertools.chain(answer_sources(),
-                                                                                       loose_sources()):
-            xml, lf = source_xml(sg, name, text, role, kg, question, cs, ms)
-            sources_xml.write(xml)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=QDE_COMPRESSLEVEL) as zf, \
+            tempfile.TemporaryFile() as sources_xml:
+        pending_xml: list[str] = []
+        for sg, name, lf, placed, aid, role, kg, question, ms, case_id in itertools.chain(answer_sources(),
+                                                                                        loose_sources()):
+            pending_xml.append(source_xml(sg, name, lf, placed, role, kg, question, ms))
+            if len(pending_xml) == SOURCES_PER_WRITE:
+                sources_xml.write("".join(pending_xml).encode("utf-8"))
+                pending_xml.clear()
             # Stored, not deflated: an answer is a few hundred bytes, and starting a
             # compressor for each of tens of thousands costs more than it saves.
             zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
@@ -338,17 +391,19 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             if case_id is not None:
                 child_cases[case_id].append(sg)
             counts["sources"] += 1
+        sources_xml.write("".join(pending_xml).encode("utf-8"))
         sources_xml.seek(0)
         with zf.open("project.qde", "w", force_zip64=True) as raw, \
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as qde:
-            _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+            _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
                            authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
     return {**counts, "cases": len(cases), "users": len(user_guids)}
 
 
-def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+def _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
                    authority_name, sources_xml, n_sources, notes, case_memos, user_guid) -> None:
-    """``project.qde``: the project element's parts in the order Project.xsd sets."""
+    """``project.qde``: the project element's parts in the order Project.xsd sets, written
+    as text to ``qde``; the sources' XML, already UTF-8, is copied to ``raw`` beneath it."""
     qde.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     qde.write(f'<Project xmlns="{NS}" name={quoteattr(f"impactmodel: {rnd.name}")} origin="impactmodel" '
               f'creationDateTime="{_when(None)}">\n')
@@ -393,7 +448,8 @@ def _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, case
         qde.write(_fragment(cases_el, 1))
     if n_sources:
         qde.write("  <Sources>\n")
-        shutil.copyfileobj(sources_xml, qde)
+        qde.flush()
+        shutil.copyfileobj(sources_xml, raw)
         qde.write("  </Sources>\n")
     if notes or case_memos:
         notes_el = ET.Element(Q + "Notes")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import xmlschema
 
 from impactmodel import create_app
 from impactmodel.auth.models import Role
+from impactmodel.codebook.exchange import GUID_NAMESPACE, guid
 from impactmodel.codebook.models import Coding
 from impactmodel.coding import services
 from impactmodel.consortium.models import Authority
@@ -185,3 +188,39 @@ def test_invalid_codebook_stops_the_app(database_url, tmp_path):
     broken.write_text("groups: [{id: L1, label: L1}]\ncodes: [{id: X.bad, group: L1, label: Bad}]\n")
     with pytest.raises(ValueError, match="must start with its group id"):
         create_app(config_for(database_url, CODEBOOK_PATH=str(broken)))
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_coded_csv_takes_a_span_kept_without_its_excerpt_from_the_answer(coded_round, runner, session):
+    # Codings made before excerpts were stored have a span and no excerpt: their words
+    # are read from the answer, and a coding of the whole answer has none.
+    rnd, _a, _b, answers = coded_round
+    caf = TEXTS[0].index("CAF")
+    session.execute(sa.update(Coding).where(Coding.answer_id == answers[0].id, Coding.start == caf)
+                    .values(excerpt=None))
+    session.execute(sa.update(Coding).where(Coding.answer_id == answers[1].id)
+                    .values(excerpt=None, start=None, end=None))
+    session.commit()
+    rows = list(csv.DictReader(io.StringIO(_export_coded(runner, rnd))))
+    assert [r["excerpt"] for r in rows if r["code"] == "L1.tools"] == ["CAF"]
+    assert [r["excerpt"] for r in rows if r["code"] == "S.key_worker"] == [""]
+    assert any(r["excerpt"] == "Practice is shared across the county." for r in rows)
+
+
+def test_qdpx_guids_are_the_same_in_every_export_of_the_same_data(coded_round, runner, tmp_path):
+    rnd, _a, _b, answers = coded_round
+
+    def guids(name):
+        out = tmp_path / name
+        result = runner.invoke(args=["export", "qdpx", "--round", rnd.name, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        with zipfile.ZipFile(out) as zf:
+            qde = zf.read("project.qde").decode()
+        return re.findall(r'guid="([^"]+)"', qde)
+
+    first = guids("first.qdpx")
+    assert first == guids("second.qdpx")
+    assert len(set(first)) == len(first) and all(uuid.UUID(g).version == 5 for g in first)
+    # Name-based (version 5) UUIDs, as the import recomputes them to recognise exported rows.
+    assert str(uuid.uuid5(GUID_NAMESPACE, f"answer:{answers[0].id}")) in first
+    assert guid("coding", "123") == str(uuid.uuid5(GUID_NAMESPACE, "coding:123"))
