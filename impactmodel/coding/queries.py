@@ -457,47 +457,72 @@ class DoubleCodingProgress:
         return self.awaiting + self.reconciled
 
 
+def _stage_counts(*columns):
+    """``drawn, waiting, awaiting, reconciled`` of the double-coding rows selected, counted
+    by the database (grouped by ``columns``, which come first in each row)."""
+    return sa.select(*columns, sa.func.count(),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_(None)),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_not(None),
+                                            DoubleCoding.reconciled_at.is_(None)),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_not(None),
+                                            DoubleCoding.reconciled_at.is_not(None)))
+
+
 def double_coding_progress(session: Session, round_id: int) -> list[DoubleCodingProgress]:
     """One row per second coder with answers drawn in the round, by name."""
-    names = dict(session.execute(sa.select(User.id, User.name)).all())
-    out: dict[int, DoubleCodingProgress] = {}
-    for dc in session.scalars(sa.select(DoubleCoding).where(DoubleCoding.round_id == round_id)):
-        p = out.setdefault(dc.second_coder_id, DoubleCodingProgress(dc.second_coder_id,
-                                                                    names.get(dc.second_coder_id, "?")))
-        p.drawn += 1
-        if dc.second_done_at is None:
-            p.waiting += 1
-        elif dc.reconciled_at is None:
-            p.awaiting += 1
-        else:
-            p.reconciled += 1
-    return sorted(out.values(), key=lambda p: (p.coder.lower(), p.coder_id))
+    rows = session.execute(_stage_counts(DoubleCoding.second_coder_id, User.name)
+                           .outerjoin(User, User.id == DoubleCoding.second_coder_id)
+                           .where(DoubleCoding.round_id == round_id)
+                           .group_by(DoubleCoding.second_coder_id, User.name)).all()
+    out = [DoubleCodingProgress(coder_id, name or "?", drawn, waiting, awaiting, reconciled)
+           for coder_id, name, drawn, waiting, awaiting, reconciled in rows]
+    return sorted(out, key=lambda p: (p.coder.lower(), p.coder_id))
 
 
-def my_double_coding(session: Session, user: User, round_id: int | None) -> dict:
+@dataclass
+class DrawnPage:
+    """One page of the answers drawn for a second coder at one stage, oldest first."""
+
+    rows: list[tuple[DoubleCoding, AnswerRow]]
+    total: int            # answers at that stage, on every page
+    page: int             # the page shown (the last one when asked for one past it)
+    pages: int
+
+
+def _drawn_page(session: Session, stage, total: int, page: int, per_page: int) -> DrawnPage:
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = list(session.scalars(sa.select(DoubleCoding).where(stage).order_by(DoubleCoding.answer_id)
+                                 .offset((page - 1) * per_page).limit(per_page))) if total else []
+    answers = {r.id: r for r in answer_rows(session, [dc.answer_id for dc in found])}
+    return DrawnPage([(dc, answers[dc.answer_id]) for dc in found if dc.answer_id in answers],
+                     total, page, pages)
+
+
+def my_double_coding(session: Session, user: User, round_id: int | None, *, page: int = 1,
+                     done_page: int = 1, per_page: int = 50) -> dict:
     """The answers drawn for ``user`` in the round, split into waiting and coded blind.
 
-    Returns ``waiting`` and ``awaiting`` (answers coded blind, not yet reconciled) as
-    ``(DoubleCoding, AnswerRow)`` pairs, and ``elsewhere``: ``{round: n}`` answers still
-    waiting for ``user`` in other rounds.
+    Returns ``waiting`` and ``awaiting`` (answers coded blind, not yet reconciled) as a
+    :class:`DrawnPage` each (``page`` and ``done_page`` of ``per_page``), ``next``: the
+    first answer waiting, ``reconciled`` and ``drawn``: counts, and ``elsewhere``:
+    ``[(round, n)]`` answers still waiting for ``user`` in other rounds.
     """
-    rows = list(session.scalars(sa.select(DoubleCoding).where(DoubleCoding.second_coder_id == user.id)
-                                .order_by(DoubleCoding.answer_id)))
-    here = [dc for dc in rows if dc.round_id == round_id]
-    waiting = [dc for dc in here if dc.second_done_at is None]
-    awaiting = [dc for dc in here if dc.second_done_at is not None and dc.reconciled_at is None]
-    answers = {r.id: r for r in answer_rows(session, [dc.answer_id for dc in waiting + awaiting])}
-    elsewhere: dict[int, int] = {}
-    for dc in rows:
-        if dc.round_id != round_id and dc.second_done_at is None:
-            elsewhere[dc.round_id] = elsewhere.get(dc.round_id, 0) + 1
-    rounds = {r.id: r for r in session.scalars(sa.select(Round).where(Round.id.in_(elsewhere)))} if elsewhere else {}
-    return {"waiting": [(dc, answers[dc.answer_id]) for dc in waiting if dc.answer_id in answers],
-            "awaiting": [(dc, answers[dc.answer_id]) for dc in awaiting if dc.answer_id in answers],
-            "reconciled": sum(1 for dc in here if dc.reconciled_at is not None),
-            "drawn": len(here),
-            "elsewhere": sorted(((rounds[rid], n) for rid, n in elsewhere.items() if rid in rounds),
-                                key=lambda t: t[0].name)}
+    mine = sa.and_(DoubleCoding.second_coder_id == user.id, DoubleCoding.round_id == round_id)
+    drawn, waiting, awaiting, reconciled = session.execute(_stage_counts().where(mine)).one()
+    waiting_stage = sa.and_(mine, DoubleCoding.second_done_at.is_(None))
+    elsewhere = session.execute(
+        sa.select(Round, sa.func.count()).join(DoubleCoding, DoubleCoding.round_id == Round.id)
+        .where(DoubleCoding.second_coder_id == user.id, DoubleCoding.second_done_at.is_(None),
+               DoubleCoding.round_id != round_id if round_id is not None else sa.true())
+        .group_by(Round.id).order_by(Round.name)).all()
+    return {"waiting": _drawn_page(session, waiting_stage, waiting, page, per_page),
+            "awaiting": _drawn_page(session, sa.and_(mine, DoubleCoding.second_done_at.is_not(None),
+                                                     DoubleCoding.reconciled_at.is_(None)),
+                                    awaiting, done_page, per_page),
+            "next": session.scalar(sa.select(sa.func.min(DoubleCoding.answer_id)).where(waiting_stage)),
+            "reconciled": reconciled, "drawn": drawn,
+            "elsewhere": [(rnd, n) for rnd, n in elsewhere]}
 
 
 def double_coding_fingerprint(session: Session, round_id: int) -> str:

@@ -548,6 +548,10 @@ def _round_or_first(round_id: int | None) -> Round | None:
     return db.session.scalar(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
 
 
+# The answers drawn for a second coder, waiting or coded blind: a page shows this many of each.
+DRAWN_PER_PAGE = 50
+
+
 @bp.get("/double")
 @requires("can_code")
 def double():
@@ -555,7 +559,8 @@ def double():
     form = DrawForm(round_id=rnd.id if rnd else None, share=20, seed=random.randrange(1, 10**6))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
     form.set_choices(rounds, _coders())
-    mine = queries.my_double_coding(db.session, current_user, rnd.id if rnd else None)
+    mine = queries.my_double_coding(db.session, current_user, rnd.id if rnd else None, page=_int("page") or 1,
+                                    done_page=_int("done_page") or 1, per_page=DRAWN_PER_PAGE)
     progress = queries.double_coding_progress(db.session, rnd.id) if rnd is not None else []
     return render_template("coding/double.html", form=form, rnd=rnd, rounds=rounds, mine=mine,
                            progress=progress, plural=plural)
