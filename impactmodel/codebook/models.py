@@ -102,6 +102,10 @@ class Coding(Base):
         sa.Index("ix_coding_round_agreed", "round_id", "agreed", "respondent_id", "code_id", "valence"),
         # One code's agreed codings of a round in id order: the excerpts-by-code pages.
         sa.Index("ix_coding_code_round_agreed", "code_id", "round_id", "agreed", "id"),
+        # An answer's codings, with what comparing coders reads: the disagreements and the
+        # reliability page's check for changes read the drawn answers' codings from it.
+        sa.Index("ix_coding_answer_marks", "answer_id",
+                 postgresql_include=["id", "coder_id", "coder", "code_id", "valence"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
 from impactmodel.db import batches
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response, open_text,
                                           response_counts)
 
 INSTRUMENT_CODER = "instrument"   # closed answers, coded on arrival
@@ -54,6 +54,12 @@ def _coded_by_people():
     """Answers with at least one coding that a person made."""
     return sa.select(Coding.answer_id).where(Coding.answer_id.is_not(None),
                                              Coding.coder != INSTRUMENT_CODER)
+
+
+def _coded_by_a_person():
+    """The answer in hand has a coding that a person made (a correlated EXISTS: the
+    database joins it, where ``NOT IN`` over every coding would be checked row by row)."""
+    return sa.exists().where(Coding.answer_id == Answer.id, Coding.coder != INSTRUMENT_CODER)
 
 
 @dataclass
@@ -94,47 +100,72 @@ def _contains(column, words: str):
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def queue_query(session: Session, user: User, flt: QueueFilter):
-    """Open answers (non-empty text) matching ``flt`` that ``user`` may code, in id order."""
-    q = (sa.select(Answer.id)
+def _open_answers(session: Session, user: User, round_id: int | None, *columns):
+    """``columns`` of the open answers (non-empty text, in responses that count) that
+    ``user`` may code, in the round when one is given: what every queue starts from."""
+    q = (sa.select(*columns)
          .join(Response, Answer.response_id == Response.id)
          .join(Respondent, Response.respondent_id == Respondent.id)
-         .where(Answer.text.is_not(None), sa.func.length(sa.func.trim(Answer.text)) > 0,
-                response_counts()))
+         .where(open_text(), response_counts()))
     visible = visible_authority_ids(session, user)
     if visible is not None:
         q = q.where(Respondent.authority_id.in_(visible))
-    if flt.round_id:
-        q = q.where(Respondent.round_id == flt.round_id)
+    if round_id:
+        q = q.where(Respondent.round_id == round_id)
+    return q
+
+
+def _matching(user: User, flt: QueueFilter) -> list:
+    """The conditions of ``flt`` beyond its round, on one open answer."""
+    out = []
     if flt.authority_id:
-        q = q.where(Respondent.authority_id == flt.authority_id)
+        out.append(Respondent.authority_id == flt.authority_id)
     if flt.role:
-        q = q.where(Respondent.role == RespondentRole(flt.role))
+        out.append(Respondent.role == RespondentRole(flt.role))
     if flt.key_group:
-        q = q.join(KeyGroup, Respondent.key_group_id == KeyGroup.id).where(KeyGroup.code == flt.key_group)
+        out.append(Respondent.key_group_id.in_(sa.select(KeyGroup.id).where(KeyGroup.code == flt.key_group)))
     version_id, key = flt.question_parts()
     if key:
-        q = q.where(Answer.question_key == key)
+        out.append(Answer.question_key == key)
     if version_id is not None:
-        q = q.where(Response.instrument_version_id == version_id)
+        out.append(Response.instrument_version_id == version_id)
     if flt.search and flt.search.strip():
-        q = q.where(_contains(Answer.text, flt.search.strip()))
+        out.append(_contains(Answer.text, flt.search.strip()))
     if flt.status == "uncoded":
-        q = q.where(Answer.id.not_in(_coded_by_people()))
+        out.append(~_coded_by_a_person())
     elif flt.status == "coded":
-        q = q.where(Answer.id.in_(_coded_by_people()))
+        out.append(_coded_by_a_person())
     elif flt.status == "review":
         # Codings flagged when their answer was edited, that this user sees on the answer.
-        q = q.where(Answer.id.in_(sa.select(Coding.answer_id).where(
-            Coding.needs_review.is_(True), sa.or_(Coding.agreed.is_(True), Coding.coder_id == user.id))))
-    return q.order_by(Answer.id)
+        out.append(sa.exists().where(Coding.answer_id == Answer.id, Coding.needs_review.is_(True),
+                                     sa.or_(Coding.agreed.is_(True), Coding.coder_id == user.id)))
+    return out
 
 
-def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int) -> tuple[list[int], int]:
-    """The answer ids on one page of the queue, and how many answers the queue holds."""
+def queue_query(session: Session, user: User, flt: QueueFilter):
+    """Open answers (non-empty text) matching ``flt`` that ``user`` may code, in id order."""
+    return _open_answers(session, user, flt.round_id, Answer.id).where(*_matching(user, flt)).order_by(Answer.id)
+
+
+@dataclass
+class QueuePage:
+    ids: list[int]                  # the page's answers, in id order
+    total: int                      # answers in the queue, on every page
+
+
+def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int) -> QueuePage:
+    """One page of the queue and how many answers it holds."""
     q = queue_query(session, user, flt)
     total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
-    return list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))), total
+    ids = list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))) if total else []
+    return QueuePage(ids, total)
+
+
+def questions_answered(session: Session, user: User, round_id: int | None) -> list[tuple[str, int]]:
+    """``(question key, instrument version)`` of the open answers ``user`` may code in the
+    round: the question filter's choices (read from the open answers' index)."""
+    return list(session.execute(_open_answers(session, user, round_id, Answer.question_key,
+                                              Response.instrument_version_id).distinct()).all())
 
 
 def neighbours(session: Session, ids_query, answer_id: int) -> tuple[int | None, int | None]:
@@ -226,8 +257,10 @@ def answer_row(session: Session, answer_id: int) -> AnswerRow | None:
     return rows[0] if rows else None
 
 
-def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
-    """Rounds, authorities (as the user may name them), key groups and questions to filter by."""
+def filter_choices(session: Session, user: User, round_id: int | None,
+                   questions: list[tuple[str, int]]) -> dict:
+    """Rounds, authorities (as the user may name them), key groups and ``questions``
+    ((question key, instrument version) pairs, from :func:`questions_answered`) to filter by."""
     rounds = session.scalars(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())).all()
     visible = visible_authority_ids(session, user)
     aq = sa.select(Authority).order_by(Authority.name)
@@ -241,22 +274,12 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     if round_id:
         kq = kq.where(KeyGroup.round_id == round_id)
     key_groups = list(dict(session.execute(kq).all()).items())
-    # JSON columns cannot be compared on PostgreSQL: find the keys first, then the texts.
-    qq = (sa.select(Answer.question_key, Response.instrument_version_id)
-          .join(Response, Answer.response_id == Response.id)
-          .join(Respondent, Response.respondent_id == Respondent.id)
-          .where(Answer.text.is_not(None), response_counts()).distinct())
-    if round_id:
-        qq = qq.where(Respondent.round_id == round_id)
-    if visible is not None:
-        qq = qq.where(Respondent.authority_id.in_(visible))
-    pairs = session.execute(qq).all()
     versions = {vid: (definition, title, number, instrument_id)
                 for vid, definition, title, number, instrument_id in session.execute(
         sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title,
                   InstrumentVersion.version, Instrument.id)
         .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
-        .where(InstrumentVersion.id.in_({v for _k, v in pairs})))} if pairs else {}
+        .where(InstrumentVersion.id.in_({v for _k, v in questions})))} if questions else {}
     # One option per question of each instrument version: two questions that share a
     # key or a wording stay apart. The version is named when an instrument has several.
     several = {}
@@ -265,7 +288,7 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     texts: dict[str, str] = {}
     instruments: dict[str, set[str]] = {}
     keys: dict[str, str] = {}
-    for key, version_id in pairs:
+    for key, version_id in questions:
         definition, title, number, instrument_id = versions.get(version_id, (None, "", None, None))
         value = question_value(version_id, key)
         texts[value] = question_text(definition, key)
