@@ -92,13 +92,25 @@ def page_of_disagreements(session: Session, viewer: User, round_id: int, authori
     """The ``page``-th ``per_page`` differing answers of the round among ``authority_ids``
     (None: every authority), leaving out those ``viewer`` still codes blind, and the
     reconciled ones unless ``show_reconciled``."""
-    found = verdicts(viewer, round_id, authority_ids).subquery()
+    found = verdicts(viewer, round_id, authority_ids).cte("verdicts")
     listed = found.c.differs if show_reconciled else sa.and_(found.c.differs, sa.not_(found.c.reconciled))
     pending = sa.and_(sa.not_(found.c.differs), sa.not_(found.c.reconciled))
-    total, agreed_pending = session.execute(sa.select(sa.func.count().filter(listed),
-                                                      sa.func.count().filter(pending))).one()
+    counts = sa.select(sa.func.count().filter(listed).label("total"),
+                       sa.func.count().filter(pending).label("pending")).subquery()
+
+    def read(page: int) -> tuple[int, int, list[int]]:
+        # The counts and the page's ids in one statement (the comparison is made once):
+        # one row per id on the page, or a single row without one when the page is empty.
+        ids = (sa.select(found.c.answer_id).where(listed).order_by(found.c.answer_id)
+               .offset((page - 1) * per_page).limit(per_page).subquery())
+        rows = session.execute(sa.select(counts.c.total, counts.c.pending, ids.c.answer_id)
+                               .outerjoin(ids, sa.true()).order_by(ids.c.answer_id)).all()
+        return rows[0].total, rows[0].pending, [r.answer_id for r in rows if r.answer_id is not None]
+
+    page = max(page, 1)
+    total, agreed_pending, ids = read(page)
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    ids = list(session.scalars(sa.select(found.c.answer_id).where(listed).order_by(found.c.answer_id)
-                               .offset((page - 1) * per_page).limit(per_page))) if total else []
+    if page > pages:            # past the end: the last page
+        page = pages
+        total, agreed_pending, ids = read(page)
     return DisagreementPage(ids, total, page, pages, agreed_pending)
