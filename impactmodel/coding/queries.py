@@ -5,6 +5,7 @@ The one place where ORM rows become plain data for the pages and for
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -153,19 +154,36 @@ class QueuePage:
     total: int                      # answers in the queue, on every page
 
 
-def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int) -> QueuePage:
-    """One page of the queue and how many answers it holds."""
+def questions_answered(session: Session, user: User, round_id: int | None) -> dict[tuple[str, int], int]:
+    """How many open answers ``user`` may code in the round reply to each question:
+    ``{(question key, instrument version): n}`` (read from the open answers' index). Its
+    keys are the question filter's choices."""
+    return {(key, version): n for key, version, n in session.execute(
+        _open_answers(session, user, round_id, Answer.question_key, Response.instrument_version_id,
+                      sa.func.count())
+        .group_by(Answer.question_key, Response.instrument_version_id))}
+
+
+def _only_by_question(flt: QueueFilter) -> bool:
+    """``flt`` narrows the round's open answers by question at most."""
+    return flt.status == "all" and not (flt.authority_id or flt.role or flt.key_group
+                                        or (flt.search and flt.search.strip()))
+
+
+def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int,
+               answered: dict[tuple[str, int], int] | None = None) -> QueuePage:
+    """One page of the queue and how many answers it holds. ``answered`` (from
+    :func:`questions_answered`, for the same user and round) already holds the count
+    when the filter picks by question at most, so it is not counted again."""
     q = queue_query(session, user, flt)
-    total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+    if answered is not None and _only_by_question(flt):
+        version_id, key = flt.question_parts()
+        total = sum(n for (k, v), n in answered.items()
+                    if (key is None or k == key) and (version_id is None or v == version_id))
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
     ids = list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))) if total else []
     return QueuePage(ids, total)
-
-
-def questions_answered(session: Session, user: User, round_id: int | None) -> list[tuple[str, int]]:
-    """``(question key, instrument version)`` of the open answers ``user`` may code in the
-    round: the question filter's choices (read from the open answers' index)."""
-    return list(session.execute(_open_answers(session, user, round_id, Answer.question_key,
-                                              Response.instrument_version_id).distinct()).all())
 
 
 def neighbours(session: Session, ids_query, answer_id: int) -> tuple[int | None, int | None]:
@@ -258,7 +276,7 @@ def answer_row(session: Session, answer_id: int) -> AnswerRow | None:
 
 
 def filter_choices(session: Session, user: User, round_id: int | None,
-                   questions: list[tuple[str, int]]) -> dict:
+                   questions: Iterable[tuple[str, int]]) -> dict:
     """Rounds, authorities (as the user may name them), key groups and ``questions``
     ((question key, instrument version) pairs, from :func:`questions_answered`) to filter by."""
     rounds = session.scalars(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())).all()

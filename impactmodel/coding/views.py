@@ -79,7 +79,8 @@ def queue():
     flt = _filter()
     page_size = 50
     page = max(1, _int("page") or 1)
-    found = queries.queue_page(db.session, current_user, flt, page, page_size)
+    answered = queries.questions_answered(db.session, current_user, flt.round_id)
+    found = queries.queue_page(db.session, current_user, flt, page, page_size, answered)
     rows = queries.answer_rows(db.session, found.ids)
     blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None),
@@ -87,8 +88,7 @@ def queue():
     for row in rows:
         if row.id in blind:
             row.n_codings = None     # even the count of the first coder's codes stays hidden
-    choices = queries.filter_choices(db.session, current_user, flt.round_id,
-                                     queries.questions_answered(db.session, current_user, flt.round_id))
+    choices = queries.filter_choices(db.session, current_user, flt.round_id, answered)
     pending = db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None)))
     return render_template("coding/queue.html", rows=rows, total=found.total, page=page,

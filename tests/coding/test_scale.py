@@ -261,4 +261,7 @@ def test_the_coding_queue_takes_the_same_statements_however_large_the_round(
     coded_answers(session, make_answer, rnd, north, coder, 120)
     after = [_statements_of(app, client, url) for url in urls]
     assert [n for _page, n in after] == before
-    assert "130 answers." in after[1][0] and "page 1 of 3" in after[2][0]
+    assert "130 answers." in after[1][0] and "130 answers." in after[2][0] and "page 1 of 3" in after[2][0]
+    # Counted from the questions' counts when only a question narrows the queue.
+    by_question = client.get(f"/coding/?round={rnd.id}&status=all&question=q5").get_data(as_text=True)
+    assert "2 answers." in by_question and "page 1 of 1" in by_question
