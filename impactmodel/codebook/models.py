@@ -104,6 +104,10 @@ class Coding(Base):
         sa.Index("ix_coding_code_round_agreed", "code_id", "round_id", "agreed", "id"),
         # The same with one valence: a valence chosen there is walked in id order too.
         sa.Index("ix_coding_code_round_agreed_valence", "code_id", "round_id", "agreed", "valence", "id"),
+        # An answer's codings, with what comparing coders reads: the disagreements and the
+        # reliability page's check for changes read the drawn answers' codings from it.
+        sa.Index("ix_coding_answer_marks", "answer_id",
+                 postgresql_include=["id", "coder_id", "coder", "code_id", "valence"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,7 @@ The one place where ORM rows become plain data for the pages and for
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from impactmodel.coding.models import DoubleCoding
 from impactmodel.consortium.models import Authority, KeyGroup, Participation, Respondent, Round
 from impactmodel.db import batches
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
+from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response, open_text,
                                           response_counts)
 
 INSTRUMENT_CODER = "instrument"   # closed answers, coded on arrival
@@ -54,6 +55,12 @@ def _coded_by_people():
     """Answers with at least one coding that a person made."""
     return sa.select(Coding.answer_id).where(Coding.answer_id.is_not(None),
                                              Coding.coder != INSTRUMENT_CODER)
+
+
+def _coded_by_a_person():
+    """The answer in hand has a coding that a person made (a correlated EXISTS: the
+    database joins it, where ``NOT IN`` over every coding would be checked row by row)."""
+    return sa.exists().where(Coding.answer_id == Answer.id, Coding.coder != INSTRUMENT_CODER)
 
 
 @dataclass
@@ -94,47 +101,89 @@ def _contains(column, words: str):
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def queue_query(session: Session, user: User, flt: QueueFilter):
-    """Open answers (non-empty text) matching ``flt`` that ``user`` may code, in id order."""
-    q = (sa.select(Answer.id)
+def _open_answers(session: Session, user: User, round_id: int | None, *columns):
+    """``columns`` of the open answers (non-empty text, in responses that count) that
+    ``user`` may code, in the round when one is given: what every queue starts from."""
+    q = (sa.select(*columns)
          .join(Response, Answer.response_id == Response.id)
          .join(Respondent, Response.respondent_id == Respondent.id)
-         .where(Answer.text.is_not(None), sa.func.length(sa.func.trim(Answer.text)) > 0,
-                response_counts()))
+         .where(open_text(), response_counts()))
     visible = visible_authority_ids(session, user)
     if visible is not None:
         q = q.where(Respondent.authority_id.in_(visible))
-    if flt.round_id:
-        q = q.where(Respondent.round_id == flt.round_id)
+    if round_id:
+        q = q.where(Respondent.round_id == round_id)
+    return q
+
+
+def _matching(user: User, flt: QueueFilter) -> list:
+    """The conditions of ``flt`` beyond its round, on one open answer."""
+    out = []
     if flt.authority_id:
-        q = q.where(Respondent.authority_id == flt.authority_id)
+        out.append(Respondent.authority_id == flt.authority_id)
     if flt.role:
-        q = q.where(Respondent.role == RespondentRole(flt.role))
+        out.append(Respondent.role == RespondentRole(flt.role))
     if flt.key_group:
-        q = q.join(KeyGroup, Respondent.key_group_id == KeyGroup.id).where(KeyGroup.code == flt.key_group)
+        out.append(Respondent.key_group_id.in_(sa.select(KeyGroup.id).where(KeyGroup.code == flt.key_group)))
     version_id, key = flt.question_parts()
     if key:
-        q = q.where(Answer.question_key == key)
+        out.append(Answer.question_key == key)
     if version_id is not None:
-        q = q.where(Response.instrument_version_id == version_id)
+        out.append(Response.instrument_version_id == version_id)
     if flt.search and flt.search.strip():
-        q = q.where(_contains(Answer.text, flt.search.strip()))
+        out.append(_contains(Answer.text, flt.search.strip()))
     if flt.status == "uncoded":
-        q = q.where(Answer.id.not_in(_coded_by_people()))
+        out.append(~_coded_by_a_person())
     elif flt.status == "coded":
-        q = q.where(Answer.id.in_(_coded_by_people()))
+        out.append(_coded_by_a_person())
     elif flt.status == "review":
         # Codings flagged when their answer was edited, that this user sees on the answer.
-        q = q.where(Answer.id.in_(sa.select(Coding.answer_id).where(
-            Coding.needs_review.is_(True), sa.or_(Coding.agreed.is_(True), Coding.coder_id == user.id))))
-    return q.order_by(Answer.id)
+        out.append(sa.exists().where(Coding.answer_id == Answer.id, Coding.needs_review.is_(True),
+                                     sa.or_(Coding.agreed.is_(True), Coding.coder_id == user.id)))
+    return out
 
 
-def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int) -> tuple[list[int], int]:
-    """The answer ids on one page of the queue, and how many answers the queue holds."""
+def queue_query(session: Session, user: User, flt: QueueFilter):
+    """Open answers (non-empty text) matching ``flt`` that ``user`` may code, in id order."""
+    return _open_answers(session, user, flt.round_id, Answer.id).where(*_matching(user, flt)).order_by(Answer.id)
+
+
+@dataclass
+class QueuePage:
+    ids: list[int]                  # the page's answers, in id order
+    total: int                      # answers in the queue, on every page
+
+
+def questions_answered(session: Session, user: User, round_id: int | None) -> dict[tuple[str, int], int]:
+    """How many open answers ``user`` may code in the round reply to each question:
+    ``{(question key, instrument version): n}`` (read from the open answers' index). Its
+    keys are the question filter's choices."""
+    return {(key, version): n for key, version, n in session.execute(
+        _open_answers(session, user, round_id, Answer.question_key, Response.instrument_version_id,
+                      sa.func.count())
+        .group_by(Answer.question_key, Response.instrument_version_id))}
+
+
+def _only_by_question(flt: QueueFilter) -> bool:
+    """``flt`` narrows the round's open answers by question at most."""
+    return flt.status == "all" and not (flt.authority_id or flt.role or flt.key_group
+                                        or (flt.search and flt.search.strip()))
+
+
+def queue_page(session: Session, user: User, flt: QueueFilter, page: int, per_page: int,
+               answered: dict[tuple[str, int], int] | None = None) -> QueuePage:
+    """One page of the queue and how many answers it holds. ``answered`` (from
+    :func:`questions_answered`, for the same user and round) already holds the count
+    when the filter picks by question at most, so it is not counted again."""
     q = queue_query(session, user, flt)
-    total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
-    return list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))), total
+    if answered is not None and _only_by_question(flt):
+        version_id, key = flt.question_parts()
+        total = sum(n for (k, v), n in answered.items()
+                    if (key is None or k == key) and (version_id is None or v == version_id))
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+    ids = list(session.scalars(q.offset((page - 1) * per_page).limit(per_page))) if total else []
+    return QueuePage(ids, total)
 
 
 def neighbours(session: Session, ids_query, answer_id: int) -> tuple[int | None, int | None]:
@@ -226,8 +275,10 @@ def answer_row(session: Session, answer_id: int) -> AnswerRow | None:
     return rows[0] if rows else None
 
 
-def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
-    """Rounds, authorities (as the user may name them), key groups and questions to filter by."""
+def filter_choices(session: Session, user: User, round_id: int | None,
+                   questions: Iterable[tuple[str, int]]) -> dict:
+    """Rounds, authorities (as the user may name them), key groups and ``questions``
+    ((question key, instrument version) pairs, from :func:`questions_answered`) to filter by."""
     rounds = session.scalars(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())).all()
     visible = visible_authority_ids(session, user)
     aq = sa.select(Authority).order_by(Authority.name)
@@ -241,22 +292,12 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     if round_id:
         kq = kq.where(KeyGroup.round_id == round_id)
     key_groups = list(dict(session.execute(kq).all()).items())
-    # JSON columns cannot be compared on PostgreSQL: find the keys first, then the texts.
-    qq = (sa.select(Answer.question_key, Response.instrument_version_id)
-          .join(Response, Answer.response_id == Response.id)
-          .join(Respondent, Response.respondent_id == Respondent.id)
-          .where(Answer.text.is_not(None), response_counts()).distinct())
-    if round_id:
-        qq = qq.where(Respondent.round_id == round_id)
-    if visible is not None:
-        qq = qq.where(Respondent.authority_id.in_(visible))
-    pairs = session.execute(qq).all()
     versions = {vid: (definition, title, number, instrument_id)
                 for vid, definition, title, number, instrument_id in session.execute(
         sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title,
                   InstrumentVersion.version, Instrument.id)
         .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
-        .where(InstrumentVersion.id.in_({v for _k, v in pairs})))} if pairs else {}
+        .where(InstrumentVersion.id.in_({v for _k, v in questions})))} if questions else {}
     # One option per question of each instrument version: two questions that share a
     # key or a wording stay apart. The version is named when an instrument has several.
     several = {}
@@ -265,7 +306,7 @@ def filter_choices(session: Session, user: User, round_id: int | None) -> dict:
     texts: dict[str, str] = {}
     instruments: dict[str, set[str]] = {}
     keys: dict[str, str] = {}
-    for key, version_id in pairs:
+    for key, version_id in questions:
         definition, title, number, instrument_id = versions.get(version_id, (None, "", None, None))
         value = question_value(version_id, key)
         texts[value] = question_text(definition, key)
@@ -457,47 +498,72 @@ class DoubleCodingProgress:
         return self.awaiting + self.reconciled
 
 
+def _stage_counts(*columns):
+    """``drawn, waiting, awaiting, reconciled`` of the double-coding rows selected, counted
+    by the database (grouped by ``columns``, which come first in each row)."""
+    return sa.select(*columns, sa.func.count(),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_(None)),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_not(None),
+                                            DoubleCoding.reconciled_at.is_(None)),
+                     sa.func.count().filter(DoubleCoding.second_done_at.is_not(None),
+                                            DoubleCoding.reconciled_at.is_not(None)))
+
+
 def double_coding_progress(session: Session, round_id: int) -> list[DoubleCodingProgress]:
     """One row per second coder with answers drawn in the round, by name."""
-    names = dict(session.execute(sa.select(User.id, User.name)).all())
-    out: dict[int, DoubleCodingProgress] = {}
-    for dc in session.scalars(sa.select(DoubleCoding).where(DoubleCoding.round_id == round_id)):
-        p = out.setdefault(dc.second_coder_id, DoubleCodingProgress(dc.second_coder_id,
-                                                                    names.get(dc.second_coder_id, "?")))
-        p.drawn += 1
-        if dc.second_done_at is None:
-            p.waiting += 1
-        elif dc.reconciled_at is None:
-            p.awaiting += 1
-        else:
-            p.reconciled += 1
-    return sorted(out.values(), key=lambda p: (p.coder.lower(), p.coder_id))
+    rows = session.execute(_stage_counts(DoubleCoding.second_coder_id, User.name)
+                           .outerjoin(User, User.id == DoubleCoding.second_coder_id)
+                           .where(DoubleCoding.round_id == round_id)
+                           .group_by(DoubleCoding.second_coder_id, User.name)).all()
+    out = [DoubleCodingProgress(coder_id, name or "?", drawn, waiting, awaiting, reconciled)
+           for coder_id, name, drawn, waiting, awaiting, reconciled in rows]
+    return sorted(out, key=lambda p: (p.coder.lower(), p.coder_id))
 
 
-def my_double_coding(session: Session, user: User, round_id: int | None) -> dict:
+@dataclass
+class DrawnPage:
+    """One page of the answers drawn for a second coder at one stage, oldest first."""
+
+    rows: list[tuple[DoubleCoding, AnswerRow]]
+    total: int            # answers at that stage, on every page
+    page: int             # the page shown (the last one when asked for one past it)
+    pages: int
+
+
+def _drawn_page(session: Session, stage, total: int, page: int, per_page: int) -> DrawnPage:
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = list(session.scalars(sa.select(DoubleCoding).where(stage).order_by(DoubleCoding.answer_id)
+                                 .offset((page - 1) * per_page).limit(per_page))) if total else []
+    answers = {r.id: r for r in answer_rows(session, [dc.answer_id for dc in found])}
+    return DrawnPage([(dc, answers[dc.answer_id]) for dc in found if dc.answer_id in answers],
+                     total, page, pages)
+
+
+def my_double_coding(session: Session, user: User, round_id: int | None, *, page: int = 1,
+                     done_page: int = 1, per_page: int = 50) -> dict:
     """The answers drawn for ``user`` in the round, split into waiting and coded blind.
 
-    Returns ``waiting`` and ``awaiting`` (answers coded blind, not yet reconciled) as
-    ``(DoubleCoding, AnswerRow)`` pairs, and ``elsewhere``: ``{round: n}`` answers still
-    waiting for ``user`` in other rounds.
+    Returns ``waiting`` and ``awaiting`` (answers coded blind, not yet reconciled) as a
+    :class:`DrawnPage` each (``page`` and ``done_page`` of ``per_page``), ``next``: the
+    first answer waiting, ``reconciled`` and ``drawn``: counts, and ``elsewhere``:
+    ``[(round, n)]`` answers still waiting for ``user`` in other rounds.
     """
-    rows = list(session.scalars(sa.select(DoubleCoding).where(DoubleCoding.second_coder_id == user.id)
-                                .order_by(DoubleCoding.answer_id)))
-    here = [dc for dc in rows if dc.round_id == round_id]
-    waiting = [dc for dc in here if dc.second_done_at is None]
-    awaiting = [dc for dc in here if dc.second_done_at is not None and dc.reconciled_at is None]
-    answers = {r.id: r for r in answer_rows(session, [dc.answer_id for dc in waiting + awaiting])}
-    elsewhere: dict[int, int] = {}
-    for dc in rows:
-        if dc.round_id != round_id and dc.second_done_at is None:
-            elsewhere[dc.round_id] = elsewhere.get(dc.round_id, 0) + 1
-    rounds = {r.id: r for r in session.scalars(sa.select(Round).where(Round.id.in_(elsewhere)))} if elsewhere else {}
-    return {"waiting": [(dc, answers[dc.answer_id]) for dc in waiting if dc.answer_id in answers],
-            "awaiting": [(dc, answers[dc.answer_id]) for dc in awaiting if dc.answer_id in answers],
-            "reconciled": sum(1 for dc in here if dc.reconciled_at is not None),
-            "drawn": len(here),
-            "elsewhere": sorted(((rounds[rid], n) for rid, n in elsewhere.items() if rid in rounds),
-                                key=lambda t: t[0].name)}
+    mine = sa.and_(DoubleCoding.second_coder_id == user.id, DoubleCoding.round_id == round_id)
+    drawn, waiting, awaiting, reconciled = session.execute(_stage_counts().where(mine)).one()
+    waiting_stage = sa.and_(mine, DoubleCoding.second_done_at.is_(None))
+    elsewhere = session.execute(
+        sa.select(Round, sa.func.count()).join(DoubleCoding, DoubleCoding.round_id == Round.id)
+        .where(DoubleCoding.second_coder_id == user.id, DoubleCoding.second_done_at.is_(None),
+               DoubleCoding.round_id != round_id if round_id is not None else sa.true())
+        .group_by(Round.id).order_by(Round.name)).all()
+    return {"waiting": _drawn_page(session, waiting_stage, waiting, page, per_page),
+            "awaiting": _drawn_page(session, sa.and_(mine, DoubleCoding.second_done_at.is_not(None),
+                                                     DoubleCoding.reconciled_at.is_(None)),
+                                    awaiting, done_page, per_page),
+            "next": session.scalar(sa.select(sa.func.min(DoubleCoding.answer_id)).where(waiting_stage)),
+            "reconciled": reconciled, "drawn": drawn,
+            "elsewhere": [(rnd, n) for rnd, n in elsewhere]}
 
 
 def double_coding_fingerprint(session: Session, round_id: int) -> str:

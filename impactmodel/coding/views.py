@@ -79,18 +79,20 @@ def queue():
     flt = _filter()
     page_size = 50
     page = max(1, _int("page") or 1)
-    ids, total = queries.queue_page(db.session, current_user, flt, page, page_size)
-    rows = queries.answer_rows(db.session, ids)
+    answered = queries.questions_answered(db.session, current_user, flt.round_id)
+    found = queries.queue_page(db.session, current_user, flt, page, page_size, answered)
+    rows = queries.answer_rows(db.session, found.ids)
     blind = set(db.session.scalars(sa.select(DoubleCoding.answer_id).where(
-        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None))))
+        DoubleCoding.second_coder_id == current_user.id, DoubleCoding.reconciled_at.is_(None),
+        DoubleCoding.answer_id.in_(found.ids))))
     for row in rows:
         if row.id in blind:
             row.n_codings = None     # even the count of the first coder's codes stays hidden
-    choices = queries.filter_choices(db.session, current_user, flt.round_id)
+    choices = queries.filter_choices(db.session, current_user, flt.round_id, answered)
     pending = db.session.scalar(sa.select(sa.func.count()).select_from(DoubleCoding).where(
         DoubleCoding.second_coder_id == current_user.id, DoubleCoding.second_done_at.is_(None)))
-    return render_template("coding/queue.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // page_size)), flt=flt, choices=choices,
+    return render_template("coding/queue.html", rows=rows, total=found.total, page=page,
+                           pages=max(1, -(-found.total // page_size)), flt=flt, choices=choices,
                            roles=list(RespondentRole), pending=pending,
                            round=db.session.get(Round, flt.round_id) if flt.round_id else None)
 
@@ -548,6 +550,10 @@ def _round_or_first(round_id: int | None) -> Round | None:
     return db.session.scalar(sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
 
 
+# The answers drawn for a second coder, waiting or coded blind: a page shows this many of each.
+DRAWN_PER_PAGE = 50
+
+
 @bp.get("/double")
 @requires("can_code")
 def double():
@@ -555,7 +561,8 @@ def double():
     form = DrawForm(round_id=rnd.id if rnd else None, share=20, seed=random.randrange(1, 10**6))
     rounds = db.session.scalars(sa.select(Round).order_by(Round.name)).all()
     form.set_choices(rounds, _coders())
-    mine = queries.my_double_coding(db.session, current_user, rnd.id if rnd else None)
+    mine = queries.my_double_coding(db.session, current_user, rnd.id if rnd else None, page=_int("page") or 1,
+                                    done_page=_int("done_page") or 1, per_page=DRAWN_PER_PAGE)
     progress = queries.double_coding_progress(db.session, rnd.id) if rnd is not None else []
     return render_template("coding/double.html", form=form, rnd=rnd, rounds=rounds, mine=mine,
                            progress=progress, plural=plural)

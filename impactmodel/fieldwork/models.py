@@ -124,6 +124,15 @@ class Response(Base):
                                                  cascade="all, delete-orphan")
 
 
+def open_text():
+    """The answer has words: text that is more than blanks (what coders can code).
+
+    Written with a literal 0 so that PostgreSQL matches it to the partial index
+    ``ix_answer_open`` whatever the statement's parameters.
+    """
+    return sa.and_(Answer.text.is_not(None), sa.func.length(sa.func.trim(Answer.text)) > sa.literal_column("0"))
+
+
 def response_counts():
     """Which responses' answers may be coded, exported and scored: every interview (a
     researcher's notes are theirs to code as they go) and surveys once sent. A survey
@@ -135,7 +144,14 @@ class Answer(Base):
     """The answer to one question: free text, chosen option(s), or both, plus a note."""
 
     __tablename__ = "answer"
-    __table_args__ = (sa.UniqueConstraint("response_id", "question_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_key"),
+        # The open answers (``open_text()``), by response: the coding queue counts them and
+        # lists their questions from this index alone.
+        sa.Index("ix_answer_open", "response_id", "question_key", "id",
+                 postgresql_where=sa.text("text IS NOT NULL AND length(trim(text)) > 0"),
+                 sqlite_where=sa.text("text IS NOT NULL AND length(trim(text)) > 0")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))

@@ -198,3 +198,70 @@ def test_the_database_finds_the_same_disagreements_as_the_coders_sets_compared(
     # The second coder never sees the answers drawn for them that are not yet reconciled.
     assert page_of_disagreements(session, second, rnd.id, None, 1, 20, True).answer_ids == [a[6]]
     assert page_of_disagreements(session, first, rnd.id, [], 1, 20, True).total == 0
+
+
+def _statements_of(app, client, url: str) -> tuple[str, int]:
+    """The page at ``url`` and how many statements it took."""
+    seen = [0]
+
+    def count(*_args):
+        seen[0] += 1
+    engine = app.extensions["impactmodel.engine"]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get(url).get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return page, seen[0]
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_answers_drawn_for_a_second_coder_come_fifty_to_a_page(app, session, client, auth, make_round,
+                                                                    make_authority, make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    ids = coded_answers(session, make_answer, rnd, north, first, 58)
+    with app.app_context():
+        services.draw_double_sample(session, first, rnd.id, second.id, 1.0, seed=1)
+    session.execute(sa.update(DoubleCoding).where(DoubleCoding.answer_id.in_(ids[:55]))
+                    .values(second_done_at=utcnow(), no_code_applies=True))
+    session.commit()           # 55 coded blind, 3 waiting
+    auth.login(second)
+    base = f"/coding/double?round={rnd.id}"
+    first_page, statements = _statements_of(app, client, base)
+    assert "Waiting for your blind coding (3)" in first_page and "waiting to be reconciled (55)" in first_page
+    done = first_page[first_page.index('id="done-list"'):first_page.index("</details>")]
+    assert done.count("<tr>") == 51 and "Page 1 of 2." in done and "done_page=2#done-list" in done
+    assert f'href="/coding/answers/{ids[55]}?queue=double">Code the next one</a>' in first_page
+    last = client.get(f"{base}&done_page=2").get_data(as_text=True)
+    done = last[last.index('id="done-list"'):last.index("</details>")]
+    assert done.count("<tr>") == 6 and "Page 2 of 2." in done and "Previous page" in done
+    assert '<details class="double-done" open>' in last          # the list paged through stays open
+    assert client.get(f"{base}&done_page=99").get_data(as_text=True).count("<tr>") == \
+        last.count("<tr>")                                       # past the end: the last page
+    # Fifty more drawn answers make the page no more statements.
+    more = coded_answers(session, make_answer, rnd, north, first, 50)
+    session.add_all(DoubleCoding(round_id=rnd.id, answer_id=a, second_coder_id=second.id) for a in more)
+    session.commit()
+    again, statements_after = _statements_of(app, client, base)
+    assert "Waiting for your blind coding (53)" in again and statements_after == statements
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_coding_queue_takes_the_same_statements_however_large_the_round(
+        app, session, client, auth, make_round, make_authority, make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    coder = make_user(Role.ADMIN)
+    coded_answers(session, make_answer, rnd, north, coder, 10)
+    auth.login(coder)
+    urls = [f"/coding/?round={rnd.id}&status={s}" for s in ("uncoded", "coded", "all", "review")]
+    before = [_statements_of(app, client, url)[1] for url in urls]
+    coded_answers(session, make_answer, rnd, north, coder, 120)
+    after = [_statements_of(app, client, url) for url in urls]
+    assert [n for _page, n in after] == before
+    assert "130 answers." in after[1][0] and "130 answers." in after[2][0] and "page 1 of 3" in after[2][0]
+    # Counted from the questions' counts when only a question narrows the queue.
+    by_question = client.get(f"/coding/?round={rnd.id}&status=all&question=q5").get_data(as_text=True)
+    assert "2 answers." in by_question and "page 1 of 1" in by_question
