@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, g, has_request_context, redirect, request, session
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, get_locale, get_translations, refresh
 
 from impactmodel.paths import ROOT
 
@@ -26,6 +26,8 @@ TRANSLATIONS_DIR = ROOT / "impactmodel" / "translations"
 SESSION_KEY = "language"
 # The query parameter of the switch's links.
 SWITCH_PARAM = "lang"
+# Where a request keeps its page's catalogue once found (in ``g``).
+CATALOGUE_KEY = "page_catalogue"
 
 babel = Babel()
 
@@ -56,13 +58,29 @@ def current_language() -> str:
 def keep_response_language(language: str | None) -> None:
     """Let the language a response was begun in decide this page's, unless one was chosen."""
     g.response_language = language
-    refresh()
+    _decide_afresh()
 
 
 def _fresh_request() -> None:
     # The chosen language is decided per request, never carried over in ``g``.
     g.pop("response_language", None)
+    _decide_afresh()
+
+
+def _decide_afresh() -> None:
+    """Forget this request's language and catalogue: the next word asked for decides them."""
     refresh()
+    g.pop(CATALOGUE_KEY, None)
+
+
+def page_catalogue():
+    """This request's catalogue (gettext translations). A respondent's page asks for a few
+    dozen words; the catalogue is found once, not once per word."""
+    catalogue = g.get(CATALOGUE_KEY)
+    if catalogue is None:
+        catalogue = get_translations()
+        setattr(g, CATALOGUE_KEY, catalogue)
+    return catalogue
 
 
 def _take_switch():
@@ -91,6 +109,13 @@ def _html_lang() -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_language, default_locale=DEFAULT,
                    default_translation_directories=str(TRANSLATIONS_DIR))
+    # Templates' words from the request's catalogue (Flask-Babel's own would look it up anew per word).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: page_catalogue().ugettext(text),
+        ngettext=lambda singular, plural, n: page_catalogue().ungettext(singular, plural, n),
+        pgettext=lambda context, text: page_catalogue().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: page_catalogue().unpgettext(context, singular, plural, n),
+        newstyle=True)
     app.before_request(_fresh_request)
     app.before_request(_take_switch)
     app.jinja_env.globals["html_lang"] = _html_lang

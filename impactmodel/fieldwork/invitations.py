@@ -141,18 +141,24 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
     return invitation
 
 
+# Every survey request runs this query, so it is built once: building it (the subquery and
+# the eager loads) costs more than running it.
+_SURVEY = (sa.select(Invitation, Response)
+           .outerjoin(Response, Response.id == sa.select(sa.func.min(Response.id))
+                      .where(Response.respondent_id == Invitation.respondent_id)
+                      .correlate(Invitation).scalar_subquery())
+           .where(Invitation.token == sa.bindparam("token"))
+           .options(joinedload(Invitation.round), joinedload(Response.respondent),
+                    joinedload(Response.instrument_version)))
+
+
 def find_survey(session: Session, token: str, *, allow_submitted: bool = False) -> tuple[Invitation, Response | None]:
     """The invitation for ``token`` (with its round) and the response begun through it (with
     its respondent and instrument version, but not the version's definition), in one query.
     Raises as ``find_invitation``."""
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         raise InvitationNotFound(token)
-    first = (sa.select(sa.func.min(Response.id)).where(Response.respondent_id == Invitation.respondent_id)
-             .correlate(Invitation).scalar_subquery())
-    row = session.execute(sa.select(Invitation, Response).outerjoin(Response, Response.id == first)
-                          .where(Invitation.token == token)
-                          .options(joinedload(Invitation.round), joinedload(Response.respondent),
-                                   joinedload(Response.instrument_version))).first()
+    row = session.execute(_SURVEY, {"token": token}).first()
     if row is None:
         raise InvitationNotFound(token)
     _check_usable(row.Invitation, allow_submitted)

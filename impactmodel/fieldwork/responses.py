@@ -371,8 +371,7 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
         answer = Answer(response_id=response.id, question_key=key, text=item["text"],
                         value=item["value"], note=item["note"], client_seq=seq,
                         language=item.get("language") or "en")
-        session.add(answer)
-        session.flush()   # an IntegrityError here means another request inserted it: retried
+        session.add(answer)   # inserted with the others at the caller's flush
         report.saved[key] = seq
         return answer
     if "base" in item and (existing.text, existing.value, existing.note) == \
@@ -468,8 +467,13 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         if language is not None:
             cleaned = [{**item, "language": language} for item in cleaned]
         report = SaveReport()
+        # Stored answers are updated first, then the new ones inserted together: one
+        # statement for them all (an IntegrityError there means another request inserted
+        # one first: retried).
+        cleaned.sort(key=lambda item: item["key"] not in current)
         written = [_write(session, actor, response, item, report, current.get(item["key"]))
                    for item in cleaned]
+        session.flush()
         safeguarding.check_answers(session, actor, response.respondent,
                                    [answer for answer in written if answer is not None])
         session.commit()

@@ -21,6 +21,8 @@ SAVE_STATEMENTS = 6   # the link with its response; claim; the answers; per answ
 PAGE_STATEMENTS = 2   # the link with its response, respondent, round and version; the answers
 # Sending: PostgreSQL inserts the closed answers' codings in one statement, SQLite one each.
 SEND_STATEMENTS = {"sqlite": 14, "postgresql": 13}
+# A page's two new answers: together on PostgreSQL; SQLite returns ids one row at a time.
+NEW_ANSWER_INSERTS = {"sqlite": 2, "postgresql": 1}
 
 
 @contextmanager
@@ -102,3 +104,17 @@ def test_sending_a_survey_reads_its_answers_once_to_code_them(app, client, sessi
     response = surveys.survey_response(session, invitation)
     assert response.status.value == "complete"
     assert responses.answers_of(session, response)["support_helpful"].value == "quite"
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_a_page_of_new_answers_is_inserted_together(app, client, session, fw):
+    invitation = _begun(client, session, fw)
+    with statements(app) as seen:
+        saved = _save(client, invitation.token, "Grandma's friend", int(time.time() * 1000))
+    assert saved.status_code == 200
+    inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT INTO ANSWER")]
+    assert len(inserts) == NEW_ANSWER_INSERTS[app.extensions["impactmodel.engine"].dialect.name], "\n".join(seen)
+    session.expire_all()
+    stored = responses.answers_of(session, surveys.survey_response(session, invitation))
+    assert stored["support_received"].text == "Grandma's friend"
+    assert stored["support_helpful"].value == "quite"
