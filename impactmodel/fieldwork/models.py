@@ -135,7 +135,9 @@ class Answer(Base):
     """The answer to one question: free text, chosen option(s), or both, plus a note."""
 
     __tablename__ = "answer"
-    __table_args__ = (sa.UniqueConstraint("response_id", "question_key"),)
+    __table_args__ = (sa.UniqueConstraint("response_id", "question_key"),
+                      # The answers to a few questions across a round (the rated answers counted).
+                      sa.Index("ix_answer_question_key", "question_key", "response_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
