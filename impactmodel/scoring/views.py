@@ -67,7 +67,7 @@ def index():
 @requires("can_view_scores")
 def continuum(round_id: int):
     rnd = _round(round_id)
-    stored = services.stored_results(db.session, rnd, profiles=False)
+    stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     rows = present.continuum_rows(stored, viewer)
     # The seed field starts at the stored results' seed: recomputing unchanged data
