@@ -44,7 +44,9 @@ class PublishForm(FlaskForm):
 
 
 def _viewer() -> present.Viewer:
-    return present.Viewer(current_user, current_app.config["SMALL_NUMBER_THRESHOLD"])
+    # The user itself, not Flask-Login's proxy: a report asks about every authority many
+    # times, and each question through the proxy finds the user again.
+    return present.Viewer(current_user._get_current_object(), current_app.config["SMALL_NUMBER_THRESHOLD"])
 
 
 def _stale(stored) -> bool:
