@@ -260,19 +260,6 @@ def _ordinal(column, members) -> sa.ColumnElement:
     return sa.case(*[(column == m, i) for i, m in enumerate(members, 1)], else_=0)
 
 
-def _code_ordinal(column) -> sa.ColumnElement:
-    """The code's position in the codebook (1, 2, ...), so a coding changed to another
-    code moves the signature even when both ids have the same length (L1.tools to
-    L1.roles). Codes outside the codebook fall back to 1000 + their length.
-
-    A simple CASE (one comparison of the column per branch); both SQLite and
-    PostgreSQL evaluate it in the scan.
-    """
-    codes = codebook_mod.load().codes
-    return sa.case({code: i for i, code in enumerate(codes, 1)}, value=column,
-                   else_=1000 + sa.func.length(column))
-
-
 def input_signature(session: Session, round_id: int) -> list[int]:
     """A cheap signature of everything scoring reads for a round, computed in the database.
 
