@@ -108,12 +108,18 @@ class Coding(Base):
         # reliability page's check for changes read the drawn answers' codings from it.
         sa.Index("ix_coding_answer_marks", "answer_id",
                  postgresql_include=["id", "coder_id", "coder", "code_id", "valence"]),
+        # A round's agreed codings counted per authority (the round page) without a join.
+        sa.Index("ix_coding_round_agreed_authority", "round_id", "agreed", "authority_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"))
     respondent_id: Mapped[int] = mapped_column(sa.ForeignKey("respondent.id", ondelete="CASCADE"),
                                                index=True)
+    # The respondent's authority, copied by the database (triggers of migration 0025) when a
+    # coding is stored and whenever its respondent moves to another authority (a merge).
+    # Whatever is written here is replaced: read it in queries, not from a new object.
+    authority_id: Mapped[int | None]
     answer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("answer.id", ondelete="CASCADE"),
                                                   index=True)
     code_id: Mapped[str] = mapped_column(sa.ForeignKey("code.id", ondelete="RESTRICT"), index=True)

@@ -19,12 +19,15 @@ def round_overview(session: Session, rnd: Round) -> list[dict]:
             .where(Respondent.round_id == rnd.id)
             .group_by(Respondent.authority_id, Respondent.role)):
         by_role[authority_id][RespondentRole(role).value] = n
+    # Counted from ix_coding_round_agreed_authority alone: no join with the respondents.
     codings = dict(session.execute(
-        sa.select(Respondent.authority_id, sa.func.count(Coding.id))
-        .join(Coding, Coding.respondent_id == Respondent.id)
-        .where(Respondent.round_id == rnd.id, Coding.agreed.is_(True))
-        .group_by(Respondent.authority_id)).all())
-    parts = session.scalars(sa.select(Participation).where(Participation.round_id == rnd.id)).all()
+        sa.select(Coding.authority_id, sa.func.count())
+        .where(Coding.round_id == rnd.id, Coding.agreed.is_(True))
+        .group_by(Coding.authority_id)).all())
+    # Authorities and localities in the same statement: one row per authority otherwise.
+    parts = session.scalars(sa.select(Participation).where(Participation.round_id == rnd.id)
+                            .options(sa.orm.joinedload(Participation.authority),
+                                     sa.orm.joinedload(Participation.locality))).all()
     return [{"participation": p, "authority": p.authority,
              "roles": {r.value: by_role[p.authority_id].get(r.value, 0) for r in RespondentRole},
              "codings": codings.get(p.authority_id, 0)} for p in parts]

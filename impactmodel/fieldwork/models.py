@@ -151,6 +151,8 @@ class Answer(Base):
         sa.Index("ix_answer_open", "response_id", "question_key", "id",
                  postgresql_where=sa.text("text IS NOT NULL AND length(trim(text)) > 0"),
                  sqlite_where=sa.text("text IS NOT NULL AND length(trim(text)) > 0")),
+        # The answers to a few questions across a round (the rated answers counted).
+        sa.Index("ix_answer_question_key", "question_key", "response_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,7 +22,8 @@ FORMATS = {"csv": "text/csv",
 
 
 def _viewer() -> Viewer:
-    return Viewer(current_user, current_app.config["SMALL_NUMBER_THRESHOLD"])
+    # The user itself, not Flask-Login's proxy (asked about every authority).
+    return Viewer(current_user._get_current_object(), current_app.config["SMALL_NUMBER_THRESHOLD"])
 
 
 def _round(round_id: int) -> Round:

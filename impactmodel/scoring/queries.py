@@ -260,19 +260,6 @@ def _ordinal(column, members) -> sa.ColumnElement:
     return sa.case(*[(column == m, i) for i, m in enumerate(members, 1)], else_=0)
 
 
-def _code_ordinal(column) -> sa.ColumnElement:
-    """The code's position in the codebook (1, 2, ...), so a coding changed to another
-    code moves the signature even when both ids have the same length (L1.tools to
-    L1.roles). Codes outside the codebook fall back to 1000 + their length.
-
-    A simple CASE (one comparison of the column per branch); both SQLite and
-    PostgreSQL evaluate it in the scan.
-    """
-    codes = codebook_mod.load().codes
-    return sa.case({code: i for i, code in enumerate(codes, 1)}, value=column,
-                   else_=1000 + sa.func.length(column))
-
-
 def input_signature(session: Session, round_id: int) -> list[int]:
     """A cheap signature of everything scoring reads for a round, computed in the database.
 
@@ -280,21 +267,32 @@ def input_signature(session: Session, round_id: int) -> list[int]:
     its codebook position, valence), respondents (authority, role, level) and participations (Box 6
     evidence, staff in post). Adding, deleting, agreeing or editing any of them changes it in
     practice; it is compared with the signature stored at compute time to warn that
-    stored scores are stale. Aggregates keep it fast on a national-scale round.
+    stored scores are stale. The database sums per code and valence (and per role), and
+    the weights by codebook position, valence and role are applied to those few groups
+    here: nothing is evaluated per row, which keeps it fast on a national-scale round.
     """
     c = Coding
-    coding = session.execute(sa.select(
-        sa.func.count(), sa.func.sum(c.id), sa.func.sum(c.respondent_id),
-        sa.func.sum(c.id * _code_ordinal(c.code_id)), sa.func.sum(sa.func.length(c.code_id)),
-        sa.func.sum(c.id * _ordinal(c.valence, list(Valence))))
-        .where(c.round_id == round_id, c.agreed.is_(True))).one()
+    code_ordinal = {code: i for i, code in enumerate(codebook_mod.load().codes, 1)}
+    valence_ordinal = {v: i for i, v in enumerate(Valence, 1)}
+    coding = [0] * 6        # count, sum id, sum respondent, sum id x code, sum code length, sum id x valence
+    for code_id, valence, n, ids, respondents in session.execute(
+            sa.select(c.code_id, c.valence, sa.func.count(), sa.func.sum(c.id), sa.func.sum(c.respondent_id))
+            .where(c.round_id == round_id, c.agreed.is_(True)).group_by(c.code_id, c.valence)):
+        ordinal = code_ordinal.get(code_id, 1000 + len(code_id))
+        for i, v in enumerate((n, ids, respondents, ids * ordinal, n * len(code_id),
+                               ids * valence_ordinal.get(valence, 0))):
+            coding[i] += v
     r = Respondent
     level2 = sa.func.coalesce(r.impact_level * 2, 0)     # half steps: whole numbers
-    respondent = session.execute(sa.select(
-        sa.func.count(), sa.func.sum(r.id), sa.func.sum(r.authority_id),
-        sa.func.sum(r.id * _ordinal(r.role, list(RespondentRole))), sa.func.sum(level2),
-        sa.func.sum(r.id * level2), sa.func.count(r.impact_level))
-        .where(r.round_id == round_id)).one()
+    role_ordinal = {role: i for i, role in enumerate(RespondentRole, 1)}
+    respondent = [0] * 7    # count, sum id, sum authority, sum id x role, sum level, sum id x level, levels
+    for role, n, ids, authorities, levels, id_levels, with_level in session.execute(
+            sa.select(r.role, sa.func.count(), sa.func.sum(r.id), sa.func.sum(r.authority_id), sa.func.sum(level2),
+                      sa.func.sum(r.id * level2), sa.func.count(r.impact_level))
+            .where(r.round_id == round_id).group_by(r.role)):
+        for i, v in enumerate((n, ids, authorities, ids * role_ordinal.get(role, 0), levels, id_levels,
+                               with_level)):
+            respondent[i] += v
     p = Participation
     participation = session.execute(sa.select(
         sa.func.count(), sa.func.sum(p.authority_id), sa.func.sum(p.locality_id),

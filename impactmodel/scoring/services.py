@@ -221,19 +221,20 @@ class StoredRound:
         return self.scoring is None
 
 
-def stored_results(session: Session, rnd: Round, *, scores: bool = True, profiles: bool = True) -> StoredRound:
+def stored_results(session: Session, rnd: Round, *, scores: bool = True) -> StoredRound:
     """The round's stored scores (with their authorities), without recomputing.
 
-    ``scores`` False reads only the round-level row (``StoredRound.scores`` empty);
-    ``profiles`` False leaves each score's profile unread (the continuum shows none of it).
+    ``scores`` False reads only the round-level row (``StoredRound.scores`` empty).
+    Each score's profile stays unread: lists of authorities, the report and the JSON
+    show none of it (only results of method 1.0, which stored no staff counts, read
+    their profile for them, one at a time).
     """
     scoring = session.scalar(sa.select(RoundScoring).where(RoundScoring.round_id == rnd.id))
     if not scores:
         return StoredRound(rnd, scoring, [])
     rows = session.scalars(
         sa.select(ConfidenceScore).where(ConfidenceScore.round_id == rnd.id)
-        .options(sa.orm.joinedload(ConfidenceScore.authority),
-                 *([sa.orm.undefer(ConfidenceScore.profile)] if profiles else []))
+        .options(sa.orm.joinedload(ConfidenceScore.authority))
         .order_by(ConfidenceScore.rank.is_(None), ConfidenceScore.rank, ConfidenceScore.authority_id)).all()
     return StoredRound(rnd, scoring, list(rows))
 

@@ -44,7 +44,9 @@ class PublishForm(FlaskForm):
 
 
 def _viewer() -> present.Viewer:
-    return present.Viewer(current_user, current_app.config["SMALL_NUMBER_THRESHOLD"])
+    # The user itself, not Flask-Login's proxy: a report asks about every authority many
+    # times, and each question through the proxy finds the user again.
+    return present.Viewer(current_user._get_current_object(), current_app.config["SMALL_NUMBER_THRESHOLD"])
 
 
 def _stale(stored) -> bool:
@@ -67,7 +69,7 @@ def index():
 @requires("can_view_scores")
 def continuum(round_id: int):
     rnd = _round(round_id)
-    stored = services.stored_results(db.session, rnd, profiles=False)
+    stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     rows = present.continuum_rows(stored, viewer)
     # The seed field starts at the stored results' seed: recomputing unchanged data

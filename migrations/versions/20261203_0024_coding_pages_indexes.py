@@ -3,7 +3,7 @@ queue's count and question choices read the index alone), and an answer's coding
 what comparing coders reads (disagreements, the reliability page's check for changes).
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0027
 """
 import sqlalchemy as sa
 from alembic import op
