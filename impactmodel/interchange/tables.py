@@ -76,7 +76,7 @@ def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group
     if not scored:
         return out
     # No table reads the profiles (the largest part of a stored score) of method 2.0 results.
-    stored = stored or services.stored_results(session, rnd, profiles=False)
+    stored = stored or services.stored_results(session, rnd)
     summary = present.key_group_summary(stored.scoring.summary if stored.scoring else {}, key_group)
     own_tables = ("change", "to_develop", "suggestions", "thirds", "context")
     report = present.report_tables(stored, viewer, key_group) if set(scored) - set(own_tables) else {}

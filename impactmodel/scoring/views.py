@@ -136,7 +136,7 @@ def _key_group(rnd: Round) -> str | None:
 @requires("can_view_scores")
 def report(round_id: int):
     rnd = _round(round_id)
-    stored = services.stored_results(db.session, rnd, profiles=False)
+    stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     key_group = _key_group(rnd)
     tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
