@@ -293,6 +293,28 @@ def presence_counts(presence, cluster_index, n_clusters: int, weights=None) -> P
     ([2.0, 2.0], [4.0, 2.0])
     """
     arr = np.asarray(presence, dtype=float)
+    index = np.asarray(cluster_index, dtype=np.intp)
+    times = np.ones(index.size) if weights is None else np.asarray(weights, dtype=float)
+    totals: dict[str, np.ndarray] = {}
+    # A few thousand units at a time: the per-unit arrays stay a few megabytes and are
+    # reused, rather than a dozen arrays the size of the whole input (slow to allocate
+    # and touch for the first time when a round has tens of thousands of segments).
+    for lo in range(0, max(index.size, 1), _CHUNK):
+        hi = min(lo + _CHUNK, index.size)
+        # Summing units into clusters is a product with a sparse clusters x units indicator.
+        members = sparse.csr_matrix((times[lo:hi], (index[lo:hi], np.arange(hi - lo))),
+                                    shape=(n_clusters, hi - lo))
+        for name, values in _per_unit(arr[lo:hi]).items():
+            summed = np.asarray(members @ values)
+            totals[name] = summed if name not in totals else totals[name] + summed
+    return PresenceCounts(**totals)
+
+
+_CHUNK = 4096
+
+
+def _per_unit(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Each unit's counts for each code, from a units x codes x coders 0/1/nan array."""
     present = ~np.isnan(arr)
     m = present.sum(axis=2).astype(float)
     k = np.nansum(arr, axis=2)
@@ -304,7 +326,7 @@ def presence_counts(presence, cluster_index, n_clusters: int, weights=None) -> P
         share_ones = np.where(m >= 1, k / np.where(m >= 1, m, 1), 0.0)
     both = present[:, :, 0] & present[:, :, 1]
     first, second = np.nan_to_num(arr[:, :, 0]), np.nan_to_num(arr[:, :, 1])
-    per_unit = {
+    return {
         "pairs": m * (m - 1), "agreeing": agreeing,
         "values": np.where(pairable, m, 0.0), "ones": np.where(pairable, k, 0.0), "alpha_agree": alpha_agree,
         "both": both.astype(float), "first_ones": both * first, "second_ones": both * second,
@@ -312,12 +334,6 @@ def presence_counts(presence, cluster_index, n_clusters: int, weights=None) -> P
         "multi": pairable.astype(float), "share_agreeing": share_agreeing,
         "rated": (m >= 1).astype(float), "share_ones": share_ones,
     }
-    index = np.asarray(cluster_index, dtype=np.intp)
-    # Summing units into clusters is a product with a sparse clusters x units indicator.
-    times = np.ones(index.size) if weights is None else np.asarray(weights, dtype=float)
-    members = sparse.csr_matrix((times, (index, np.arange(index.size))),
-                                shape=(n_clusters, index.size))
-    return PresenceCounts(**{name: np.asarray(members @ values) for name, values in per_unit.items()})
 
 
 def agreement_from_counts(counts: dict) -> dict:
