@@ -71,9 +71,15 @@ def init_app(app: Flask) -> None:
     # Compiled templates are kept in the instance folder, keyed by each template's source,
     # so a new worker process loads a page's template instead of compiling it on the first
     # request (a tenth of a second for the round report).
+    # Where the instance folder cannot be written (a read-only installation), templates are
+    # compiled as before.
     cache = Path(app.instance_path) / "template-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(cache))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    else:
+        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(cache))
     app.jinja_env.globals["nav_links"] = _nav_links
     app.jinja_env.globals["round_links"] = _round_links
 
