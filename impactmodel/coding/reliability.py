@@ -17,6 +17,8 @@ are those of resampling the answers one resample at a time.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -278,7 +280,7 @@ def span_segments(data: DoubleCoded, codes: list[str]) -> tuple[np.ndarray, np.n
     the answer), each segment's length (its weight) and its answer's respondent.
     """
     position = {c: j for j, c in enumerate(codes)}
-    blocks, weights, clusters = [], [], []
+    answers = []          # (answer, its slots' spans, its segments' edges)
     for u in data.units:
         length = data.lengths.get(u, 0)
         spans = {s: data.spans.get(s, {}).get(u) for s in data.slots}
@@ -287,11 +289,16 @@ def span_segments(data: DoubleCoded, codes: list[str]) -> tuple[np.ndarray, np.n
             for ranges in (by_code or {}).values():
                 for start, end in ranges:
                     cuts.update((min(max(start, 0), length), min(max(end, 0), length)))
-        edges = np.array(sorted(cuts))
-        if edges.size < 2:
-            continue
-        starts, ends = edges[:-1], edges[1:]
-        block = np.full((starts.size, len(codes), len(data.slots)), np.nan)
+        if len(cuts) >= 2:
+            answers.append((u, spans, sorted(cuts)))
+    # One array for every segment of the round, filled answer by answer.
+    arr = np.full((sum(len(edges) - 1 for _u, _s, edges in answers), len(codes), len(data.slots)), np.nan)
+    weights = np.zeros(arr.shape[0])
+    clusters = np.zeros(arr.shape[0], dtype=int)
+    row = 0
+    for u, spans, edges in answers:
+        n = len(edges) - 1
+        block = arr[row:row + n]
         for k, s in enumerate(data.slots):
             if spans[s] is None:
                 continue      # this slot did not code the answer
@@ -301,13 +308,14 @@ def span_segments(data: DoubleCoded, codes: list[str]) -> tuple[np.ndarray, np.n
                 if j is None:
                     continue
                 for start, end in ranges:
-                    block[(starts >= start) & (ends <= end), j, k] = 1.0
-        blocks.append(block)
-        weights.append(ends - starts)
-        clusters.append(np.full(starts.size, data.respondents.get(u, -u)))
-    if not blocks:
-        return np.zeros((0, len(codes), len(data.slots))), np.zeros(0), np.zeros(0, dtype=int)
-    return np.concatenate(blocks), np.concatenate(weights).astype(float), np.concatenate(clusters)
+                    # Segment i runs from edges[i] to edges[i + 1]; a span covers the
+                    # segments from the first edge at or after its start to the first
+                    # edge at or after its end (both of its ends are edges, clamped).
+                    block[bisect_left(edges, start):bisect_left(edges, end), j, k] = 1.0
+        weights[row:row + n] = np.diff(edges)
+        clusters[row:row + n] = data.respondents.get(u, -u)
+        row += n
+    return arr, weights, clusters
 
 
 def _span_figures(data: DoubleCoded, codes: list[str], n_resamples: int, per_n: int, seed: int,
