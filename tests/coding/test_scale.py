@@ -17,6 +17,7 @@ from impactmodel.coding.models import DoubleCoding
 from impactmodel.db import utcnow
 from impactmodel.fieldwork.models import Answer
 from tests.conftest import ENGINES
+from tests.statements import statements
 
 # More than PostgreSQL's 65,535 parameters a statement (and SQLite's 32,766).
 LARGE = 66_000
@@ -202,17 +203,9 @@ def test_the_database_finds_the_same_disagreements_as_the_coders_sets_compared(
 
 def _statements_of(app, client, url: str) -> tuple[str, int]:
     """The page at ``url`` and how many statements it took."""
-    seen = [0]
-
-    def count(*_args):
-        seen[0] += 1
-    engine = app.extensions["impactmodel.engine"]
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as seen:
         page = client.get(url).get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    return page, seen[0]
+    return page, len(seen)
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)

@@ -3,7 +3,6 @@ of statements, and codings counted under the authority their respondent belongs 
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from impactmodel.consortium.models import Locality, Respondent
 from impactmodel.consortium.queries import round_overview
 from impactmodel.interchange import csvio
 from tests.conftest import ENGINES
+from tests.statements import statements
 
 CODED = """authority,respondent,role,code,excerpt
 {a},m1,manager,L1.tools,we brought in the CAF
@@ -23,20 +23,6 @@ CODED = """authority,respondent,role,code,excerpt
 {a},p1,practitioner,L2.workload,the CAF is long
 {b},m2,manager,L1.tools,
 """
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    engine = app.extensions["impactmodel.engine"]
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def joined_counts(session, rnd) -> dict[int, int]:

@@ -7,7 +7,6 @@ shows here and should say why it is worth it.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from impactmodel.fieldwork import invitations, responses, surveys
 from impactmodel.fieldwork.models import SafeguardingFlag
 from tests.conftest import ENGINES
+from tests.statements import statements
 
 SAVE_STATEMENTS = 6   # the link with its response; claim; the answers; per answer an update,
 #                       and for changed words a look for codings to move with them
@@ -23,20 +23,6 @@ PAGE_STATEMENTS = 2   # the link with its response, respondent, round and versio
 SEND_STATEMENTS = {"sqlite": 14, "postgresql": 13}
 # A page's two new answers: together on PostgreSQL; SQLite returns ids one row at a time.
 NEW_ANSWER_INSERTS = {"sqlite": 2, "postgresql": 1}
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    engine = app.extensions["impactmodel.engine"]
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def _begun(client, session, fw):
