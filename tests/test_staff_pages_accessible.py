@@ -19,14 +19,16 @@ MAX_PER_ENDPOINT = 2
 
 
 def _violations(page) -> list[str]:
-    try:
-        results = AXE.run(page)
-    except PlaywrightError as exc:
-        # A page that moves on by itself (a finished computation's progress page): scan where it went.
-        if "context was destroyed" not in str(exc):
-            raise
-        page.wait_for_load_state("load")
-        results = AXE.run(page)
+    # A page that moves on by itself (a finished computation's progress page) may do so
+    # during a scan, or just after the page it left was waited for: scan where it went.
+    for attempt in range(3):
+        try:
+            results = AXE.run(page)
+            break
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) or attempt == 2:
+                raise
+            page.wait_for_load_state("networkidle")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
