@@ -1,9 +1,13 @@
-"""Which finished double-coded answers the coders disagree on, found in the database.
+"""Which finished double-coded answers the coders disagree on, compared in the database
+and kept.
 
-The disagreements page shows twenty answers at a time from rounds with thousands drawn;
-reading every drawn answer's codings to find the page's twenty would cost the whole
-round. Here the database compares the sets, counts the differing answers and picks the
-page's, so only those are read in full (``queries.double_coded(..., only=...)``).
+The disagreements page shows twenty answers at a time from rounds with thousands drawn.
+Comparing every drawn answer's codings on every request would cost the whole round, so
+each finished draw keeps its answer's verdict (``DrawVerdict``) with the draw's
+``codings_version`` it was compared at. The database raises that version whenever the
+answer's codings or draws change (migration 0031's triggers), and a request compares
+again only the answers whose draws have moved on: after a coder's save, one answer.
+The page's twenty are then read in full (``queries.double_coded(..., only=...)``).
 
 The sets compared are those of ``queries.double_coded``: each finished second coder's
 (code, valence) pairs, and the first coding (every other person's codings of the answer);
@@ -20,10 +24,14 @@ from sqlalchemy.orm import Session
 
 from impactmodel.auth.models import User
 from impactmodel.codebook.models import Coding
-from impactmodel.coding.models import DoubleCoding
+from impactmodel.coding.models import DoubleCoding, DrawVerdict
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
 from impactmodel.fieldwork.models import Answer, Response
+
+# The first key of the PostgreSQL advisory lock that lets one request at a time bring a
+# round's verdicts up to date (the second is the round's id).
+_REFRESH_LOCK = 31
 
 
 @dataclass(frozen=True)
@@ -39,25 +47,14 @@ def _finished(round_id: int):
     return sa.and_(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None))
 
 
-def verdicts(viewer: User, round_id: int, authority_ids: list[int] | None):
-    """A select of one row per finished double-coded answer the viewer may settle:
-    ``answer_id``, ``differs`` and ``reconciled``.
+def compare(round_id: int, answers):
+    """A select of ``answer_id`` and ``differs`` for the answers in ``answers`` (a select
+    of answer ids) that have a finished draw and a second coder who counts.
 
-    Everything starts from the round's finished draws (a few thousand rows) and reads
-    only their answers' codings, through the coding index on answers.
+    Reads only those answers' codings, through the coding index on answers.
     """
-    # Never show a coder the first coding of an answer they still code blind.
-    blind = sa.select(DoubleCoding.answer_id).where(DoubleCoding.second_coder_id == viewer.id,
-                                                    DoubleCoding.reconciled_at.is_(None))
-    draws = (sa.select(DoubleCoding.answer_id, DoubleCoding.second_coder_id, DoubleCoding.no_code_applies,
-                       DoubleCoding.reconciled_at)
-             .where(_finished(round_id), DoubleCoding.answer_id.not_in(blind)))
-    if authority_ids is not None:
-        draws = (draws.join(Answer, DoubleCoding.answer_id == Answer.id)
-                 .join(Response, Answer.response_id == Response.id)
-                 .join(Respondent, Response.respondent_id == Respondent.id)
-                 .where(Respondent.authority_id.in_(authority_ids)))
-    draws = draws.cte("draws")
+    draws = (sa.select(DoubleCoding.answer_id, DoubleCoding.second_coder_id, DoubleCoding.no_code_applies)
+             .where(_finished(round_id), DoubleCoding.answer_id.in_(answers))).cte("draws")
     drawn = sa.select(draws.c.answer_id).distinct().cte("drawn")
     # Each coding's slot: its coder's id when they are a finished second coder of the
     # answer, else 0 (the first coding: every other person's codings of it).
@@ -76,31 +73,87 @@ def verdicts(viewer: User, round_id: int, authority_ids: list[int] | None):
               .group_by(per_pair.c.answer_id).subquery())
     # A second coder counts when they coded the answer or recorded that no code applies.
     coded_by = sa.select(marks.c.answer_id, marks.c.slot).where(marks.c.slot != 0).distinct().subquery()
-    units = (sa.select(draws.c.answer_id, (1 + sa.func.count()).label("slots"),
-                       sa.func.max(sa.case((draws.c.reconciled_at.is_not(None), 1), else_=0)).label("reconciled"))
+    units = (sa.select(draws.c.answer_id, (1 + sa.func.count()).label("slots"))
              .outerjoin(coded_by, sa.and_(coded_by.c.answer_id == draws.c.answer_id,
                                           coded_by.c.slot == draws.c.second_coder_id))
              .where(sa.or_(draws.c.no_code_applies, coded_by.c.slot.is_not(None)))
              .group_by(draws.c.answer_id).subquery())
     differs = sa.func.coalesce(fewest.c.fewest < units.c.slots, False)
-    return (sa.select(units.c.answer_id, differs.label("differs"), (units.c.reconciled == 1).label("reconciled"))
+    return (sa.select(units.c.answer_id, differs.label("differs"))
             .outerjoin(fewest, fewest.c.answer_id == units.c.answer_id))
+
+
+def _out_of_date(round_id: int):
+    """The answers with a finished draw whose verdict is missing or older than the draw."""
+    return (sa.select(DoubleCoding.answer_id)
+            .outerjoin(DrawVerdict, DrawVerdict.draw_id == DoubleCoding.id)
+            .where(_finished(round_id), sa.or_(DrawVerdict.draw_id.is_(None),
+                                               DrawVerdict.codings_version != DoubleCoding.codings_version)))
+
+
+def refresh_verdicts(session: Session, round_id: int) -> bool:
+    """Compare again the round's answers whose draws have moved on since their verdict
+    was kept, and commit. Returns whether there were any (one cheap statement if not)."""
+    if not session.scalar(sa.select(_out_of_date(round_id).exists())):
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        # One request at a time per round: two replacing the same verdicts could deadlock.
+        # Waiting here, the statements below see what the other request kept.
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_REFRESH_LOCK, round_id)))
+    stale = _out_of_date(round_id)
+    verdicts = compare(round_id, stale).subquery()
+    session.execute(sa.delete(DrawVerdict).where(DrawVerdict.draw_id.in_(
+        sa.select(DoubleCoding.id).where(_finished(round_id), DoubleCoding.answer_id.in_(stale)))))
+    # Each draw keeps the version it had in this statement's snapshot: a coder's save
+    # made meanwhile raises the draw past it, and the answer is compared again next time.
+    session.execute(sa.insert(DrawVerdict).from_select(
+        ["draw_id", "round_id", "codings_version", "differs"],
+        sa.select(DoubleCoding.id, DoubleCoding.round_id, DoubleCoding.codings_version, verdicts.c.differs)
+        .outerjoin(verdicts, verdicts.c.answer_id == DoubleCoding.answer_id)
+        .where(_finished(round_id), DoubleCoding.answer_id.in_(_out_of_date(round_id)))))
+    session.commit()
+    return True
+
+
+def verdicts_by_answer(viewer: User, round_id: int, authority_ids: list[int] | None):
+    """A select of one row per finished double-coded answer the viewer may settle, from
+    the kept verdicts (bring them up to date first with :func:`refresh_verdicts`):
+    ``answer_id``, ``differs``, ``counted`` (a second coder counts) and ``reconciled``,
+    each 0 or 1."""
+    # Never show a coder the first coding of an answer they still code blind.
+    blind = sa.select(DoubleCoding.answer_id).where(DoubleCoding.second_coder_id == viewer.id,
+                                                    DoubleCoding.reconciled_at.is_(None))
+    query = (sa.select(DoubleCoding.answer_id,
+                       sa.func.max(sa.case((DrawVerdict.differs, 1), else_=0)).label("differs"),
+                       sa.func.max(sa.case((DrawVerdict.differs.is_(None), 0), else_=1)).label("counted"),
+                       sa.func.max(sa.case((DoubleCoding.reconciled_at.is_not(None), 1), else_=0))
+                       .label("reconciled"))
+             .join(DrawVerdict, DrawVerdict.draw_id == DoubleCoding.id)
+             .where(_finished(round_id), DoubleCoding.answer_id.not_in(blind))
+             .group_by(DoubleCoding.answer_id))
+    if authority_ids is not None:
+        query = (query.join(Answer, DoubleCoding.answer_id == Answer.id)
+                 .join(Response, Answer.response_id == Response.id)
+                 .join(Respondent, Response.respondent_id == Respondent.id)
+                 .where(Respondent.authority_id.in_(authority_ids)))
+    return query
 
 
 def page_of_disagreements(session: Session, viewer: User, round_id: int, authority_ids: list[int] | None,
                           page: int, per_page: int, show_reconciled: bool) -> DisagreementPage:
     """The ``page``-th ``per_page`` differing answers of the round among ``authority_ids``
     (None: every authority), leaving out those ``viewer`` still codes blind, and the
-    reconciled ones unless ``show_reconciled``."""
-    found = verdicts(viewer, round_id, authority_ids).cte("verdicts")
-    listed = found.c.differs if show_reconciled else sa.and_(found.c.differs, sa.not_(found.c.reconciled))
-    pending = sa.and_(sa.not_(found.c.differs), sa.not_(found.c.reconciled))
+    reconciled ones unless ``show_reconciled``. Brings the kept verdicts up to date first."""
+    refresh_verdicts(session, round_id)
+    found = verdicts_by_answer(viewer, round_id, authority_ids).cte("verdicts")
+    listed = found.c.differs == 1 if show_reconciled else sa.and_(found.c.differs == 1, found.c.reconciled == 0)
+    pending = sa.and_(found.c.counted == 1, found.c.differs == 0, found.c.reconciled == 0)
     counts = sa.select(sa.func.count().filter(listed).label("total"),
                        sa.func.count().filter(pending).label("pending")).subquery()
 
     def read(page: int) -> tuple[int, int, list[int]]:
-        # The counts and the page's ids in one statement (the comparison is made once):
-        # one row per id on the page, or a single row without one when the page is empty.
+        # The counts and the page's ids in one statement: one row per id on the page,
+        # or a single row without one when the page is empty.
         ids = (sa.select(found.c.answer_id).where(listed).order_by(found.c.answer_id)
                .offset((page - 1) * per_page).limit(per_page).subquery())
         rows = session.execute(sa.select(counts.c.total, counts.c.pending, ids.c.answer_id)

@@ -40,6 +40,23 @@ class DoubleCoding(Base):
     # The blind coder finished the answer with no code, after confirming that none
     # applies: an explicit empty coding, which reliability counts as a value of its own.
     no_code_applies: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Raised by the database (migration 0031's triggers) whenever what comparing the
+    # coders reads changes: the answer's codings, this draw's state, its answer's other
+    # draws. The application never writes it.
+    codings_version: Mapped[int] = mapped_column(server_default="0")
+
+
+class DrawVerdict(Base):
+    """Whether the coders of a draw's answer differ, as compared when the draw was at
+    ``codings_version``; out of date once the draw's own version has moved on."""
+
+    __tablename__ = "draw_verdict"
+
+    draw_id: Mapped[int] = mapped_column(sa.ForeignKey("double_coding.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    codings_version: Mapped[int]
+    # None: no second coder of the answer counts yet (nothing coded, nothing decided).
+    differs: Mapped[bool | None]
 
 
 class RemovedCoding(Base):

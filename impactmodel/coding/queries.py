@@ -569,16 +569,12 @@ def my_double_coding(session: Session, user: User, round_id: int | None, *, page
 def double_coding_fingerprint(session: Session, round_id: int) -> str:
     """A cheap summary that changes whenever the round's finished double coding does.
 
-    Codings on a drawn answer stay as they were drawn (first coder) or marked done
-    (second coder) until reconciled, and reconciling does not change them, so the
-    finished draws and the codings added or removed on those answers tell every change.
+    The database raises a draw's ``codings_version`` whenever its answer's codings or
+    its draws change (migration 0031), so the finished draws alone tell every change:
+    which they are, when the last was finished, and the sum of their versions.
     """
-    finished = (sa.select(DoubleCoding.answer_id)
-                .where(DoubleCoding.round_id == round_id, DoubleCoding.second_done_at.is_not(None)))
     draws = session.execute(sa.select(sa.func.count(), sa.func.max(DoubleCoding.second_done_at),
-                                      sa.func.sum(DoubleCoding.id))
+                                      sa.func.sum(DoubleCoding.id), sa.func.sum(DoubleCoding.codings_version))
                             .where(DoubleCoding.round_id == round_id,
                                    DoubleCoding.second_done_at.is_not(None))).one()
-    codings = session.execute(sa.select(sa.func.count(), sa.func.max(Coding.id), sa.func.sum(Coding.id))
-                              .where(Coding.answer_id.in_(finished), Coding.coder != INSTRUMENT_CODER)).one()
-    return f"{draws[0]}|{draws[1]}|{draws[2]}|{codings[0]}|{codings[1]}|{codings[2]}"
+    return "|".join(str(value) for value in draws)
