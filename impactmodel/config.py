@@ -41,8 +41,6 @@ DEFAULTS = {
         "3. The same day, tell the authority's designated safeguarding lead what the answer says, "
         "its survey reference and when it was given.\n"
         "4. Follow the lead's advice, keep a note of what you did, and mark the answer as dealt with here."),
-    # How long a score page may reuse its check that the round's data changed since scoring.
-    "SCORES_STALE_CHECK_SECONDS": 30,
     # Argon2id cost; these are argon2-cffi's defaults (RFC 9106). Tests lower them for speed.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

@@ -76,9 +76,7 @@ def config_for(database_url: str, **extra) -> dict:
             "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False, "BASE_URL": "http://localhost",
             # Real Argon2id, cheaper parameters: hashing is not what these tests measure.
-            "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024,
-            # Check staleness on every page, so tests see a change at once.
-            "SCORES_STALE_CHECK_SECONDS": 0, **extra}
+            "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, **extra}
 
 
 @pytest.fixture

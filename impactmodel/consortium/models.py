@@ -33,6 +33,9 @@ class Round(Base):
     retain_until: Mapped[date | None]
     # When that deletion ran: the round's scores stay, its people's answers are gone.
     data_deleted_at: Mapped[datetime | None]
+    # Raised by the database (migration 0032's triggers) whenever scoring's inputs change:
+    # stored scores keep the version they were computed at. The application never writes it.
+    scoring_inputs_version: Mapped[int] = mapped_column(server_default="0")
 
     participations: Mapped[list[Participation]] = relationship(back_populates="round",
                                                                cascade="all, delete-orphan")

@@ -260,8 +260,15 @@ def _ordinal(column, members) -> sa.ColumnElement:
     return sa.case(*[(column == m, i) for i, m in enumerate(members, 1)], else_=0)
 
 
+def inputs_version(session: Session, round_id: int) -> int:
+    """The round's ``scoring_inputs_version``: raised by the database whenever anything
+    scoring reads for the round changes (migration 0032)."""
+    return session.scalar(sa.select(Round.scoring_inputs_version).where(Round.id == round_id))
+
+
 def input_signature(session: Session, round_id: int) -> list[int]:
-    """A cheap signature of everything scoring reads for a round, computed in the database.
+    """A signature of everything scoring reads for a round, computed in the database:
+    how results stored before :func:`inputs_version` existed are judged.
 
     Counts and id-weighted sums over the round's agreed codings (respondent, code by
     its codebook position, valence), respondents (authority, role, level) and participations (Box 6

@@ -1,7 +1,6 @@
 """Compute and store a round's confidence scores; read them back for pages and exports."""
 from __future__ import annotations
 
-import time
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,7 +85,8 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int | None = No
     if seed is None:
         seed = default_seed(session, rnd)
     say(5, "Reading codings and levels")
-    signature = queries.input_signature(session, rnd.id)
+    # Read before the data: a change made while they are read leaves the results stale.
+    inputs_version = queries.inputs_version(session, rnd.id)
     data = queries.load_round(session, rnd)
     say(20, "Scoring authorities")
     result = core.score_round(
@@ -118,7 +118,7 @@ def compute_scores(session: Session, actor, rnd: Round, *, seed: int | None = No
     summary["alternatives"] = [{k: v for k, v in alt.items() if k != "ranks"}
                                | {"ranks": {str(a): r for a, r in alt["ranks"].items()}}
                                for alt in core.alternative_rankings(data.score_input, result, data.second_coder_input)]
-    summary["input_signature"] = signature
+    summary["inputs_version"] = inputs_version
     summary["data_hash"] = core.data_hash(data.score_input)
     summary["weights"] = dict(zip(core.NAMES, core.WEIGHTS.tolist()))
     cb = codebook_mod.load()
@@ -239,32 +239,26 @@ def stored_results(session: Session, rnd: Round, *, scores: bool = True) -> Stor
     return StoredRound(rnd, scoring, list(rows))
 
 
-# round id -> (results computed at, checked at (monotonic seconds), stale?)
-_stale_checks: dict[int, tuple[object, float, bool]] = {}
-
-
-def is_stale(session: Session, stored: StoredRound, max_age: float = 0.0) -> bool:
+def is_stale(session: Session, stored: StoredRound) -> bool:
     """Whether the round's codings, levels or evidence changed since its scores were computed.
 
-    Results stored before signatures were kept are not judged (False). The check scans
-    the round's codings (about a quarter of a second at national scale), so its answer
-    may be reused for ``max_age`` seconds (``SCORES_STALE_CHECK_SECONDS``) while the
-    stored results stay the same: a change shows up on the score pages at most that late.
+    One read of the round: the database raises its ``scoring_inputs_version`` with every
+    such change (migration 0032), and the results keep the version they were computed
+    at. Results stored before versions were kept are judged by their signature, and
+    those stored before signatures were kept are not judged (False).
     """
-    if stored.scoring is None or "input_signature" not in stored.scoring.summary:
+    if stored.scoring is None:
         return False
     if stored.round.data_deleted_at is not None:
         # The respondents' data was deleted when its retention ended: the stored results
         # are the round's record now, and computing again would find nothing.
         return False
-    computed_at = stored.scoring.computed_at
-    cached = _stale_checks.get(stored.round.id)
-    now = time.monotonic()
-    if cached is not None and cached[0] == computed_at and now - cached[1] < max_age:
-        return cached[2]
-    stale = queries.input_signature(session, stored.round.id) != stored.scoring.summary["input_signature"]
-    _stale_checks[stored.round.id] = (computed_at, now, stale)
-    return stale
+    summary = stored.scoring.summary
+    if "inputs_version" in summary:
+        return queries.inputs_version(session, stored.round.id) != summary["inputs_version"]
+    if "input_signature" in summary:
+        return queries.input_signature(session, stored.round.id) != summary["input_signature"]
+    return False
 
 
 def stored_score(session: Session, rnd: Round, authority_id: int) -> ConfidenceScore | None:

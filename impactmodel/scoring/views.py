@@ -50,7 +50,7 @@ def _viewer() -> present.Viewer:
 
 
 def _stale(stored) -> bool:
-    return services.is_stale(db.session, stored, current_app.config["SCORES_STALE_CHECK_SECONDS"])
+    return services.is_stale(db.session, stored)
 
 
 def _round(round_id: int) -> Round:

@@ -17,6 +17,7 @@ from impactmodel.scoring import charts, present, queries, services
 from impactmodel.scoring.present import Table, Viewer, disclosure, pval
 from tests.conftest import ENGINES
 from tests.scoring.helpers import FIGURE2, _coded_rows, figure_csvs, import_round, to_csv
+from tests.statements import statements
 
 LONG = "Kingsmead Metropolitan Borough"
 # One director (hidden) beside five managers and six practitioners (shown): the case where
@@ -289,24 +290,19 @@ def test_notice_when_data_changed_after_scores_were_computed(client, auth, score
     assert "The data have changed" in client.get(urls[0]).get_data(as_text=True)
 
 
-def test_the_stale_check_is_reused_for_a_while(app, client, auth, scored, session, monkeypatch):
-    """At national scale the check scans every coding, so pages may reuse it for
-    SCORES_STALE_CHECK_SECONDS; a recompute is seen at once (its results differ)."""
-    import time as time_mod
+def test_a_change_shows_on_the_next_page_and_the_check_reads_one_row(app, client, auth, scored, session):
+    """The check reads the round's inputs version, which the database raises: a change
+    shows at once, and a recompute clears it at once."""
     rnd, authorities = scored
-    app.config["SCORES_STALE_CHECK_SECONDS"] = 30
-    clock = [1000.0]
-    monkeypatch.setattr(time_mod, "monotonic", lambda: clock[0])
     url = f"/rounds/{rnd.id}/scores"
     auth.login(Role.RESEARCHER)
-    assert "The data have changed" not in client.get(url).get_data(as_text=True)
+    with statements(app) as seen:
+        assert "The data have changed" not in client.get(url).get_data(as_text=True)
+    assert not [s for s in seen if "FROM coding" in s]          # no coding is read to tell
     c = session.scalar(sa.select(Coding).where(Coding.round_id == rnd.id).limit(1))
     c.agreed = False
     session.commit()
-    clock[0] += 10
-    assert "The data have changed" not in client.get(url).get_data(as_text=True)  # reused
-    clock[0] += 25
-    assert "The data have changed" in client.get(url).get_data(as_text=True)      # checked again
+    assert "The data have changed" in client.get(url).get_data(as_text=True)
     services.compute_scores(session, "test", rnd, seed=1, n_replicates=20)
     assert "The data have changed" not in client.get(url).get_data(as_text=True)  # new results
 
