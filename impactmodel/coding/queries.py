@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from impactmodel.auth.models import Role, User
@@ -40,6 +41,51 @@ def question_text(definition: dict | None, key: str) -> str:
                 return found
         return None
     return walk(definition or {}) or key
+
+
+# Each instrument definition's question labels by key, built by one walk of it and kept
+# by the definition's checksum: versions are frozen, and one checksum is one definition
+# wherever it is stored, so what is kept can never be out of date.
+_LABELS: dict[str, dict[str, str]] = {}
+_LABELS_KEPT = 256
+
+
+def _labels(definition: dict | None) -> dict[str, str]:
+    """The labels :func:`question_text` finds, for every key at once."""
+    labels: dict[str, str] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            key, label = node.get("key"), node.get("label")
+            if isinstance(key, str) and isinstance(label, str) and label:
+                labels.setdefault(key, label)
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            return
+        for child in children:
+            walk(child)
+    walk(definition or {})
+    return labels
+
+
+def question_labels(session: Session, version_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Each instrument version's question labels by key: a definition is read and walked
+    once per process, not on every request."""
+    wanted = set(version_ids)
+    if not wanted:
+        return {}
+    checksums = dict(session.execute(sa.select(InstrumentVersion.id, InstrumentVersion.checksum)
+                                     .where(InstrumentVersion.id.in_(wanted))).all())
+    missing = {vid for vid, checksum in checksums.items() if checksum not in _LABELS}
+    if missing:
+        if len(_LABELS) + len(missing) > _LABELS_KEPT:
+            _LABELS.clear()
+        for vid, definition in session.execute(sa.select(InstrumentVersion.id, InstrumentVersion.definition)
+                                               .where(InstrumentVersion.id.in_(missing))):
+            _LABELS[checksums[vid]] = _labels(definition)
+    return {vid: _LABELS[checksum] for vid, checksum in checksums.items()}
 
 
 def visible_authority_ids(session: Session, user: User) -> list[int] | None:
@@ -240,13 +286,19 @@ def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
                       KeyGroup.code, KeyGroup.label)
             .join(Response, Answer.response_id == Response.id)
             .join(Respondent, Response.respondent_id == Respondent.id)
+            .join(Authority, Respondent.authority_id == Authority.id)
+            .join(Round, Respondent.round_id == Round.id)
             .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
+            # The rows name their authority and round: read with them, not one by one.
+            .options(orm.contains_eager(Respondent.authority), orm.contains_eager(Respondent.round))
             .where(Answer.id.in_(batch))).all()
         counts = dict(session.execute(
             sa.select(Coding.answer_id, sa.func.count()).where(
                 Coding.answer_id.in_(batch), Coding.coder != INSTRUMENT_CODER, Coding.agreed.is_(True))
             .group_by(Coding.answer_id)).all())
         coded = set(session.scalars(_coded_by_people().where(Coding.answer_id.in_(batch))))
+        labels = session.info.setdefault("question_labels", {})
+        labels.update(question_labels(session, {row[4] for row in rows} - set(labels)))
         for answer_id, text, question_key, resp, version_id, kg, kg_label in rows:
             by_id[answer_id] = AnswerRow(
                 id=answer_id, text=text or "", question_key=question_key,
@@ -258,16 +310,12 @@ def answer_rows(session: Session, ids: list[int]) -> list[AnswerRow]:
 
 
 def question_of(session: Session, version_id: int, key: str) -> str:
-    """The text of question ``key`` of an instrument version, its definition decoded once
-    per request (the definition column is deferred: rows never carry it)."""
-    cache = session.info.setdefault("question_texts", {})
-    if (version_id, key) not in cache:
-        definitions = session.info.setdefault("definitions", {})
-        if version_id not in definitions:
-            definitions[version_id] = session.scalar(
-                sa.select(InstrumentVersion.definition).where(InstrumentVersion.id == version_id))
-        cache[version_id, key] = question_text(definitions[version_id], key)
-    return cache[version_id, key]
+    """The text of question ``key`` of an instrument version (its labels looked up once
+    per request, from :func:`question_labels`)."""
+    cache = session.info.setdefault("question_labels", {})
+    if version_id not in cache:
+        cache.update(question_labels(session, [version_id]))
+    return cache.get(version_id, {}).get(key) or key
 
 
 def answer_row(session: Session, answer_id: int) -> AnswerRow | None:
@@ -292,24 +340,24 @@ def filter_choices(session: Session, user: User, round_id: int | None,
     if round_id:
         kq = kq.where(KeyGroup.round_id == round_id)
     key_groups = list(dict(session.execute(kq).all()).items())
-    versions = {vid: (definition, title, number, instrument_id)
-                for vid, definition, title, number, instrument_id in session.execute(
-        sa.select(InstrumentVersion.id, InstrumentVersion.definition, Instrument.title,
-                  InstrumentVersion.version, Instrument.id)
+    versions = {vid: (title, number, instrument_id)
+                for vid, title, number, instrument_id in session.execute(
+        sa.select(InstrumentVersion.id, Instrument.title, InstrumentVersion.version, Instrument.id)
         .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
         .where(InstrumentVersion.id.in_({v for _k, v in questions})))} if questions else {}
+    labels = question_labels(session, versions) if versions else {}
     # One option per question of each instrument version: two questions that share a
     # key or a wording stay apart. The version is named when an instrument has several.
     several = {}
-    for _vid, (_d, _t, _n, instrument_id) in versions.items():
+    for _vid, (_t, _n, instrument_id) in versions.items():
         several[instrument_id] = several.get(instrument_id, 0) + 1
     texts: dict[str, str] = {}
     instruments: dict[str, set[str]] = {}
     keys: dict[str, str] = {}
     for key, version_id in questions:
-        definition, title, number, instrument_id = versions.get(version_id, (None, "", None, None))
+        title, number, instrument_id = versions.get(version_id, ("", None, None))
         value = question_value(version_id, key)
-        texts[value] = question_text(definition, key)
+        texts[value] = labels.get(version_id, {}).get(key) or key
         keys[value] = key
         if title:
             name = f"{title} (version {number})" if several.get(instrument_id, 0) > 1 else title

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from impactmodel import codebook, downloads
+from impactmodel.fieldwork import instruments
 from impactmodel.auth.models import Role
 from impactmodel.coding import queries, reliability, services
 from impactmodel.codebook.models import Coding
@@ -250,6 +251,7 @@ def test_the_coding_queue_takes_the_same_statements_however_large_the_round(
     coded_answers(session, make_answer, rnd, north, coder, 10)
     auth.login(coder)
     urls = [f"/coding/?round={rnd.id}&status={s}" for s in ("uncoded", "coded", "all", "review")]
+    client.get(urls[0])         # the process reads the instrument's question labels once
     before = [_statements_of(app, client, url)[1] for url in urls]
     coded_answers(session, make_answer, rnd, north, coder, 120)
     after = [_statements_of(app, client, url) for url in urls]
@@ -258,3 +260,30 @@ def test_the_coding_queue_takes_the_same_statements_however_large_the_round(
     # Counted from the questions' counts when only a question narrows the queue.
     by_question = client.get(f"/coding/?round={rnd.id}&status=all&question=q5").get_data(as_text=True)
     assert "2 answers." in by_question and "page 1 of 1" in by_question
+
+
+def test_question_labels_kept_per_definition_are_those_a_walk_finds():
+    """Each instrument's labels, built once, match a search of its definition key by key,
+    the Welsh translations included."""
+    for instrument in instruments.load().values():
+        labels = queries._labels(instrument.definition)
+        for key in instrument.questions:
+            assert (labels.get(key) or key) == queries.question_text(instrument.definition, key)
+    assert queries._labels({"key": "q", "label": "", "items": [{"key": "q", "label": "Asked"}]}) == {"q": "Asked"}
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_the_coding_queue_reads_each_instruments_definition_once_per_process(app, session, client, auth,
+                                                                         make_round, make_authority,
+                                                                         make_user, make_answer):
+    rnd = make_round()
+    north = make_authority("North", round=rnd)
+    coder = make_user(Role.ADMIN)
+    coded_answers(session, make_answer, rnd, north, coder, 3)
+    auth.login(coder)
+    url = f"/coding/?round={rnd.id}&status=all"
+    assert "Answer 1: the panel" in client.get(url).get_data(as_text=True)
+    page, _n = _statements_of(app, client, url)
+    with statements(app) as seen:
+        again = client.get(url).get_data(as_text=True)
+    assert again == page and not [s for s in seen if "instrument_version.definition" in s]
