@@ -433,7 +433,10 @@ def import_coded(session: Session, stream: IO[str], round_name: str, actor: User
                                                       "respondent, code, valence, excerpt and coder): "
                                                       "was this file imported before?")
                                   for line, v in zip(lines, values) if v["identity"] in stored])
-        session.execute(sa.insert(Coding), values)
+        # Several rows to a statement: the database's triggers on codings run once a
+        # statement, and a national file holds hundreds of thousands of rows.
+        for i in range(0, len(values), IMPORT_ROWS_PER_STATEMENT):
+            session.execute(sa.insert(Coding).values(values[i:i + IMPORT_ROWS_PER_STATEMENT]))
         record(session, actor, "import.coded", "round", target.round.id, rows=len(values),
                duplicates=len(duplicates), respondents_created=target.created_respondents)
         return replace(target.result(len(values), duplicates), duplicates_kept=True)
@@ -559,6 +562,9 @@ def excerpt_of(excerpt: str | None, answer_text: str | None, start: int | None, 
     return ""
 
 
+# Codings stored by one INSERT of an import (about a dozen values each: within what
+# PostgreSQL and SQLite bind in one statement).
+IMPORT_ROWS_PER_STATEMENT = 1000
 # Rows read from the database at a time by an export (a server-side cursor on PostgreSQL).
 YIELD_PER = 2000
 
