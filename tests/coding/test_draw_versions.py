@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
 from impactmodel.codebook.models import Coding
-from impactmodel.coding import queries, reliability
+from impactmodel.coding import queries, reliability, stored_reliability
 from impactmodel.coding.disagreements import page_of_disagreements, refresh_verdicts
 from impactmodel.coding.models import DoubleCoding, DrawVerdict
 from impactmodel.db import utcnow
@@ -185,3 +185,10 @@ def test_the_reliability_fingerprint_moves_with_the_finished_double_coding_alone
     session.execute(sa.update(Coding).where(Coding.id == coding.id).values(valence="negative"))
     session.commit()
     assert fingerprint() not in (start, moved)
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_computing_the_reliability_report_leaves_the_verdicts_ready(session, drawn):
+    stored_reliability.compute(session, "test", drawn["round"], n_resamples=20, per_code_resamples=20)
+    assert refresh_verdicts(session, drawn["round"].id) is False
+    assert session.scalar(sa.select(sa.func.count()).select_from(DrawVerdict)) == 3
