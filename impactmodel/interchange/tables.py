@@ -62,12 +62,12 @@ def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group
     """The round's tables ``names`` as ``viewer`` sees them, reading the stored results once."""
     out = {}
     if "indicators" in names or "indicator_distribution" in names:
-        shown = indicators.figures(session, rnd, viewer)
         labels = indicators.key_group_labels(rnd)
         if "indicators" in names:
-            out["indicators"] = indicators.figures_table(shown, labels, viewer)
+            out["indicators"] = indicators.figures_table(indicators.figures(session, rnd, viewer), labels, viewer)
         if "indicator_distribution" in names:
-            out["indicator_distribution"] = indicators.distribution_table(shown, labels, viewer)
+            out["indicator_distribution"] = indicators.distribution_table(indicators.spreads(session, rnd, viewer),
+                                                                          labels, viewer)
     if "closed_answers" in names:
         out["closed_answers"] = findings.rated_answers_table(session, rnd, viewer, key_group)
     if "response_rates" in names:
