@@ -60,8 +60,9 @@ def round_table(session: Session, rnd: Round, name: str, viewer: present.Viewer,
 
 
 def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group: str | None = None,
-                 names=tuple(TABLES), stored=None) -> dict[str, present.Table]:
-    """The round's tables ``names`` as ``viewer`` sees them, reading the stored results once."""
+                 names=tuple(TABLES), stored=None, continuum_rows=None) -> dict[str, present.Table]:
+    """The round's tables ``names`` as ``viewer`` sees them, reading the stored results once
+    (``stored``, and the continuum's rows, when the caller has read them already)."""
     out = {}
     if "indicators" in names or "indicator_distribution" in names:
         labels = indicators.key_group_labels(rnd)
@@ -83,7 +84,8 @@ def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group
     summary = present.key_group_summary(stored.scoring.summary if stored.scoring else {}, key_group)
     own_tables = ("change", "to_develop", "suggestions", "thirds", "context")
     report_names = set(scored) - set(own_tables)
-    report = present.report_tables(stored, viewer, key_group, names=report_names) if report_names else {}
+    report = (present.report_tables(stored, viewer, key_group, names=report_names, rows=continuum_rows)
+              if report_names else {})
     for name in scored:
         if name == "change":
             table = present.change_table(present.change_rows(stored, services.earlier_scores(session, rnd),

@@ -297,14 +297,16 @@ def method_note(method_version: str | None) -> str:
             "by group, with t quantiles; they assume the staff interviewed were a random sample of their group.")
 
 
-def continuum_table(stored, viewer: Viewer) -> Table:
+def continuum_table(stored, viewer: Viewer, rows: list[dict] | None = None) -> Table:
+    """The continuum as a table; ``rows``: ``continuum_rows(stored, viewer)``, when the
+    caller has them already."""
     t = Table("continuum", "Integration confidence by authority",
               ["Rank", "Authority", "Confidence", "95% interval low", "95% interval high",
                "Rank interval low", "Rank interval high", "Interviewed (DCS · SM · PR)", "Not placed because"]
               + [COMPONENT_LABELS[c[0]] for c in COMPONENTS] + ["Box 6 evidence"],
               note="Ranked from most confident (1); '=' marks equal values. "
                    + method_note(stored.scoring.method_version if stored.scoring else None))
-    rows = continuum_rows(stored, viewer)
+    rows = continuum_rows(stored, viewer) if rows is None else rows
     for r in rows:
         s = r["score"]
         t.rows.append([r["rank_text"] if s.rank is not None else None, r["name"], dec(s.confidence),
@@ -456,9 +458,10 @@ def key_group_summary(summary: dict, key_group: str | None) -> dict:
                           for part in KEY_GROUP_PARTS}}
 
 
-def report_tables(stored, viewer: Viewer, key_group: str | None = None, names=None) -> dict[str, Table]:
+def report_tables(stored, viewer: Viewer, key_group: str | None = None, names=None,
+                  rows: list[dict] | None = None) -> dict[str, Table]:
     """The round report's tables (those of ``names``, or all); consortium counts under the
-    threshold are suppressed.
+    threshold are suppressed. ``rows``: the continuum's, when the caller has them already.
 
     With ``key_group``, the tables of KEY_GROUP_TABLES count only that key group's
     respondents (and say so in their note); the others are the whole round's.
@@ -559,7 +562,7 @@ def report_tables(stored, viewer: Viewer, key_group: str | None = None, names=No
         out["gaps"] = gt
         out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
     if wanted("continuum"):
-        out["continuum"] = continuum_table(stored, viewer)
+        out["continuum"] = continuum_table(stored, viewer, rows)
     if key_group:
         label = summary.get("key_groups", {}).get(key_group, {}).get("label", key_group)
         for name in KEY_GROUP_TABLES[:3]:

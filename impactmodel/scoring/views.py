@@ -142,13 +142,14 @@ def report(round_id: int):
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     key_group = _key_group(rnd)
-    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
+    rows = present.continuum_rows(stored, viewer)
+    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored,
+                                       continuum_rows=rows)
     reach = None
     if not stored.empty and not key_group:
         s = stored.scoring.summary
         reach = charts.level_reach(s.get("level_reach", {}), s.get("respondents_by_role", {}),
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
-    rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
                            placement_agreement=placements.agreement(db.session, rnd),
                            stale=_stale(stored), key_group=key_group, key_groups=rnd.key_groups,
