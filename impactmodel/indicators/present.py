@@ -13,6 +13,7 @@ Rules (docs/INDICATORS.md "Who sees what"), with ``scoring.present.Viewer``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -62,16 +63,6 @@ def place_of(authority: Authority, viewer: Viewer) -> Place:
     return Place(authority, viewer.name(authority), viewer.is_open(authority))
 
 
-def _shown(v, place: Place, key_group: str | None, indicator, viewer: Viewer) -> Shown:
-    # Children counted (a per-child numerator), or anyone counted (any denominator), under the threshold.
-    small = not place.open and ((indicator.per_child and _small(v.numerator, viewer.threshold))
-                                or _small(v.denominator, viewer.threshold))
-    hidden = Suppressed(viewer.threshold) if small else None
-    return Shown(place.authority, place.name, indicator, v.period, key_group,
-                 hidden or v.value, hidden or v.rate_per_10000,
-                 v.numerator if place.open else None, v.denominator if place.open else None)
-
-
 def figures(session: Session, rnd: Round, viewer: Viewer, places: list[Place] | None = None,
             indicator: str | None = None, whole_only: bool = False) -> list[Shown]:
     """The round's figures as ``viewer`` may see them: of the authorities ``places`` (None:
@@ -91,13 +82,29 @@ def figures(session: Session, rnd: Round, viewer: Viewer, places: list[Place] | 
         query = query.where(iv.indicator == indicator)
     if whole_only:
         query = query.where(iv.key_group_id.is_(None))
-    # How each authority is named and whether its counts are open: once per authority, not per figure.
+    # How each authority is named and whether its counts are open: once per authority, not
+    # per figure; figures are sorted on positions worked out once (an indicator's in the
+    # vocabulary, an authority's among the names the viewer sees), not on their text.
     seen = {p.authority.id: p for p in places}
+    by_name = {p.authority.id: i for i, p in enumerate(sorted(places, key=lambda p: p.name))}
     order = {ident: i for i, ident in enumerate(voc.indicators)}
-    out = [_shown(v, seen[v.authority_id], v.code, voc.indicators[v.indicator], viewer)
-           for v in session.execute(query)]
-    out.sort(key=lambda f: (order[f.indicator.id], f.period, f.key_group or "", f.name))
-    return out
+    t = viewer.threshold
+    keyed = []
+    # Plain rows from the connection: a round has thousands of figures.
+    for aid, ind, period, value, numerator, denominator, rate, key_group in session.connection().execute(query):
+        place, indicator = seen[aid], voc.indicators[ind]
+        if place.open:
+            shown = Shown(place.authority, place.name, indicator, period, key_group, value, rate,
+                          numerator, denominator)
+        elif (indicator.per_child and _small(numerator, t)) or _small(denominator, t):
+            # Children counted (a per-child numerator), or anyone counted (any denominator), under the threshold.
+            hidden = Suppressed(t)
+            shown = Shown(place.authority, place.name, indicator, period, key_group, hidden, hidden, None, None)
+        else:
+            shown = Shown(place.authority, place.name, indicator, period, key_group, value, rate, None, None)
+        keyed.append(((order[ind], period, key_group or "", by_name[aid]), shown))
+    keyed.sort(key=itemgetter(0))
+    return [shown for _key, shown in keyed]
 
 
 def authorities_with_figures(session: Session, rnd: Round, viewer: Viewer) -> list[Place]:
