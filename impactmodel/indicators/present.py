@@ -147,19 +147,6 @@ def _count(x):
     return None if x is None else (int(x) if float(x).is_integer() else x)
 
 
-def _hidden(viewer: Viewer, voc: vocabulary.Vocabulary) -> sa.ColumnElement[bool]:
-    """``_shown``'s suppression as SQL: the figure rests on fewer children than the
-    threshold, and its authority is not open to ``viewer``."""
-    iv, t = IndicatorValue, viewer.threshold
-    per_child = [i.id for i in voc.indicators.values() if i.per_child]
-    small = sa.or_(sa.and_(iv.indicator.in_(per_child), iv.numerator > 0, iv.numerator < t),
-                   sa.and_(iv.denominator > 0, iv.denominator < t))
-    open_ids = viewer.user.visible_authority_ids()
-    if open_ids is None:
-        return sa.false()
-    return sa.and_(small, iv.authority_id.not_in(open_ids)) if open_ids else small
-
-
 @dataclass(frozen=True)
 class Spread:
     """The figures of one indicator, period and key group across authorities, as a viewer is shown them."""
@@ -207,7 +194,7 @@ def spreads(session: Session, rnd: Round, viewer: Viewer) -> list[Spread]:
 
 
 def _hidden(viewer: Viewer, voc: vocabulary.Vocabulary) -> sa.ColumnElement[bool]:
-    """``_shown``'s suppression as SQL: the figure rests on fewer children than the
+    """The suppression of ``figures`` as SQL: the figure rests on fewer children than the
     threshold, and its authority is not open to ``viewer``."""
     iv, t = IndicatorValue, viewer.threshold
     per_child = [i.id for i in voc.indicators.values() if i.per_child]
