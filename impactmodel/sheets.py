@@ -83,6 +83,9 @@ def csv_rows(text: str):
 
 def xlsx_text(text: str) -> str:
     """Text as an XLSX cell can hold it: characters XML cannot carry become ``_xHHHH_``."""
+    if text.isprintable() and "_x" not in text:
+        # Nothing to escape, as in most text: a framework matrix measures every excerpt.
+        return text
     text = _UNDERSCORE_ESCAPE.sub(r"_x005F_\1", text)
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 

@@ -17,6 +17,15 @@ from impactmodel.db import db
 csrf = CSRFProtect()
 NUM = ' class="num"'
 
+
+def _cell_html(value) -> str:
+    """A table cell's text, escaped; numbers need no escaping (a round report has thousands)."""
+    if value is None:
+        return ""
+    if type(value) is int or type(value) is float:
+        return str(value)
+    return escape(value)
+
 # Marked for translation: on a respondent's page they are shown in the respondent's language.
 ERROR_TEXT = {
     400: (_l("Something was wrong with that request"), _l("Please go back and try again.")),
@@ -138,9 +147,10 @@ def init_app(app: Flask) -> None:
     def table_rows(rows, num_from=99):
         """A table's body rows (cells from column ``num_from`` on right-aligned as numbers),
         written here rather than cell by cell in a template: a round report has thousands."""
+        opening = [f"<td{NUM if i >= num_from else ''}>" for i in range(max(map(len, rows), default=0))]
         return Markup("\n  ".join(
-            "<tr>" + "".join(f"<td{NUM if i >= num_from else ''}>{escape('' if v is None else v)}</td>"
-                             for i, v in enumerate(row)) + "</tr>" for row in rows))
+            "<tr>" + "".join(f"{opening[i]}{_cell_html(v)}</td>" for i, v in enumerate(row)) + "</tr>"
+            for row in rows))
 
     @app.template_filter("num")
     def num(value, digits=2):

@@ -60,6 +60,9 @@ class Invitation(Base):
     """A single-respondent survey link. The token is the only credential."""
 
     __tablename__ = "invitation"
+    # A round's links of some authorities (a page of the response rates), and which
+    # authorities have links at all, without reading every link of the round.
+    __table_args__ = (sa.Index("ix_invitation_round_authority", "round_id", "authority_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)

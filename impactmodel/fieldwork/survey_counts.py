@@ -34,8 +34,23 @@ class Uptake:
     returned: int
 
 
-def uptake(session: Session, rnd: Round, key_group: str | None = None) -> list[Uptake]:
-    """Links made, opened (a respondent began) and sent back, per authority, role and key group.
+def _links_of_key_group(rnd: Round, key_group: str) -> sa.ColumnElement[bool]:
+    return Invitation.key_group_id.in_(
+        sa.select(KeyGroup.id).where(KeyGroup.round_id == rnd.id, KeyGroup.code == key_group))
+
+
+def authorities_with_links(session: Session, rnd: Round, key_group: str | None = None) -> list[int]:
+    """The ids of the authorities with survey links in the round (of ``key_group``, if given)."""
+    query = sa.select(Invitation.authority_id).where(Invitation.round_id == rnd.id).group_by(Invitation.authority_id)
+    if key_group:
+        query = query.where(_links_of_key_group(rnd, key_group))
+    return list(session.scalars(query))
+
+
+def uptake(session: Session, rnd: Round, key_group: str | None = None,
+           authority_ids: list[int] | None = None) -> list[Uptake]:
+    """Links made, opened (a respondent began) and sent back, per authority, role and key
+    group; of the authorities ``authority_ids`` (None: all).
 
     A link counts as sent when it was made: links are handed out on paper or by the
     authority, so the app cannot know which reached a family.
@@ -48,8 +63,9 @@ def uptake(session: Session, rnd: Round, key_group: str | None = None) -> list[U
               .where(Invitation.round_id == rnd.id)
               .group_by(Invitation.authority_id, Invitation.role, Invitation.key_group_id))
     if key_group:
-        counts = counts.where(Invitation.key_group_id.in_(
-            sa.select(KeyGroup.id).where(KeyGroup.round_id == rnd.id, KeyGroup.code == key_group)))
+        counts = counts.where(_links_of_key_group(rnd, key_group))
+    if authority_ids is not None:
+        counts = counts.where(Invitation.authority_id.in_(authority_ids))
     c = counts.subquery()
     q = sa.select(c.c.authority_id, c.c.role, KeyGroup.code, c.c.sent, c.c.begun, c.c.returned).outerjoin(
         KeyGroup, KeyGroup.id == c.c.key_group_id)

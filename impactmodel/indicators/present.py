@@ -12,8 +12,9 @@ Rules (docs/INDICATORS.md "Who sees what"), with ``scoring.present.Viewer``:
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from impactmodel.scoring.present import EVIDENCE_LABELS, Suppressed, Table, View
 WHOLE = "All children"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Shown:
     """One figure as a viewer may see it."""
 
@@ -50,37 +51,67 @@ def _small(n: float | None, threshold: int) -> bool:
     return n is not None and 0 < n < threshold
 
 
-def _shown(v, authority: Authority, name: str, open_: bool, key_group: str | None, indicator,
-           viewer: Viewer) -> Shown:
-    # Children counted (a per-child numerator), or anyone counted (any denominator), under the threshold.
-    small = not open_ and ((indicator.per_child and _small(v.numerator, viewer.threshold))
-                           or _small(v.denominator, viewer.threshold))
-    hidden = Suppressed(viewer.threshold) if small else None
-    return Shown(authority, name, indicator, v.period, key_group,
-                 hidden or v.value, hidden or v.rate_per_10000,
-                 v.numerator if open_ else None, v.denominator if open_ else None)
+class Place(NamedTuple):
+    """An authority as a viewer meets it: the name they see, and whether its counts are open to them."""
+
+    authority: Authority
+    name: str
+    open: bool
 
 
-def figures(session: Session, rnd: Round, viewer: Viewer, authority: Authority | None = None) -> list[Shown]:
-    """The round's figures (of one authority, or all), as ``viewer`` may see them, in
-    vocabulary order, then period, then all children before key groups."""
+def place_of(authority: Authority, viewer: Viewer) -> Place:
+    return Place(authority, viewer.name(authority), viewer.is_open(authority))
+
+
+def figures(session: Session, rnd: Round, viewer: Viewer, places: list[Place] | None = None,
+            indicator: str | None = None, whole_only: bool = False) -> list[Shown]:
+    """The round's figures as ``viewer`` may see them: of the authorities ``places`` (None:
+    all), of ``indicator`` (None: all), of all children only when ``whole_only``; in
+    vocabulary order, then period, then all children before key groups, then authority."""
     voc = vocabulary.load()
     iv = IndicatorValue
     query = (sa.select(iv.authority_id, iv.indicator, iv.period, iv.value, iv.numerator, iv.denominator,
                        iv.rate_per_10000, KeyGroup.code)
              .outerjoin(KeyGroup, KeyGroup.id == iv.key_group_id)
              .where(iv.round_id == rnd.id, iv.indicator.in_(list(voc.indicators))))
-    places = sa.select(Authority).where(Authority.id.in_(sa.select(iv.authority_id).where(iv.round_id == rnd.id)))
-    if authority is not None:
-        query = query.where(iv.authority_id == authority.id)
-        places = places.where(Authority.id == authority.id)
-    # How each authority is named and whether its counts are open: once per authority, not per figure.
-    seen = {a.id: (a, viewer.name(a), viewer.is_open(a)) for a in session.scalars(places)}
+    if places is None:
+        places = authorities_with_figures(session, rnd, viewer)
+    else:
+        query = query.where(iv.authority_id.in_([p.authority.id for p in places]))
+    if indicator is not None:
+        query = query.where(iv.indicator == indicator)
+    if whole_only:
+        query = query.where(iv.key_group_id.is_(None))
+    # How each authority is named and whether its counts are open: once per authority, not
+    # per figure; figures are sorted on positions worked out once (an indicator's in the
+    # vocabulary, an authority's among the names the viewer sees), not on their text.
+    seen = {p.authority.id: p for p in places}
+    by_name = {p.authority.id: i for i, p in enumerate(sorted(places, key=lambda p: p.name))}
     order = {ident: i for i, ident in enumerate(voc.indicators)}
-    out = [_shown(v, *seen[v.authority_id], v.code, voc.indicators[v.indicator], viewer)
-           for v in session.execute(query)]
-    out.sort(key=lambda f: (order[f.indicator.id], f.period, f.key_group or "", f.name))
-    return out
+    t = viewer.threshold
+    keyed = []
+    # Plain rows from the connection: a round has thousands of figures.
+    for aid, ind, period, value, numerator, denominator, rate, key_group in session.connection().execute(query):
+        place, indicator = seen[aid], voc.indicators[ind]
+        if place.open:
+            shown = Shown(place.authority, place.name, indicator, period, key_group, value, rate,
+                          numerator, denominator)
+        elif (indicator.per_child and _small(numerator, t)) or _small(denominator, t):
+            # Children counted (a per-child numerator), or anyone counted (any denominator), under the threshold.
+            hidden = Suppressed(t)
+            shown = Shown(place.authority, place.name, indicator, period, key_group, hidden, hidden, None, None)
+        else:
+            shown = Shown(place.authority, place.name, indicator, period, key_group, value, rate, None, None)
+        keyed.append(((order[ind], period, key_group or "", by_name[aid]), shown))
+    keyed.sort(key=itemgetter(0))
+    return [shown for _key, shown in keyed]
+
+
+def authorities_with_figures(session: Session, rnd: Round, viewer: Viewer) -> list[Place]:
+    """The authorities with a figure in the round, as ``viewer`` meets them, by the name they see."""
+    found = session.scalars(sa.select(Authority).where(Authority.id.in_(
+        sa.select(IndicatorValue.authority_id).where(IndicatorValue.round_id == rnd.id))))
+    return sorted((place_of(a, viewer) for a in found), key=lambda p: (p.name, p.authority.id))
 
 
 def _group_label(code: str | None, labels: dict[str, str]) -> str:
@@ -108,33 +139,85 @@ def figures_table(shown: list[Shown], labels: dict[str, str], viewer: Viewer) ->
 
 
 def _value(x):
-    if x is None or is_hidden(x):
-        return x
-    return dec(x, 1)
+    # A figure is a float, None or Suppressed (never Withheld).
+    return dec(x, 1) if isinstance(x, float) else x
 
 
 def _count(x):
     return None if x is None else (int(x) if float(x).is_integer() else x)
 
 
-def distribution_table(shown: list[Shown], labels: dict[str, str], viewer: Viewer) -> Table:
+@dataclass(frozen=True)
+class Spread:
+    """The figures of one indicator, period and key group across authorities, as a viewer is shown them."""
+
+    indicator: vocabulary.Indicator
+    period: str
+    key_group: str | None            # the key group's code; None for all children
+    shown: int                       # authorities whose figure is shown
+    hidden: int                      # authorities whose figure is suppressed
+    lowest: float | None             # over the shown figures; None when none is shown
+    median: float | None
+    highest: float | None
+
+
+def spreads(session: Session, rnd: Round, viewer: Viewer) -> list[Spread]:
+    """Per indicator, period and key group, the spread of the figures ``viewer`` is
+    shown, counted in the database; in vocabulary order, then period, then all children
+    before key groups."""
+    voc = vocabulary.load()
+    iv = IndicatorValue
+    hidden = sa.case((_hidden(viewer, voc), 1), else_=0)
+    population = (iv.indicator, iv.period, iv.key_group_id)
+    # Each figure with its place among the shown (or the hidden) figures of its population,
+    # so that the median is the middle one, or the mean of the two middle ones, of the shown.
+    ranked = (sa.select(*population, iv.value, hidden.label("hidden"),
+                        sa.func.row_number().over(partition_by=(*population, hidden), order_by=iv.value)
+                        .label("place"),
+                        sa.func.count().over(partition_by=(*population, hidden)).label("among"))
+              .where(iv.round_id == rnd.id, iv.indicator.in_(list(voc.indicators)))
+              .subquery())
+    shown = ranked.c.hidden == 0
+    # The middle place of an odd count n is (n + 1) / 2; of an even one, n / 2 and n / 2 + 1.
+    middle = sa.and_(shown, (2 * ranked.c.place).between(ranked.c.among, ranked.c.among + 2))
+    query = (sa.select(ranked.c.indicator, ranked.c.period, KeyGroup.code, sa.func.count(),
+                       sa.func.sum(ranked.c.hidden), sa.func.min(sa.case((shown, ranked.c.value))),
+                       sa.func.avg(sa.case((middle, ranked.c.value))),
+                       sa.func.max(sa.case((shown, ranked.c.value))))
+             .outerjoin(KeyGroup, KeyGroup.id == ranked.c.key_group_id)
+             .group_by(ranked.c.indicator, ranked.c.period, ranked.c.key_group_id, KeyGroup.code))
+    out = [Spread(voc.indicators[ind], period, key_group, n - n_hidden, n_hidden, lowest, median, highest)
+           for ind, period, key_group, n, n_hidden, lowest, median, highest in session.execute(query)]
+    order = {ident: i for i, ident in enumerate(voc.indicators)}
+    out.sort(key=lambda x: (order[x.indicator.id], x.period, x.key_group or ""))
+    return out
+
+
+def _hidden(viewer: Viewer, voc: vocabulary.Vocabulary) -> sa.ColumnElement[bool]:
+    """The suppression of ``figures`` as SQL: the figure rests on fewer children than the
+    threshold, and its authority is not open to ``viewer``."""
+    iv, t = IndicatorValue, viewer.threshold
+    per_child = [i.id for i in voc.indicators.values() if i.per_child]
+    small = sa.or_(sa.and_(iv.indicator.in_(per_child), iv.numerator > 0, iv.numerator < t),
+                   sa.and_(iv.denominator > 0, iv.denominator < t))
+    open_ids = viewer.user.visible_authority_ids()
+    if open_ids is None:
+        return sa.false()
+    return sa.and_(small, iv.authority_id.not_in(open_ids)) if open_ids else small
+
+
+def distribution_table(spread: list[Spread], labels: dict[str, str], viewer: Viewer) -> Table:
     """Per indicator, period and key group: how many authorities, and the spread of their figures."""
     t = Table("indicator_distribution", "Quantitative indicators across authorities",
               ["Indicator", "Unit", "Period", "Key group", "Authorities", "Lowest", "Median", "Highest",
                "Direction"],
               note="Over the figures shown to you: figures resting on fewer than "
                    f"{viewer.threshold} children are left out (counted under 'Authorities' in brackets).")
-    groups: dict[tuple, list[Shown]] = {}
-    for f in shown:
-        groups.setdefault((f.indicator.id, f.period, f.key_group), []).append(f)
-    for (_, period, key_group), fs in groups.items():
-        values = [f.value for f in fs if not f.hidden]
-        hidden = len(fs) - len(values)
-        ind = fs[0].indicator
-        t.rows.append([ind.label, ind.unit.label, period, _group_label(key_group, labels),
-                       f"{len(values)}" + (f" ({hidden} left out)" if hidden else ""),
-                       dec(min(values), 1) if values else None, dec(statistics.median(values), 1) if values else None,
-                       dec(max(values), 1) if values else None, ind.direction])
+    for x in spread:
+        ind = x.indicator
+        t.rows.append([ind.label, ind.unit.label, x.period, _group_label(x.key_group, labels),
+                       f"{x.shown}" + (f" ({x.hidden} left out)" if x.hidden else ""),
+                       dec(x.lowest, 1), dec(x.median, 1), dec(x.highest, 1), ind.direction])
     return t
 
 
@@ -166,8 +249,9 @@ def against_index(session: Session, rnd: Round, shown: list[Shown], indicator_id
     return sorted(points, key=lambda p: p["name"])
 
 
-def indicators_with_figures(shown: list[Shown]) -> list[vocabulary.Indicator]:
+def indicators_with_figures(figures: list[Shown] | list[Spread]) -> list[vocabulary.Indicator]:
+    """The indicators of ``figures`` (figures or spreads), in their order."""
     seen: dict[str, vocabulary.Indicator] = {}
-    for f in shown:
+    for f in figures:
         seen.setdefault(f.indicator.id, f.indicator)
     return list(seen.values())

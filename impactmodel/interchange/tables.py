@@ -41,6 +41,8 @@ TABLES = {
 NOT_SCORED = "The round has not been scored yet: compute its scores to fill this table."
 # Read from the round as it is rather than from stored scores: filled before scoring.
 FROM_THE_ROUND = ("closed_answers", "response_rates", "indicators", "indicator_distribution")
+# Tables with a row per authority, read from the stored scores (the others from the round's summary).
+BY_AUTHORITY = ("continuum", "context", "change")
 # Tables that can count one key group's respondents only.
 BY_KEY_GROUP = present.KEY_GROUP_TABLES + ("closed_answers", "response_rates")
 
@@ -58,16 +60,17 @@ def round_table(session: Session, rnd: Round, name: str, viewer: present.Viewer,
 
 
 def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group: str | None = None,
-                 names=tuple(TABLES), stored=None) -> dict[str, present.Table]:
-    """The round's tables ``names`` as ``viewer`` sees them, reading the stored results once."""
+                 names=tuple(TABLES), stored=None, continuum_rows=None) -> dict[str, present.Table]:
+    """The round's tables ``names`` as ``viewer`` sees them, reading the stored results once
+    (``stored``, and the continuum's rows, when the caller has read them already)."""
     out = {}
     if "indicators" in names or "indicator_distribution" in names:
-        shown = indicators.figures(session, rnd, viewer)
         labels = indicators.key_group_labels(rnd)
         if "indicators" in names:
-            out["indicators"] = indicators.figures_table(shown, labels, viewer)
+            out["indicators"] = indicators.figures_table(indicators.figures(session, rnd, viewer), labels, viewer)
         if "indicator_distribution" in names:
-            out["indicator_distribution"] = indicators.distribution_table(shown, labels, viewer)
+            out["indicator_distribution"] = indicators.distribution_table(indicators.spreads(session, rnd, viewer),
+                                                                          labels, viewer)
     if "closed_answers" in names:
         out["closed_answers"] = findings.rated_answers_table(session, rnd, viewer, key_group)
     if "response_rates" in names:
@@ -75,11 +78,14 @@ def round_tables(session: Session, rnd: Round, viewer: present.Viewer, key_group
     scored = [n for n in names if n not in out]
     if not scored:
         return out
-    # No table reads the profiles (the largest part of a stored score) of method 2.0 results.
-    stored = stored or services.stored_results(session, rnd)
+    # No table reads the profiles (the largest part of a stored score) of method 2.0 results,
+    # and most read only the round's summary, not its authorities' scores.
+    stored = stored or services.stored_results(session, rnd, scores=bool(set(scored) & set(BY_AUTHORITY)))
     summary = present.key_group_summary(stored.scoring.summary if stored.scoring else {}, key_group)
     own_tables = ("change", "to_develop", "suggestions", "thirds", "context")
-    report = present.report_tables(stored, viewer, key_group) if set(scored) - set(own_tables) else {}
+    report_names = set(scored) - set(own_tables)
+    report = (present.report_tables(stored, viewer, key_group, names=report_names, rows=continuum_rows)
+              if report_names else {})
     for name in scored:
         if name == "change":
             table = present.change_table(present.change_rows(stored, services.earlier_scores(session, rnd),

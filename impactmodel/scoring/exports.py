@@ -23,11 +23,14 @@ SUPPRESSION_NOTE = ("A count of people under the small-number threshold is writt
 
 def _cell(value):
     """A cell for CSV: decimals with their places as shown, p-values unrounded."""
-    if is_hidden(value):
-        return str(value)
+    # Plain text and numbers first: a download of thousands of rows asks this of every cell.
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, Shown):
         return value.text if value.digits is not None else repr(value.value)
-    return "" if value is None else value
+    return str(value) if is_hidden(value) else value
 
 
 def _xlsx_cell(value):

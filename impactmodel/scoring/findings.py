@@ -140,26 +140,45 @@ def rated_answers_table(session: Session, rnd: Round, viewer: Viewer, key_group:
     return t
 
 
-def response_rates_table(session: Session, rnd: Round, viewer: Viewer, key_group: str | None = None) -> Table:
-    """Survey links sent, begun and sent back, by authority, role and key group."""
+def response_rate_authorities(session: Session, rnd: Round, viewer: Viewer,
+                              key_group: str | None = None) -> list[tuple[Authority, str, bool]]:
+    """The authorities with survey links in the round, in the response rates table's order
+    (those open to ``viewer`` first, then by the name they see), each with that name and
+    whether its counts are open."""
+    return _ranked(session, survey_counts.authorities_with_links(session, rnd, key_group), viewer)
+
+
+def _ranked(session: Session, ids, viewer: Viewer) -> list[tuple[Authority, str, bool]]:
+    found = session.scalars(sa.select(Authority).where(Authority.id.in_(ids))) if ids else []
+    # How each authority is named and whether its counts are open: once per authority, not per row.
+    seen = [(a, viewer.name(a), viewer.is_open(a)) for a in found]
+    return sorted(seen, key=lambda x: (not x[2], x[1], x[0].id))
+
+
+def response_rates_table(session: Session, rnd: Round, viewer: Viewer, key_group: str | None = None,
+                         authorities: list[tuple[Authority, str, bool]] | None = None) -> Table:
+    """Survey links sent, begun and sent back, by authority, role and key group: of
+    ``authorities`` (as ``response_rate_authorities`` gives them; None: every one)."""
     labels = {kg.code: kg.label for kg in rnd.key_groups}
     t = Table("response_rates", "Survey links sent, begun and sent back",
               ["Authority", "Asked of", "Key group", "Links sent", "Begun", "Sent back", "Share sent back"],
               note=key_group_note(labels, key_group)
                    + f"Counts under {viewer.threshold} are shown as <{viewer.threshold} for authorities you see "
                      "by label, and the share with them. A link counts as sent when it was made.")
-    rows = survey_counts.uptake(session, rnd, key_group)
-    # How each authority is named and whether its counts are open: once per authority, not per row.
-    seen = {a.id: (viewer.name(a), viewer.is_open(a)) for a in session.scalars(
-        sa.select(Authority).where(Authority.id.in_({r.authority_id for r in rows})))}
+    if authorities is None:
+        rows = survey_counts.uptake(session, rnd, key_group)
+        authorities = _ranked(session, {r.authority_id for r in rows}, viewer)
+    else:
+        rows = survey_counts.uptake(session, rnd, key_group, [a.id for a, _name, _open in authorities])
+    place = {a.id: i for i, (a, _name, _open) in enumerate(authorities)}
     out = []
     for r in rows:
-        name, open_ = seen[r.authority_id]
+        _a, name, open_ = authorities[place[r.authority_id]]
         sent, begun, returned = (viewer.count(n, open_) for n in (r.sent, r.begun, r.returned))
         share = WITHHELD if any(is_hidden(x) for x in (sent, returned)) else dec(r.returned / r.sent if r.sent else 0.0)
         out.append(([name, ROLE_LABELS.get(r.role, r.role),
                      labels.get(r.key_group, r.key_group) if r.key_group else "None", sent, begun, returned, share],
-                    (not open_, name, r.role, r.key_group or "")))
+                    (place[r.authority_id], r.role, r.key_group or "")))
     out.sort(key=lambda x: x[1])
     t.rows = [row for row, _key in out]
     return t

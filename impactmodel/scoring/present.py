@@ -297,14 +297,16 @@ def method_note(method_version: str | None) -> str:
             "by group, with t quantiles; they assume the staff interviewed were a random sample of their group.")
 
 
-def continuum_table(stored, viewer: Viewer) -> Table:
+def continuum_table(stored, viewer: Viewer, rows: list[dict] | None = None) -> Table:
+    """The continuum as a table; ``rows``: ``continuum_rows(stored, viewer)``, when the
+    caller has them already."""
     t = Table("continuum", "Integration confidence by authority",
               ["Rank", "Authority", "Confidence", "95% interval low", "95% interval high",
                "Rank interval low", "Rank interval high", "Interviewed (DCS · SM · PR)", "Not placed because"]
               + [COMPONENT_LABELS[c[0]] for c in COMPONENTS] + ["Box 6 evidence"],
               note="Ranked from most confident (1); '=' marks equal values. "
                    + method_note(stored.scoring.method_version if stored.scoring else None))
-    rows = continuum_rows(stored, viewer)
+    rows = continuum_rows(stored, viewer) if rows is None else rows
     for r in rows:
         s = r["score"]
         t.rows.append([r["rank_text"] if s.rank is not None else None, r["name"], dec(s.confidence),
@@ -456,8 +458,10 @@ def key_group_summary(summary: dict, key_group: str | None) -> dict:
                           for part in KEY_GROUP_PARTS}}
 
 
-def report_tables(stored, viewer: Viewer, key_group: str | None = None) -> dict[str, Table]:
-    """The round report's tables; consortium counts under the threshold are suppressed.
+def report_tables(stored, viewer: Viewer, key_group: str | None = None, names=None,
+                  rows: list[dict] | None = None) -> dict[str, Table]:
+    """The round report's tables (those of ``names``, or all); consortium counts under the
+    threshold are suppressed. ``rows``: the continuum's, when the caller has them already.
 
     With ``key_group``, the tables of KEY_GROUP_TABLES count only that key group's
     respondents (and say so in their note); the others are the whole round's.
@@ -468,91 +472,102 @@ def report_tables(stored, viewer: Viewer, key_group: str | None = None) -> dict[
     count = viewer.count
     out: dict[str, Table] = {}
 
-    roles = [r.value for r in RespondentRole]
-    imp = Table("impacts", "Impacts at each level, by group",
-                ["Level", "Impact"] + [ROLE_LABELS[r] for r in roles] + ["Authorities"],
-                note="Respondents naming each impact, and authorities where anyone named it; counts of people "
-                     "under the threshold are shown as <5.")
-    for row in summary.get("impacts_by_level", []):
-        if not any(row["respondents"].values()):
-            continue
-        imp.rows.append([row["level"], labels.get(row["code"], row["code"])]
-                        + [count(row["respondents"][r]) for r in roles] + [row["authorities"]])
-    out["impacts"] = imp
+    def wanted(name: str) -> bool:
+        return names is None or name in names
 
-    emb = Table("embedding", "Level 4: embedding achieved and hoped for, by group",
-                ["Embedding"] + [f"{GROUP_SHORT[g]}: now" for g in GROUPS]
-                + [f"{GROUP_SHORT[g]}: to come" for g in GROUPS],
-                note="Staff (DCS, service managers SM, practitioners PR) naming each sign of embedding as "
-                     "happening now, part of everyday practice, and as a sign still to come (an aspiration). "
-                     "Only embedding happening now counts as an impact in the index.")
-    for row in summary.get("embedding", []):
-        emb.rows.append([labels.get(row["code"], row["code"])]
-                        + [count(row["achieved"][g]) for g in GROUPS] + [count(row["aspiration"][g]) for g in GROUPS])
-    out["embedding"] = emb
+    if wanted("impacts"):
+        roles = [r.value for r in RespondentRole]
+        imp = Table("impacts", "Impacts at each level, by group",
+                    ["Level", "Impact"] + [ROLE_LABELS[r] for r in roles] + ["Authorities"],
+                    note="Respondents naming each impact, and authorities where anyone named it; counts of people "
+                         "under the threshold are shown as <5.")
+        for row in summary.get("impacts_by_level", []):
+            if not any(row["respondents"].values()):
+                continue
+            imp.rows.append([row["level"], labels.get(row["code"], row["code"])]
+                            + [count(row["respondents"][r]) for r in roles] + [row["authorities"]])
+        out["impacts"] = imp
 
-    prog = Table("progress", "Too early to say, and a shared understanding of integration",
-                 ["Answer"] + [ROLE_LABELS[g] for g in GROUPS] + ["Authorities"],
-                 note="Staff saying it is too early to say what difference integration has made, and whether the "
-                      "meaning of integrated services is shared across the authority and its partners.")
-    progress_labels = {("P.too_early", "positive"): "Too early to say",
-                       ("P.shared_understanding", "positive"): "Understanding shared across the authority",
-                       ("P.shared_understanding", "to_develop"): "Understanding only partly or not yet shared"}
-    for row in summary.get("progress", []):
-        prog.rows.append([progress_labels.get((row["code"], row["valence"]), row["code"])]
-                         + [count(row["respondents"][g]) for g in GROUPS] + [row["authorities"]])
-    out["progress"] = prog
+    if wanted("embedding"):
+        emb = Table("embedding", "Level 4: embedding achieved and hoped for, by group",
+                    ["Embedding"] + [f"{GROUP_SHORT[g]}: now" for g in GROUPS]
+                    + [f"{GROUP_SHORT[g]}: to come" for g in GROUPS],
+                    note="Staff (DCS, service managers SM, practitioners PR) naming each sign of embedding as "
+                         "happening now, part of everyday practice, and as a sign still to come (an aspiration). "
+                         "Only embedding happening now counts as an impact in the index.")
+        for row in summary.get("embedding", []):
+            emb.rows.append([labels.get(row["code"], row["code"])] + [count(row["achieved"][g]) for g in GROUPS]
+                            + [count(row["aspiration"][g]) for g in GROUPS])
+        out["embedding"] = emb
 
-    t1 = summary.get("table1", {})
-    parents, children = t1.get("parent", []), t1.get("child", [])
-    table1 = Table("table1", "Table 1. Parents' and children's views on support received",
-                   ["Rank", "Parents' views: 'impacts on my child'", "Parents", "Children's views: 'impacts on me'",
-                    "Children"],
-                   note=f"Each view was given by {t1.get('minimum', 5)} or more individuals; ranked by "
-                        "how many gave it.")
-    for i in range(max(len(parents), len(children))):
-        p = parents[i] if i < len(parents) else None
-        c = children[i] if i < len(children) else None
-        table1.rows.append([i + 1, labels.get(p["code"]) if p else "", count(p["respondents"]) if p else "",
-                            labels.get(c["code"]) if c else "", count(c["respondents"]) if c else ""])
-    out["table1"] = table1
+    if wanted("progress"):
+        prog = Table("progress", "Too early to say, and a shared understanding of integration",
+                     ["Answer"] + [ROLE_LABELS[g] for g in GROUPS] + ["Authorities"],
+                     note="Staff saying it is too early to say what difference integration has made, and whether the "
+                          "meaning of integrated services is shared across the authority and its partners.")
+        progress_labels = {("P.too_early", "positive"): "Too early to say",
+                           ("P.shared_understanding", "positive"): "Understanding shared across the authority",
+                           ("P.shared_understanding", "to_develop"): "Understanding only partly or not yet shared"}
+        for row in summary.get("progress", []):
+            prog.rows.append([progress_labels.get((row["code"], row["valence"]), row["code"])]
+                             + [count(row["respondents"][g]) for g in GROUPS] + [row["authorities"]])
+        out["progress"] = prog
 
-    t2 = summary.get("table2", {})
-    table2 = Table("table2", "Table 2. Key contributing features: DCS, manager and practitioner views",
-                   ["Group", "Rank", "Feature", "Authorities", "Participants"],
-                   note=f"Features named in at least half the authorities ({t2.get('minimum_authorities', '–')} "
-                        f"of {t2.get('authorities', '–')}), ranked by authorities then participants. "
-                        "* one of the External Steering Group's nine features.")
-    for g in GROUPS:
-        for i, r in enumerate(t2.get("groups", {}).get(g, []), 1):
-            table2.rows.append([ROLE_LABELS[g], i, labels.get(r["code"], r["code"]) + ("*" if r["code"] in steering else ""),
-                                r["authorities"], count(r["respondents"])])
-    out["table2"] = table2
+    if wanted("table1"):
+        t1 = summary.get("table1", {})
+        parents, children = t1.get("parent", []), t1.get("child", [])
+        table1 = Table("table1", "Table 1. Parents' and children's views on support received",
+                       ["Rank", "Parents' views: 'impacts on my child'", "Parents", "Children's views: 'impacts on me'",
+                        "Children"],
+                       note=f"Each view was given by {t1.get('minimum', 5)} or more individuals; ranked by "
+                            "how many gave it.")
+        for i in range(max(len(parents), len(children))):
+            p = parents[i] if i < len(parents) else None
+            c = children[i] if i < len(children) else None
+            table1.rows.append([i + 1, labels.get(p["code"]) if p else "", count(p["respondents"]) if p else "",
+                                labels.get(c["code"]) if c else "", count(c["respondents"]) if c else ""])
+        out["table1"] = table1
 
-    gaps = summary.get("gaps", {})
-    cmh = gaps.get("test") == "cmh"
-    gt = Table("gaps", "Where managers and practitioners differ" + (
-                   " (stratified by authority)" if cmh else " (all authorities pooled)"),
-               ["Code", "Valence", "Managers mentioning", "Managers", "Practitioners mentioning",
-                "Practitioners", "More by", "Difference",
-                "p (CMH)" if cmh else "p (Fisher exact)", "q (BH)"],
-               note=f"{gaps.get('tested', 0)} codes tested; "
-                    + ("p from the Cochran-Mantel-Haenszel test across authorities; " if cmh else "")
-                    + "q is the Benjamini-Hochberg adjusted p-value."
-                    + (f" Authorities with both managers and practitioners: {gaps.get('authorities', 0)}."
-                       if cmh else " Results of method 1.0: staff pooled across authorities."))
-    for r in gaps.get("rows", []):
-        gt.rows.append([labels.get(r["code"], r["code"]), VALENCE_LABELS.get(r["valence"], r["valence"]),
-                        count(r["manager_mentions"]), count(r["manager_n"]), count(r["practitioner_mentions"]),
-                        count(r["practitioner_n"]), "managers" if r["difference"] > 0 else "practitioners",
-                        dec(r["difference"]), pval(r["p"]), pval(r["q"])])
-    out["gaps"] = gt
-    out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
-    out["continuum"] = continuum_table(stored, viewer)
+    if wanted("table2"):
+        t2 = summary.get("table2", {})
+        table2 = Table("table2", "Table 2. Key contributing features: DCS, manager and practitioner views",
+                       ["Group", "Rank", "Feature", "Authorities", "Participants"],
+                       note=f"Features named in at least half the authorities ({t2.get('minimum_authorities', '–')} "
+                            f"of {t2.get('authorities', '–')}), ranked by authorities then participants. "
+                            "* one of the External Steering Group's nine features.")
+        for g in GROUPS:
+            for i, r in enumerate(t2.get("groups", {}).get(g, []), 1):
+                feature = labels.get(r["code"], r["code"]) + ("*" if r["code"] in steering else "")
+                table2.rows.append([ROLE_LABELS[g], i, feature, r["authorities"], count(r["respondents"])])
+        out["table2"] = table2
+
+    if wanted("gaps") or wanted("gaps_shown"):
+        gaps = summary.get("gaps", {})
+        cmh = gaps.get("test") == "cmh"
+        gt = Table("gaps", "Where managers and practitioners differ" + (
+                       " (stratified by authority)" if cmh else " (all authorities pooled)"),
+                   ["Code", "Valence", "Managers mentioning", "Managers", "Practitioners mentioning",
+                    "Practitioners", "More by", "Difference",
+                    "p (CMH)" if cmh else "p (Fisher exact)", "q (BH)"],
+                   note=f"{gaps.get('tested', 0)} codes tested; "
+                        + ("p from the Cochran-Mantel-Haenszel test across authorities; " if cmh else "")
+                        + "q is the Benjamini-Hochberg adjusted p-value."
+                        + (f" Authorities with both managers and practitioners: {gaps.get('authorities', 0)}."
+                           if cmh else " Results of method 1.0: staff pooled across authorities."))
+        for r in gaps.get("rows", []):
+            gt.rows.append([labels.get(r["code"], r["code"]), VALENCE_LABELS.get(r["valence"], r["valence"]),
+                            count(r["manager_mentions"]), count(r["manager_n"]), count(r["practitioner_mentions"]),
+                            count(r["practitioner_n"]), "managers" if r["difference"] > 0 else "practitioners",
+                            dec(r["difference"]), pval(r["p"]), pval(r["q"])])
+        out["gaps"] = gt
+        out["gaps_shown"] = gaps_shown(gt, gaps.get("rows", []))
+    if wanted("continuum"):
+        out["continuum"] = continuum_table(stored, viewer, rows)
     if key_group:
         label = summary.get("key_groups", {}).get(key_group, {}).get("label", key_group)
         for name in KEY_GROUP_TABLES[:3]:
-            out[name].note = f"Respondents of the key group '{label}' only. {out[name].note}"
+            if name in out:
+                out[name].note = f"Respondents of the key group '{label}' only. {out[name].note}"
     return out
 
 

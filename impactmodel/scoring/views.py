@@ -23,12 +23,15 @@ from impactmodel.consortium.models import Authority, Participation, Round
 from impactmodel.consortium.urls import authority_for_url
 from impactmodel.db import db
 from impactmodel.enums import RespondentRole
+from impactmodel.inputs import as_id
 from impactmodel.interchange import tables as round_tables
-from impactmodel.scoring import charts, core, exports, placements, present, services
+from impactmodel.scoring import charts, core, exports, findings, placements, present, services
 from impactmodel.scoring.models import RoundScoring, ScoringRun
 
 bp = Blueprint("scoring", __name__)
 
+# The response rates page shows this many authorities' rows at a time.
+AUTHORITIES_PER_PAGE = 25
 # Flask adds "; charset=utf-8" to text types itself.
 FORMATS = {"csv": "text/csv",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -139,13 +142,14 @@ def report(round_id: int):
     stored = services.stored_results(db.session, rnd)
     viewer = _viewer()
     key_group = _key_group(rnd)
-    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored)
+    rows = present.continuum_rows(stored, viewer)
+    tables = round_tables.round_tables(db.session, rnd, viewer, key_group, names=REPORT_TABLES, stored=stored,
+                                       continuum_rows=rows)
     reach = None
     if not stored.empty and not key_group:
         s = stored.scoring.summary
         reach = charts.level_reach(s.get("level_reach", {}), s.get("respondents_by_role", {}),
                                    [(r.value, r.short) for r in RespondentRole], viewer.threshold)
-    rows = present.continuum_rows(stored, viewer)
     return render_template("scoring/report.html", round=rnd, stored=stored, tables=tables,
                            placement_agreement=placements.agreement(db.session, rnd),
                            stale=_stale(stored), key_group=key_group, key_groups=rnd.key_groups,
@@ -162,9 +166,16 @@ def response_rates(round_id: int):
     """Whose voice is missing: survey links sent, begun and sent back."""
     rnd = _round(round_id)
     key_group = _key_group(rnd)
-    table = round_tables.round_table(db.session, rnd, "response_rates", _viewer(), key_group)
+    viewer = _viewer()
+    # A page of authorities at a time (about six rows each); the downloads hold them all.
+    authorities = findings.response_rate_authorities(db.session, rnd, viewer, key_group)
+    pages = max(1, -(-len(authorities) // AUTHORITIES_PER_PAGE))
+    page = min(max(1, as_id(request.args.get("page", "")) or 1), pages)
+    on_page = authorities[(page - 1) * AUTHORITIES_PER_PAGE:page * AUTHORITIES_PER_PAGE]
+    table = findings.response_rates_table(db.session, rnd, viewer, key_group, on_page)
     return render_template("scoring/response_rates.html", round=rnd, table=table, key_group=key_group,
-                           key_groups=rnd.key_groups)
+                           key_groups=rnd.key_groups, page=page, pages=pages, per_page=AUTHORITIES_PER_PAGE,
+                           n_authorities=len(authorities))
 
 
 @bp.get("/rounds/<int:round_id>/scores.json")

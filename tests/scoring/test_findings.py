@@ -11,11 +11,13 @@ from openpyxl import load_workbook
 
 from impactmodel.auth.models import Role
 from impactmodel.consortium.models import Authority, Participation
+from impactmodel.consortium import services as consortium
 from impactmodel.fieldwork import invitations, surveys
 from impactmodel.interchange import tables as round_tables
 from impactmodel.scoring import services
 from impactmodel.scoring.models import RoundScoring
 from tests.conftest import ENGINES
+from tests.statements import statements
 from tests.scoring.helpers import FIGURE2, FIGURE3, _coded_rows, import_round, to_csv
 
 COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt"]
@@ -236,3 +238,49 @@ def test_export_table_by_key_group_refuses_what_it_cannot_do(runner, session, re
     assert unknown.exit_code != 0 and "no key group 'nope'" in unknown.output and "asd" in unknown.output
     whole_only = runner.invoke(args=["export", "table", "gaps", "--round", rnd.name, "--key-group", "lac"])
     assert whole_only.exit_code != 0 and "not broken down by key group" in whole_only.output
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_response_rates_page_shows_authorities_a_page_at_a_time(app, client, auth, session, make_round):
+    rnd = make_round("Round 1")
+
+    def add(names):
+        for name in names:
+            consortium.ensure_participation(session, rnd, consortium.get_or_create_authority(session, name))
+        session.commit()
+        for name in names:
+            invitations.create_invitations(session, "test", round=rnd, authority=name, role="parent", count=1)
+
+    def page(n=None):
+        url = f"/rounds/{rnd.id}/response-rates" + (f"?page={n}" if n else "")
+        client.get(url)
+        with statements(app) as seen:
+            text = client.get(url).get_data(as_text=True)
+        return len(seen), text
+
+    add([f"Place {i:02d}" for i in range(3)])
+    auth.login(Role.ADMIN)
+    few, _ = page()
+    add([f"Place {i:02d}" for i in range(3, 30)])
+    many, first = page()
+    assert many == few
+    assert ">Place 00</td>" in first and ">Place 24</td>" in first and ">Place 25</td>" not in first
+    assert "authorities 1–25 of 30" in first and "page=2" in first
+    second = page(2)[1]
+    assert ">Place 25</td>" in second and ">Place 29</td>" in second and ">Place 24</td>" not in second
+    assert ">Place 29</td>" in page(7)[1] and ">Place 00</td>" in page("x")[1]
+    rates = _csv(client.get(f"/rounds/{rnd.id}/scores/tables/response_rates.csv"))
+    assert [r[0] for r in rates[1:]] == [f"Place {i:02d}" for i in range(30)]     # the download holds all
+
+
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
+def test_only_tables_with_a_row_per_authority_read_the_scores(app, client, auth, report_round):
+    rnd, _ = report_round
+    auth.login(Role.ADMIN)
+    client.get(f"/rounds/{rnd.id}/scores/tables/table1.csv")
+    for name in round_tables.TABLES:
+        with statements(app) as seen:
+            response = client.get(f"/rounds/{rnd.id}/scores/tables/{name}.csv")
+        assert response.status_code == 200, name
+        # The others come from the round's stored summary alone.
+        assert any("FROM confidence_score" in s for s in seen) == (name in round_tables.BY_AUTHORITY), name
