@@ -5,12 +5,12 @@
   than from every link of the round.
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0032
 """
 from alembic import op
 
 revision = '0030'
-down_revision = '0025'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
