@@ -110,8 +110,8 @@ def neutralised_sql(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
 def copy_csv(connection: sa.Connection, query: sa.Select) -> Iterator[bytes]:
     """The rows of ``query`` as CSV lines in UTF-8 written by PostgreSQL (``COPY ... TO
     STDOUT``), one line at a time, each ending in CRLF: the bytes :func:`csv_lines` writes
-    for the same rows, provided each of ``query``'s columns is text passed through
-    :func:`neutralised_sql`.
+    for the same rows, provided each of ``query``'s columns (two or more: PostgreSQL quotes
+    a lone ``\\.`` in a file of one column) is text passed through :func:`neutralised_sql`.
 
     Runs in ``connection``'s transaction. Its parameters are bound by the driver, which
     quotes each one as a literal (COPY takes no parameters of its own).
