@@ -89,7 +89,7 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
         buf.truncate()
 
 
-# neutralise() as PostgreSQL sees it: the first characters' code points, and the same
+# neutralise() as PostgreSQL sees it: the first character's code point, and the same
 # number pattern, anchored as fullmatch() anchors it (without the newline flag, PostgreSQL's
 # $ matches only at the very end, as fullmatch does).
 _MARKED_CODE_POINTS = [ord(c) for c in _MARKED_STARTS]

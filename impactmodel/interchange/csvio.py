@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field, replace
-from typing import IO, Iterable, Iterator
+from typing import IO, Generator, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -641,7 +641,7 @@ def coded_cells(rnd: Round, authority_ids: set[int] | None = None,
 
 
 def coded_csv(session: Session, rnd: Round, authority_ids: set[int] | None = None,
-              blind_coder_id: int | None = None) -> Iterator[bytes]:
+              blind_coder_id: int | None = None) -> Generator[bytes, None, None]:
     """The coded CSV in UTF-8 (header first), a line at a time, limited as :func:`coded_rows` says.
 
     On PostgreSQL the database writes the rows (:func:`coded_cells`), which takes a
