@@ -6,9 +6,11 @@ ever assembled in memory. Every cell still goes through ``sheets``.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
 import tempfile
-from typing import IO, Any, Callable, Iterable
+from typing import IO, Any, Callable, Generator, Iterable
 
 from flask import Response, stream_with_context
 from sqlalchemy.orm import Session
@@ -42,7 +44,27 @@ def csv_chunks(rows: Iterable[Iterable[Any]]):
 def csv_response(rows: Iterable[Iterable[Any]], name: str) -> Response:
     """A CSV download of ``rows`` (header first), streamed while the rows are read from
     the request's database session."""
-    return Response(stream_with_context(_closing(csv_chunks(rows), db.session)), mimetype="text/csv",
+    return _csv_stream(csv_chunks(rows), name)
+
+
+def csv_lines_response(lines: Generator[bytes, None, None], name: str) -> Response:
+    """A CSV download of ``lines`` already written spreadsheet-safe, one row each (such as
+    ``sheets.csv_lines`` or ``sheets.copy_csv`` write), sent ``CHUNK_ROWS`` at a time while
+    they are read."""
+    return _csv_stream(_line_chunks(lines), name)
+
+
+def _line_chunks(lines: Generator[bytes, None, None]):
+    # A download abandoned part way closes the lines before the session: a COPY that
+    # writes them holds the session's connection until it is closed.
+    with contextlib.closing(lines):
+        # Every line ends in CRLF, so only the end of the lines joins to b"".
+        while chunk := b"".join(itertools.islice(lines, CHUNK_ROWS)):
+            yield chunk
+
+
+def _csv_stream(chunks: Iterable[str | bytes], name: str) -> Response:
+    return Response(stream_with_context(_closing(chunks, db.session)), mimetype="text/csv",
                     headers={"Content-Disposition": _attachment(name)})
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field, replace
-from typing import IO, Iterable
+from typing import IO, Generator, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -569,6 +569,24 @@ IMPORT_ROWS_PER_STATEMENT = 1000
 YIELD_PER = 2000
 
 
+def _agreed_codings(rnd: Round, authority_ids: set[int] | None, blind_coder_id: int | None,
+                    *columns) -> sa.Select:
+    """``columns`` of the round's agreed codings, in the export's order, limited as
+    :func:`coded_rows` says."""
+    query = (sa.select(*columns).select_from(Coding)
+             .join(Respondent, Coding.respondent_id == Respondent.id)
+             .join(Authority, Respondent.authority_id == Authority.id)
+             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True),
+                    sa.true() if authority_ids is None else Respondent.authority_id.in_(authority_ids))
+             .order_by(Authority.name, Respondent.reference, Coding.id))
+    if blind_coder_id is not None:
+        pending = (sa.select(DoubleCoding.answer_id)
+                   .where(DoubleCoding.second_coder_id == blind_coder_id,
+                          DoubleCoding.second_done_at.is_(None)))
+        query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
+    return query
+
+
 def coded_rows(session: Session, rnd: Round, authority_ids: set[int] | None = None,
                blind_coder_id: int | None = None):
     """The round's agreed codings as rows of ``CODED_COLUMNS``, read a batch at a time.
@@ -582,19 +600,10 @@ def coded_rows(session: Session, rnd: Round, authority_ids: set[int] | None = No
                                       .where(KeyGroup.round_id == rnd.id)).all())
     # Role and valence as the text stored: the file holds their values, and making an
     # enum member of each of them per row costs time for nothing.
-    query = (sa.select(Authority.name, Respondent.reference, sa.type_coerce(Respondent.role, sa.String),
-                       Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Respondent.key_group_id,
-                       Coding.excerpt, Coding.answer_id, Coding.start, Coding.end, Coding.coder)
-             .join(Respondent, Coding.respondent_id == Respondent.id)
-             .join(Authority, Respondent.authority_id == Authority.id)
-             .where(Coding.round_id == rnd.id, Coding.agreed.is_(True),
-                    sa.true() if authority_ids is None else Respondent.authority_id.in_(authority_ids))
-             .order_by(Authority.name, Respondent.reference, Coding.id))
-    if blind_coder_id is not None:
-        pending = (sa.select(DoubleCoding.answer_id)
-                   .where(DoubleCoding.second_coder_id == blind_coder_id,
-                          DoubleCoding.second_done_at.is_(None)))
-        query = query.where(sa.or_(Coding.answer_id.is_(None), Coding.answer_id.not_in(pending)))
+    query = _agreed_codings(rnd, authority_ids, blind_coder_id,
+                            Authority.name, Respondent.reference, sa.type_coerce(Respondent.role, sa.String),
+                            Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Respondent.key_group_id,
+                            Coding.excerpt, Coding.answer_id, Coding.start, Coding.end, Coding.coder)
     # Through the session's connection: plain rows, without the ORM's work on each one.
     result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
@@ -618,20 +627,50 @@ def _span_texts(session: Session, batch) -> dict[int, str | None]:
     return dict(session.execute(sa.select(Answer.id, Answer.text).where(Answer.id.in_(ids))).all())
 
 
+def coded_cells(rnd: Round, authority_ids: set[int] | None = None,
+                blind_coder_id: int | None = None) -> sa.Select:
+    """:func:`coded_rows` as one PostgreSQL query: the same rows in the same order, each
+    cell already spreadsheet-safe text (``sheets.neutralised_sql``), for ``sheets.copy_csv``."""
+    span = sa.case((Coding.end.is_(None), sa.func.substr(Answer.text, Coding.start + 1)),
+                   else_=sa.func.substr(Answer.text, Coding.start + 1, Coding.end - Coding.start))
+    # excerpt_of(): the stored excerpt, else the span of the answer, read for those rows
+    # alone. Each branch is neutralised on its own, so that no row works out its excerpt twice.
+    excerpt = sa.case((Coding.excerpt != "", sheets.neutralised_sql(Coding.excerpt)),
+                      (Coding.start.is_not(None), sa.select(sheets.neutralised_sql(span))
+                       .where(Answer.id == Coding.answer_id).scalar_subquery()))
+    cells = [sheets.neutralised_sql(cell) for cell in (
+        Authority.name, Respondent.reference, sa.type_coerce(Respondent.role, sa.Text), Coding.code_id,
+        sa.type_coerce(Coding.valence, sa.Text), KeyGroup.code)]
+    return (_agreed_codings(rnd, authority_ids, blind_coder_id, *cells, excerpt,
+                            sheets.neutralised_sql(Coding.coder))
+            .outerjoin(KeyGroup, sa.and_(KeyGroup.id == Respondent.key_group_id, KeyGroup.round_id == rnd.id)))
+
+
+def coded_csv(session: Session, rnd: Round, authority_ids: set[int] | None = None,
+              blind_coder_id: int | None = None) -> Generator[bytes, None, None]:
+    """The coded CSV in UTF-8 (header first), a line at a time, limited as :func:`coded_rows` says.
+
+    On PostgreSQL the database writes the rows (:func:`coded_cells`), which takes a
+    fraction of the time; elsewhere they are written here. The text is the same.
+    """
+    yield from sheets.csv_lines([CODED_COLUMNS])
+    if session.get_bind().dialect.name == "postgresql":
+        yield from sheets.copy_csv(session.connection(), coded_cells(rnd, authority_ids, blind_coder_id))
+    else:
+        yield from sheets.csv_lines(coded_rows(session, rnd, authority_ids, blind_coder_id))
+
+
 def export_coded(session: Session, round_name: str, out: IO[str],
                  authority_ids: set[int] | None = None, blind_coder_id: int | None = None) -> int:
-    """Write the round's agreed codings in the import format (see :func:`coded_rows`).
+    """Write the round's agreed codings in the import format (see :func:`coded_csv`).
     Returns the row count.
 
-    Cells are written spreadsheet-safe (``sheets.csv_writer``); the import restores them.
+    Cells are written spreadsheet-safe (``sheets``); the import restores them.
     """
     rnd = session.scalar(sa.select(Round).where(Round.name == _normalise(round_name)))
     if rnd is None:
         raise LookupError(f"no round called {round_name!r}")
-    writer = sheets.csv_writer(out)
-    writer.writerow(CODED_COLUMNS)
-    n = 0
-    for row in coded_rows(session, rnd, authority_ids, blind_coder_id):
-        writer.writerow(row)
-        n += 1
-    return n
+    lines = -1          # the header is no row
+    for lines, line in enumerate(coded_csv(session, rnd, authority_ids, blind_coder_id)):
+        out.write(line.decode())
+    return lines

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -107,9 +106,9 @@ def upload():
 def export_coded(round_id: int):
     rnd = db.session.get(Round, round_id) or abort(404)
     # A researcher downloads only the authorities assigned to them; the CLI exports all.
-    rows = csvio.coded_rows(db.session, rnd, authority_ids=current_user.visible_authority_ids(),
+    lines = csvio.coded_csv(db.session, rnd, authority_ids=current_user.visible_authority_ids(),
                             blind_coder_id=current_user.id)
-    return downloads.csv_response(itertools.chain([csvio.CODED_COLUMNS], rows), f"coded-{rnd.id}.csv")
+    return downloads.csv_lines_response(lines, f"coded-{rnd.id}.csv")
 
 
 @bp.get("/rounds/<int:round_id>/export/responses")

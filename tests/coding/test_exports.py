@@ -69,6 +69,7 @@ def _export_coded(runner, rnd):
     return result.output
 
 
+@pytest.mark.parametrize("database_url", ENGINES, indirect=True)
 def test_coded_csv_round_trip_is_lossless(coded_round, runner, tmp_path, database_url, sqlite_template):
     rnd, a, _b, _answers = coded_round
     first = _export_coded(runner, rnd)
