@@ -15,12 +15,15 @@ a case are joined to its ``Case`` by a ``Link`` (a case element refers to no not
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import operator
+import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -35,7 +38,7 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import User
 from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements, code_guid,
-                                           guid, has_valence_children)
+                                           guid, guids_of, has_valence_children)
 from impactmodel.codebook.models import Code, Coding
 from impactmodel.coding.models import DoubleCoding, Memo
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
@@ -104,19 +107,33 @@ def lf_text(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
 # Rows read from the database at a time (a server-side cursor on PostgreSQL).
 YIELD_PER = 2000
 # Sources whose XML is written to the temporary file at once.
-SOURCES_PER_WRITE = 500
+SOURCES_PER_WRITE = 2000
 # project.qde is most of the file and deflating it most of the time it takes to write:
 # the fastest level makes it a quarter larger and takes a third of the time.
 QDE_COMPRESSLEVEL = 1
-# A coding as the export reads it: these columns first, in this order, then what the
-# query adds. Rows are read by position: a row's values by name cost ten times as much,
-# and a round has hundreds of thousands of codings. The valence is the text stored (no
-# enum member per row): code GUIDs are made from it.
-_CODING_COLUMNS = (Coding.id, Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Coding.coder_id,
-                   Coding.coder, Coding.created_at, Coding.start, Coding.end, Coding.excerpt,
-                   Coding.answer_id, Coding.agreed)
+_SPAN = operator.itemgetter(0, 1)
+
+
+def _utc_text(column, dialect: str):
+    """``column``, a UTC time, as ``_when`` writes it, formatted by the database: a round
+    has hundreds of thousands of codings, and formatting their times in Python takes seconds."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)     # SQLite keeps UTC times as text
+
+
+def _coding_columns(dialect: str) -> tuple:
+    """A coding as the export reads it: these columns first, in this order, then what the
+    query adds. Rows are read by position: a row's values by name cost ten times as much,
+    and a round has hundreds of thousands of codings. The valence is the text stored (no
+    enum member per row): code GUIDs are made from it."""
+    return (Coding.id, Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Coding.coder_id,
+            Coding.coder, _utc_text(Coding.created_at, dialect), Coding.start, Coding.end, Coding.excerpt,
+            Coding.answer_id, Coding.agreed)
+
+
 _CODER_ID, _CODER, _CREATED_AT, _START, _END, _EXCERPT, _ANSWER, _AGREED = range(3, 11)
-_AFTER_CODING = len(_CODING_COLUMNS)     # where the query's own columns begin
+_AFTER_CODING = 11     # where the query's own columns begin
 
 
 def _placed(c, lf: str, to_lf: Sequence[int]) -> tuple[int, int, tuple]:
@@ -140,12 +157,23 @@ def _fragment(el: ET.Element, level: int) -> str:
 
 
 def _rows(session: Session, query):
-    # Through the session's connection: plain rows, without the ORM's work on each one.
+    # Through the session's connection: plain rows, without the ORM's work on each one,
+    # taken a batch at a time (one call per batch rather than per row).
     result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
-        yield from result
+        for batch in result.partitions():
+            yield from batch
     finally:
         result.close()
+
+
+class _WriteOnly:
+    """A binary file as zipfile sees it when it cannot seek: each entry's sizes then follow
+    its data (a data descriptor) instead of being written back into its header, which
+    would seek, and flush the file's buffer, twice for every one of tens of thousands of sources."""
+
+    def __init__(self, fh: IO[bytes]):
+        self.write, self.flush, self.tell = fh.write, fh.flush, fh.tell
 
 
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
@@ -275,33 +303,34 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)))
         return variable_values[key]
 
+    coding_guid, selection_guid, answer_guid = guids_of("coding"), guids_of("selection"), guids_of("answer")
+
     def source_xml(sg, name, lf, placed, role, kg, question, ms) -> str:
         """One ``TextSource`` as XML text (written directly: a round has tens of thousands).
         ``placed`` holds its codings as ``(start, end, coding row)`` in ``lf``."""
-        spans: dict[tuple[int, int], list] = defaultdict(list)
-        for s0, e0, c in placed:
-            spans[s0, e0].append(c)
         out = [f'    <TextSource guid="{sg}" name={_attr(name)} plainTextPath="internal://{sg}.txt">\n']
-        for (s0, e0), group in sorted(spans.items()):
-            codings, made = [], []
-            for coding_id, code_id, valence, coder_id, coder, created_at, *_ in group:
-                stamp = _when(created_at)
-                if created_at is not None:
+        # Sorted by span, codings keep their order within one (the sort is stable).
+        for (s0, e0), group in itertools.groupby(sorted(placed, key=_SPAN), key=_SPAN):
+            codings, made, first = [], [], None
+            for _s, _e, (coding_id, code_id, valence, coder_id, coder, stamp, *_) in group:
+                user = guid_of_coder.get((coder_id, coder)) or user_guid(coder_id, coder)
+                first = first or user
+                if stamp is None:
+                    stamp = _when(None)
+                else:
                     made.append(stamp)      # as UTC text, times sort as they do as times
-                codings.append(f'        <Coding guid="{guid("coding", str(coding_id))}" '
-                               f'creatingUser="{user_guid(coder_id, coder)}" creationDateTime="{stamp}">\n'
-                               f'          <CodeRef targetGUID="{code_ref(code_id, valence)}" />\n'
+                codings.append(f'        <Coding guid="{coding_guid(str(coding_id))}" '
+                               f'creatingUser="{user}" creationDateTime="{stamp}">\n'
+                               f'          <CodeRef targetGUID="{code_refs.get((code_id, valence)) or code_ref(code_id, valence)}" />\n'
                                "        </Coding>\n")
-            first = group[0]
             # Only names can hold characters to escape: guids, numbers and times cannot.
-            out.append(f'      <PlainTextSelection guid="{guid("selection", f"{sg}:{s0}:{e0}")}" '
-                       f'name={_attr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
-                       f'creatingUser="{user_guid(first[_CODER_ID], first[_CODER])}" '
-                       f'creationDateTime="{min(made) if made else _when(None)}">\n')
+            out.append(f'      <PlainTextSelection guid="{selection_guid(f"{sg}:{s0}:{e0}")}" '
+                       f'name={_attr(lf[s0:min(e0, s0 + 60)])} startPosition="{s0}" endPosition="{e0}" '
+                       f'creatingUser="{first}" creationDateTime="{min(made) if made else _when(None)}">\n')
             out.extend(codings)
             out.append("      </PlainTextSelection>\n")
             counts["selections"] += 1
-            counts["codings"] += len(group)
+            counts["codings"] += len(codings)
         for m in ms:
             ng = guid("memo", str(m.id))
             out.append(f'      <NoteRef targetGUID="{ng}" />\n')
@@ -311,6 +340,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         out.append("    </TextSource>\n")
         return "".join(out)
 
+    dialect = session.get_bind().dialect.name
     answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
                          Respondent.authority_id, Respondent.role, Respondent.case_id,
                          KeyGroup.code.label("key_group"))
@@ -319,15 +349,15 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
                .where(*in_scope, Answer.text.is_not(None), response_counts())
                .order_by(Respondent.authority_id, Answer.id))
-    # The codings on those answers, in the same order, read alongside them.
-    on_answers = (sa.select(*_CODING_COLUMNS, Respondent.authority_id)
-                  .join(Answer, Coding.answer_id == Answer.id)
-                  .join(Response, Answer.response_id == Response.id)
-                  .join(Respondent, Response.respondent_id == Respondent.id)
-                  .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
-                  .order_by(Respondent.authority_id, Coding.answer_id, Coding.id))
+    # The codings on answers, in the same order, read alongside them: from the coding table
+    # alone, which keeps each coding's authority (the answers' query leaves out those not exported).
+    on_answers = (sa.select(*_coding_columns(dialect), Coding.authority_id)
+                  .where(Coding.round_id == rnd.id, Coding.answer_id.is_not(None), Coding.coder != INSTRUMENT_CODER)
+                  .order_by(Coding.authority_id, Coding.answer_id, Coding.id))
+    if authority_ids is not None:
+        on_answers = on_answers.where(Coding.authority_id.in_(authority_ids))
     # Imported codings with an excerpt and no answer: one source per respondent.
-    loose = (sa.select(*_CODING_COLUMNS, Coding.respondent_id, Respondent.authority_id, Respondent.role,
+    loose = (sa.select(*_coding_columns(dialect), Coding.respondent_id, Respondent.authority_id, Respondent.role,
                        Respondent.case_id, KeyGroup.code)
              .join(Respondent, Coding.respondent_id == Respondent.id)
              .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
@@ -347,16 +377,16 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 if key == (authority_id, answer_id):
                     mine = [c for c in group if shown(c)]
                 key, group = next(by_answer, (None, None))
-            if not (text or "").strip():
+            if not text.strip():
                 continue
             question = questions.get((version_id, question_key))
             if question is None:
                 question = questions[version_id, question_key] = question_of(session, version_id, question_key)
             lf, to_lf, _ = lf_text(text)
-            yield (guid("answer", str(answer_id)),
+            yield (answer_guid(str(answer_id)),
                    f"{authority_name(authority_id)} · {role.label} · {question_key} · answer {answer_id}",
                    lf, [_placed(c, lf, to_lf) for c in mine], authority_id, role, kg, question,
-                   memos.get(answer_id, []), case_id)
+                   memos.get(answer_id, ()), case_id)
 
     def loose_sources():
         rows = [c for c in _rows(session, loose) if shown(c)]
@@ -375,7 +405,11 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                    f"{authority_name(authority_id)} · {role.label} · imported excerpts · respondent {rid}",
                    "\n\n".join(parts), placed, authority_id, role, kg, "imported excerpts", [], case_id)
 
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=QDE_COMPRESSLEVEL) as zf, \
+    # Every source's file has the export's time; the same ZipInfo fields writestr would give.
+    made_at = time.localtime()[:6]
+    with (open(out, "wb") if isinstance(out, (str, os.PathLike)) else contextlib.nullcontext(out)) as fh, \
+            zipfile.ZipFile(_WriteOnly(fh), "w", compression=zipfile.ZIP_DEFLATED,
+                            compresslevel=QDE_COMPRESSLEVEL) as zf, \
             tempfile.TemporaryFile() as sources_xml:
         pending_xml: list[str] = []
         for sg, name, lf, placed, aid, role, kg, question, ms, case_id in itertools.chain(answer_sources(),
@@ -386,7 +420,9 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 pending_xml.clear()
             # Stored, not deflated: an answer is a few hundred bytes, and starting a
             # compressor for each of tens of thousands costs more than it saves.
-            zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
+            entry = zipfile.ZipInfo(f"sources/{sg}.txt", made_at)
+            entry.external_attr = 0o600 << 16
+            zf.writestr(entry, lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
             cases[aid].append(sg)
             if case_id is not None:
                 child_cases[case_id].append(sg)
