@@ -16,15 +16,13 @@ a case are joined to its ``Case`` by a ``Link`` (a case element refers to no not
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import operator
 import os
 import re
-import shutil
 import tempfile
 import time
-import zipfile
+import zlib
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import IO, Sequence
@@ -41,6 +39,7 @@ from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTIO
                                            guid, guids_of, has_valence_children)
 from impactmodel.codebook.models import Code, Coding
 from impactmodel.coding.models import DoubleCoding, Memo
+from impactmodel.coding.qdpx_zip import QdpxZip
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, Response, response_counts
@@ -111,6 +110,8 @@ SOURCES_PER_WRITE = 2000
 # project.qde is most of the file and deflating it most of the time it takes to write:
 # the fastest level makes it a quarter larger and takes a third of the time.
 QDE_COMPRESSLEVEL = 1
+# Bytes of the sources' XML copied into project.qde at a time.
+COPY_CHUNK = 1 << 20
 _SPAN = operator.itemgetter(0, 1)
 
 
@@ -167,13 +168,27 @@ def _rows(session: Session, query):
         result.close()
 
 
-class _WriteOnly:
-    """A binary file as zipfile sees it when it cannot seek: each entry's sizes then follow
-    its data (a data descriptor) instead of being written back into its header, which
-    would seek, and flush the file's buffer, twice for every one of tens of thousands of sources."""
+class _Deflated:
+    """Text written as UTF-8, deflated (a raw stream, as a zip entry holds it) to the
+    binary file ``fh``, counting its CRC-32 and size for the entry's header."""
 
     def __init__(self, fh: IO[bytes]):
-        self.write, self.flush, self.tell = fh.write, fh.flush, fh.tell
+        self._fh = fh
+        self._deflate = zlib.compressobj(QDE_COMPRESSLEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.crc = self.size = 0
+
+    def write(self, text: str) -> None:
+        self.write_encoded(text.encode("utf-8"))
+
+    def write_encoded(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self._fh.write(self._deflate.compress(data))
+
+    def finish(self) -> int:
+        """Ends the stream; returns its deflated size."""
+        self._fh.write(self._deflate.flush())
+        return self._fh.tell()
 
 
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
@@ -405,12 +420,10 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                    f"{authority_name(authority_id)} · {role.label} · imported excerpts · respondent {rid}",
                    "\n\n".join(parts), placed, authority_id, role, kg, "imported excerpts", [], case_id)
 
-    # Every source's file has the export's time; the same ZipInfo fields writestr would give.
-    made_at = time.localtime()[:6]
-    with (open(out, "wb") if isinstance(out, (str, os.PathLike)) else contextlib.nullcontext(out)) as fh, \
-            zipfile.ZipFile(_WriteOnly(fh), "w", compression=zipfile.ZIP_DEFLATED,
-                            compresslevel=QDE_COMPRESSLEVEL) as zf, \
-            tempfile.TemporaryFile() as sources_xml:
+    # Every source's file has the export's time.
+    archive_of = (open(out, "wb") if isinstance(out, (str, os.PathLike)) else contextlib.nullcontext(out))
+    with archive_of as fh, tempfile.TemporaryFile() as sources_xml, tempfile.TemporaryFile() as qde_file:
+        archive = QdpxZip(fh, time.localtime()[:6])
         pending_xml: list[str] = []
         for sg, name, lf, placed, aid, role, kg, question, ms, case_id in itertools.chain(answer_sources(),
                                                                                         loose_sources()):
@@ -420,26 +433,25 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 pending_xml.clear()
             # Stored, not deflated: an answer is a few hundred bytes, and starting a
             # compressor for each of tens of thousands costs more than it saves.
-            entry = zipfile.ZipInfo(f"sources/{sg}.txt", made_at)
-            entry.external_attr = 0o600 << 16
-            zf.writestr(entry, lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
+            archive.add(f"sources/{sg}.txt", lf.encode("utf-8"))
             cases[aid].append(sg)
             if case_id is not None:
                 child_cases[case_id].append(sg)
             counts["sources"] += 1
         sources_xml.write("".join(pending_xml).encode("utf-8"))
         sources_xml.seek(0)
-        with zf.open("project.qde", "w", force_zip64=True) as raw, \
-                io.TextIOWrapper(raw, encoding="utf-8", newline="") as qde:
-            _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
-                           authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
+        qde = _Deflated(qde_file)
+        _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+                       authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
+        archive.add_deflated("project.qde", qde_file, qde.crc, qde.size, qde.finish())
+        archive.close()
     return {**counts, "cases": len(cases), "users": len(user_guids)}
 
 
-def _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+def _write_project(qde: _Deflated, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
                    authority_name, sources_xml, n_sources, notes, case_memos, user_guid) -> None:
     """``project.qde``: the project element's parts in the order Project.xsd sets, written
-    as text to ``qde``; the sources' XML, already UTF-8, is copied to ``raw`` beneath it."""
+    to ``qde``; the sources' XML, already UTF-8, is copied beneath the cases."""
     qde.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     qde.write(f'<Project xmlns="{NS}" name={quoteattr(f"impactmodel: {rnd.name}")} origin="impactmodel" '
               f'creationDateTime="{_when(None)}">\n')
@@ -469,23 +481,27 @@ def _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid,
     qde.write(_fragment(variables_el, 1))
 
     if cases:
-        cases_el = ET.Element(Q + "Cases")
+        # Written directly: the authorities' cases refer to every source.
+        def case_xml(case_guid: str, name: str, sources: list[str]) -> str:
+            if not sources:
+                return f'    <Case guid="{case_guid}" name={_attr(name)} />\n'
+            return "".join((f'    <Case guid="{case_guid}" name={_attr(name)}>\n',
+                            *(f'      <SourceRef targetGUID="{sg}" />\n' for sg in sources), "    </Case>\n"))
+
+        qde.write("  <Cases>\n")
         for aid in sorted(cases, key=authority_name):
-            case = _el(cases_el, "Case", guid=guid("authority", str(aid)), name=authority_name(aid))
-            for sg in cases[aid]:
-                _el(case, "SourceRef", targetGUID=sg)
+            qde.write(case_xml(guid("authority", str(aid)), authority_name(aid), cases[aid]))
         case_rows = {c.id: c for c in session.scalars(sa.select(Case).where(Case.round_id == rnd.id))}
         for cid in sorted(child_cases, key=lambda c: (authority_name(case_rows[c].authority_id),
                                                       case_rows[c].reference)):
-            case = _el(cases_el, "Case", guid=guid("case", str(cid)),
-                       name=f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}")
-            for sg in child_cases[cid]:
-                _el(case, "SourceRef", targetGUID=sg)
-        qde.write(_fragment(cases_el, 1))
+            qde.write(case_xml(guid("case", str(cid)),
+                               f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}",
+                               child_cases[cid]))
+        qde.write("  </Cases>\n")
     if n_sources:
         qde.write("  <Sources>\n")
-        qde.flush()
-        shutil.copyfileobj(sources_xml, raw)
+        while chunk := sources_xml.read(COPY_CHUNK):
+            qde.write_encoded(chunk)
         qde.write("  </Sources>\n")
     if notes or case_memos:
         notes_el = ET.Element(Q + "Notes")
