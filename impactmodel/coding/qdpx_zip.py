@@ -29,6 +29,40 @@ _UNIX = 3 << 8               # version made by: Unix, so the permissions below a
 _PERMISSIONS = 0o600 << 16   # rw------- as zipfile gives an entry written from bytes
 
 
+_CRC_POLYNOMIAL = 0xEDB88320    # CRC-32's, bits reversed as zlib keeps them
+
+
+def _times_mod_p(a: int, b: int) -> int:
+    """``a * b`` modulo CRC-32's polynomial (zlib's ``multmodp``)."""
+    m, product = 1 << 31, 0
+    while True:
+        if a & m:
+            product ^= b
+            if not a & (m - 1):
+                return product
+        m >>= 1
+        b = (b >> 1) ^ _CRC_POLYNOMIAL if b & 1 else b >> 1
+
+
+# x to the power 2**k modulo the polynomial, for k from 0: each the square of the last.
+_X_TO_2_TO_K = [1 << 30]
+for _ in range(31):
+    _X_TO_2_TO_K.append(_times_mod_p(_X_TO_2_TO_K[-1], _X_TO_2_TO_K[-1]))
+
+
+def crc32_combine(crc_a: int, crc_b: int, length_b: int) -> int:
+    """The CRC-32 of A followed by B, from A's, B's and B's length in bytes: zlib's
+    ``crc32_combine``, which Python's zlib does not offer. Appending a byte multiplies
+    A's CRC by x**8, so B's length shifts A's CRC by x**(8 * length_b)."""
+    shift, k = 1 << 31, 3
+    while length_b:
+        if length_b & 1:
+            shift = _times_mod_p(_X_TO_2_TO_K[k & 31], shift)
+        length_b >>= 1
+        k += 1
+    return _times_mod_p(shift, crc_a) ^ crc_b
+
+
 def _narrow(value: int) -> int:
     return _SENTINEL if value >= _LIMIT else value
 
@@ -43,6 +77,7 @@ class QdpxZip:
         self._fh = fh
         self._offset = fh.tell()
         self._central: list[bytes] = []
+        self._unwritten: list[bytes] = []     # entries are written to fh a thousand at a time
 
     def add(self, name: str, data: bytes) -> None:
         """``data`` stored (not compressed) as ``name``."""
@@ -52,6 +87,7 @@ class QdpxZip:
         """The raw deflate stream in ``deflated`` (read from its start), of ``size`` bytes
         with CRC-32 ``crc``, as ``name``."""
         self._header(name, DEFLATED, crc, size, deflated_size, b"")
+        self._write_out()
         deflated.seek(0)
         shutil.copyfileobj(deflated, self._fh)
         self._offset += deflated_size
@@ -63,8 +99,10 @@ class QdpxZip:
         local_extra = struct.pack("<2H2Q", 1, 16, size, deflated_size) if zip64 else b""
         version = 45 if zip64 else 20
         sizes = (_SENTINEL, _SENTINEL) if zip64 else (deflated_size, size)
-        self._fh.write(_LOCAL.pack(b"PK\x03\x04", version, 0, method, time, date, crc, *sizes,
-                                   len(encoded), len(local_extra)) + encoded + local_extra + data)
+        self._unwritten.append(_LOCAL.pack(b"PK\x03\x04", version, 0, method, time, date, crc, *sizes,
+                                           len(encoded), len(local_extra)) + encoded + local_extra + data)
+        if len(self._unwritten) == 1000:
+            self._write_out()
         # The central record says in its own zip64 field what does not fit in 32 bits.
         wide = [v for v in (size, deflated_size, self._offset) if v >= _LIMIT]
         central_extra = struct.pack(f"<2H{len(wide)}Q", 1, 8 * len(wide), *wide) if wide else b""
@@ -75,8 +113,13 @@ class QdpxZip:
             _PERMISSIONS, _narrow(self._offset)) + encoded + central_extra)
         self._offset += _LOCAL.size + len(encoded) + len(local_extra) + len(data)
 
+    def _write_out(self) -> None:
+        self._fh.write(b"".join(self._unwritten))
+        self._unwritten.clear()
+
     def close(self) -> None:
         """The central directory and the end records."""
+        self._write_out()
         start, count = self._offset, len(self._central)
         directory = b"".join(self._central)
         self._fh.write(directory)

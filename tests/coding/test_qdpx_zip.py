@@ -3,13 +3,16 @@ from the front) find in it, including where the format needs zip64 records."""
 from __future__ import annotations
 
 import io
+import random
 import shutil
 import struct
 import subprocess
 import zipfile
 import zlib
 
-from impactmodel.coding import qdpx_zip
+import pytest
+
+from impactmodel.coding import qdpx, qdpx_zip
 from impactmodel.coding.qdpx_zip import QdpxZip
 
 MADE_AT = (2026, 12, 3, 14, 7, 31)
@@ -110,3 +113,38 @@ def test_sizes_and_offsets_past_the_32_bit_limit_go_in_zip64_fields(monkeypatch)
     record, extra = _central(raw, "project.qde")
     assert record[16] == 0xFFFFFFFF and struct.unpack(f"<2H{len(extra) // 8}Q", extra)[-1] == qde_at
     assert raw.count(b"PK\x06\x06") == 1          # the directory starts past the limit
+
+
+def test_crc32_combine_gives_the_crc_of_the_two_parts_together():
+    rng = random.Random(7)
+    for length_a, length_b in [(0, 0), (0, 5), (5, 0), (1, 1), (100, 4096), (3000, 100_003)]:
+        a, b = rng.randbytes(length_a), rng.randbytes(length_b)
+        assert qdpx_zip.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failure_deflating_aside_reaches_the_export_without_a_hang():
+    with pytest.raises(OSError, match="No space"):
+        with qdpx._DeflatedAside(_FullDisk()) as aside:
+            for _ in range(50):          # more than the queue holds
+                aside.write(b"<TextSource />\n" * 1000)
+            aside.finish()
+
+
+def test_the_sources_deflated_aside_splice_into_one_stream():
+    fh, aside_fh = io.BytesIO(), io.BytesIO()
+    with qdpx._DeflatedAside(aside_fh) as aside:
+        aside.write("  <Sources>ü\n".encode() * 5000)
+        aside.finish()
+    qde = qdpx._Deflated(fh)
+    qde.write("<Project>\n" * 300)
+    qde.splice(aside)
+    qde.write("</Project>\n")
+    size = qde.finish()
+    whole = "<Project>\n" * 300 + "  <Sources>ü\n" * 5000 + "</Project>\n"
+    assert zlib.decompress(fh.getvalue()[:size], -zlib.MAX_WBITS) == whole.encode()
+    assert (qde.crc, qde.size) == (zlib.crc32(whole.encode()), len(whole.encode()))
