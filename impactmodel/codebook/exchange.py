@@ -81,12 +81,13 @@ def guid(kind: str, key: str) -> str:
 
 def guids_of(kind: str) -> Callable[[str], str]:
     """``guid(kind, key)`` as a function of ``key`` alone, for making many GUIDs of one kind
-    (an export makes hundreds of thousands): the kind's bytes are made once."""
-    prefix = _NAMESPACE_BYTES + f"{kind}:".encode()
-    sha1, variant = hashlib.sha1, _VARIANT_DIGIT
+    (an export makes hundreds of thousands): the kind's bytes are hashed once."""
+    hashed_prefix, variant = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:".encode()), _VARIANT_DIGIT
 
     def of(key: str) -> str:
-        h = sha1(prefix + key.encode()).hexdigest()
+        hashed = hashed_prefix.copy()
+        hashed.update(key.encode())
+        h = hashed.hexdigest()
         return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
     return of
 

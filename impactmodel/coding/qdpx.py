@@ -381,8 +381,9 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         """One ``TextSource`` as XML text (written directly: a round has tens of thousands).
         ``placed`` holds its codings as ``(start, end, coding row)`` in ``lf``."""
         out = [f'    <TextSource guid="{sg}" name={_attr(name)} plainTextPath="internal://{sg}.txt">\n']
-        # Sorted by span, codings keep their order within one (the sort is stable).
-        for (s0, e0), group in itertools.groupby(sorted(placed, key=_SPAN), key=_SPAN):
+        if len(placed) > 1:
+            placed.sort(key=_SPAN)      # stable: codings keep their order within a span
+        for (s0, e0), group in itertools.groupby(placed, key=_SPAN):
             codings, made, first = [], [], None
             for _s, _e, (coding_id, code_id, valence, coder_id, coder, stamp, *_) in group:
                 user = guid_of_coder.get((coder_id, coder)) or user_guid(coder_id, coder)
@@ -398,9 +399,8 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
             # Only names can hold characters to escape: guids, numbers and times cannot.
             out.append(f'      <PlainTextSelection guid="{selection_guid(f"{sg}:{s0}:{e0}")}" '
                        f'name={_attr(lf[s0:min(e0, s0 + 60)])} startPosition="{s0}" endPosition="{e0}" '
-                       f'creatingUser="{first}" creationDateTime="{min(made) if made else _when(None)}">\n')
-            out.extend(codings)
-            out.append("      </PlainTextSelection>\n")
+                       f'creatingUser="{first}" creationDateTime="{min(made) if made else _when(None)}">\n'
+                       f'{"".join(codings)}      </PlainTextSelection>\n')
             counts["selections"] += 1
             counts["codings"] += len(codings)
         for m in ms:

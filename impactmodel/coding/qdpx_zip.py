@@ -81,7 +81,19 @@ class QdpxZip:
 
     def add(self, name: str, data: bytes) -> None:
         """``data`` stored (not compressed) as ``name``."""
-        self._header(name, STORED, zlib.crc32(data), len(data), len(data), data)
+        if self._offset + len(data) >= _LIMIT:
+            self._header(name, STORED, zlib.crc32(data), len(data), len(data), data)
+            return
+        # Most entries: a small source early in the file, with no zip64 field.
+        encoded, crc, size = name.encode("ascii"), zlib.crc32(data), len(data)
+        time, date = self._dos
+        self._unwritten.append(_LOCAL.pack(b"PK\x03\x04", 20, 0, STORED, time, date, crc, size, size,
+                                           len(encoded), 0) + encoded + data)
+        self._central.append(_CENTRAL.pack(b"PK\x01\x02", _UNIX | 20, 20, 0, STORED, time, date, crc, size, size,
+                                           len(encoded), 0, 0, 0, 0, _PERMISSIONS, self._offset) + encoded)
+        self._offset += _LOCAL.size + len(encoded) + size
+        if len(self._unwritten) >= 1000:
+            self._write_out()
 
     def add_deflated(self, name: str, deflated: IO[bytes], crc: int, size: int, deflated_size: int) -> None:
         """The raw deflate stream in ``deflated`` (read from its start), of ``size`` bytes
@@ -101,7 +113,7 @@ class QdpxZip:
         sizes = (_SENTINEL, _SENTINEL) if zip64 else (deflated_size, size)
         self._unwritten.append(_LOCAL.pack(b"PK\x03\x04", version, 0, method, time, date, crc, *sizes,
                                            len(encoded), len(local_extra)) + encoded + local_extra + data)
-        if len(self._unwritten) == 1000:
+        if len(self._unwritten) >= 1000:
             self._write_out()
         # The central record says in its own zip64 field what does not fit in 32 bits.
         wide = [v for v in (size, deflated_size, self._offset) if v >= _LIMIT]
