@@ -250,11 +250,11 @@ class _DeflatedAside:
 
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
                 authority_ids: list[int] | None = None) -> dict:
-    """Write the round as a ``.qdpx`` to ``out`` (a path or a seekable binary file).
+    """Write the round as a ``.qdpx`` to ``out`` (a path or a binary file, written front to back).
 
     Answers and codings are read a batch at a time and written as they are read (the
-    sources to the zip, their XML to a temporary file copied into ``project.qde``), so
-    memory stays flat however large the round.
+    sources to the zip, their XML deflated to a temporary file in a second thread and
+    spliced into ``project.qde``), so memory stays flat however large the round.
 
     Parameters
     ----------
@@ -392,9 +392,10 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                     stamp = _when(None)
                 else:
                     made.append(stamp)      # as UTC text, times sort as they do as times
+                code = code_refs.get((code_id, valence)) or code_ref(code_id, valence)
                 codings.append(f'        <Coding guid="{coding_guid(str(coding_id))}" '
                                f'creatingUser="{user}" creationDateTime="{stamp}">\n'
-                               f'          <CodeRef targetGUID="{code_refs.get((code_id, valence)) or code_ref(code_id, valence)}" />\n'
+                               f'          <CodeRef targetGUID="{code}" />\n'
                                "        </Coding>\n")
             # Only names can hold characters to escape: guids, numbers and times cannot.
             out.append(f'      <PlainTextSelection guid="{selection_guid(f"{sg}:{s0}:{e0}")}" '
