@@ -110,6 +110,8 @@ class Coding(Base):
                  postgresql_include=["id", "coder_id", "coder", "code_id", "valence"]),
         # A round's agreed codings counted per authority (the round page) without a join.
         sa.Index("ix_coding_round_agreed_authority", "round_id", "agreed", "authority_id"),
+        # A round's codings in the order the .qdpx export reads them, without a sort.
+        sa.Index("ix_coding_round_authority_answer", "round_id", "authority_id", "answer_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

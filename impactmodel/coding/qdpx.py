@@ -15,13 +15,17 @@ a case are joined to its ``Case`` by a ``Link`` (a case element refers to no not
 """
 from __future__ import annotations
 
-import io
+import contextlib
 import itertools
 import operator
+import os
+import queue
 import re
 import shutil
 import tempfile
-import zipfile
+import threading
+import time
+import zlib
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import IO, Sequence
@@ -35,9 +39,10 @@ from impactmodel import codebook as codebook_mod
 from impactmodel.analysis.models import AuthorityMemo
 from impactmodel.auth.models import User
 from impactmodel.codebook.exchange import (STEERING_SET, STEERING_SET_DESCRIPTION, _code_elements, code_guid,
-                                           guid, has_valence_children)
+                                           guid, guids_of, has_valence_children)
 from impactmodel.codebook.models import Code, Coding
 from impactmodel.coding.models import DoubleCoding, Memo
+from impactmodel.coding.qdpx_zip import QdpxZip, crc32_combine
 from impactmodel.coding.queries import INSTRUMENT_CODER, question_of
 from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.fieldwork.models import Answer, Response, response_counts
@@ -108,15 +113,29 @@ SOURCES_PER_WRITE = 500
 # project.qde is most of the file and deflating it most of the time it takes to write:
 # the fastest level makes it a quarter larger and takes a third of the time.
 QDE_COMPRESSLEVEL = 1
-# A coding as the export reads it: these columns first, in this order, then what the
-# query adds. Rows are read by position: a row's values by name cost ten times as much,
-# and a round has hundreds of thousands of codings. The valence is the text stored (no
-# enum member per row): code GUIDs are made from it.
-_CODING_COLUMNS = (Coding.id, Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Coding.coder_id,
-                   Coding.coder, Coding.created_at, Coding.start, Coding.end, Coding.excerpt,
-                   Coding.answer_id, Coding.agreed)
+_SPAN = operator.itemgetter(0, 1)
+
+
+def _utc_text(column, dialect: str):
+    """``column``, a UTC time, as ``_when`` writes it, formatted by the database: a round
+    has hundreds of thousands of codings, and formatting their times in Python takes seconds."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)     # SQLite keeps UTC times as text
+
+
+def _coding_columns(dialect: str) -> tuple:
+    """A coding as the export reads it: these columns first, in this order, then what the
+    query adds. Rows are read by position: a row's values by name cost ten times as much,
+    and a round has hundreds of thousands of codings. The valence is the text stored (no
+    enum member per row): code GUIDs are made from it."""
+    return (Coding.id, Coding.code_id, sa.type_coerce(Coding.valence, sa.String), Coding.coder_id,
+            Coding.coder, _utc_text(Coding.created_at, dialect), Coding.start, Coding.end, Coding.excerpt,
+            Coding.answer_id, Coding.agreed)
+
+
 _CODER_ID, _CODER, _CREATED_AT, _START, _END, _EXCERPT, _ANSWER, _AGREED = range(3, 11)
-_AFTER_CODING = len(_CODING_COLUMNS)     # where the query's own columns begin
+_AFTER_CODING = 11     # where the query's own columns begin
 
 
 def _placed(c, lf: str, to_lf: Sequence[int]) -> tuple[int, int, tuple]:
@@ -140,21 +159,102 @@ def _fragment(el: ET.Element, level: int) -> str:
 
 
 def _rows(session: Session, query):
-    # Through the session's connection: plain rows, without the ORM's work on each one.
+    # Through the session's connection: plain rows, without the ORM's work on each one,
+    # taken a batch at a time (one call per batch rather than per row).
     result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
     try:
-        yield from result
+        for batch in result.partitions():
+            yield from batch
     finally:
         result.close()
 
 
+class _Deflated:
+    """Text written as UTF-8, deflated (a raw stream, as a zip entry holds it) to the
+    binary file ``fh``, counting its CRC-32 and size for the entry's header."""
+
+    def __init__(self, fh: IO[bytes]):
+        self._fh = fh
+        self._deflate = zlib.compressobj(QDE_COMPRESSLEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.crc = self.size = 0
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self._fh.write(self._deflate.compress(data))
+
+    def splice(self, aside: _DeflatedAside) -> None:
+        """``aside``'s stream, next: what was written so far is flushed to a byte boundary,
+        and what follows is deflated afresh (it may not refer back into the spliced part,
+        whose words the compressor here has not seen)."""
+        self._fh.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+        aside.fh.seek(0)
+        shutil.copyfileobj(aside.fh, self._fh)
+        self.crc = crc32_combine(self.crc, aside.crc, aside.size)
+        self.size += aside.size
+        self._deflate = zlib.compressobj(QDE_COMPRESSLEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+    def finish(self) -> int:
+        """Ends the stream; returns its deflated size."""
+        self._fh.write(self._deflate.flush())
+        return self._fh.tell()
+
+
+class _DeflatedAside:
+    """Bytes deflated to the binary file ``fh`` in a second thread while the export goes
+    on (zlib lets other threads run while it works): the sources' XML, most of
+    project.qde, whose deflating would otherwise take a fifth of the export's time. The
+    stream ends on a byte boundary, not as a last block, for ``_Deflated.splice``."""
+
+    def __init__(self, fh: IO[bytes]):
+        self.fh = fh
+        self.crc = self.size = 0
+        self._batches: queue.Queue[bytes | None] = queue.Queue(maxsize=4)    # bounded: memory stays flat
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._deflate, name="qdpx-deflate", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> _DeflatedAside:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        self.finish(raising=error is None)
+
+    def write(self, data: bytes) -> None:
+        if self._failed is not None:
+            raise self._failed
+        self._batches.put(data)
+
+    def finish(self, raising: bool = True) -> None:
+        """Waits until everything written is deflated."""
+        if self._thread.is_alive():
+            self._batches.put(None)
+            self._thread.join()
+        if raising and self._failed is not None:
+            raise self._failed
+
+    def _deflate(self) -> None:
+        deflate = zlib.compressobj(QDE_COMPRESSLEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        try:
+            while (data := self._batches.get()) is not None:
+                self.crc = zlib.crc32(data, self.crc)
+                self.size += len(data)
+                self.fh.write(deflate.compress(data))
+            self.fh.write(deflate.flush(zlib.Z_SYNC_FLUSH))
+        except BaseException as exc:      # raised in the export's thread, by write or finish
+            self._failed = exc
+            while self._batches.get() is not None:     # nothing blocks on a full queue meanwhile
+                pass
+
+
 def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, viewer: User | None = None,
                 authority_ids: list[int] | None = None) -> dict:
-    """Write the round as a ``.qdpx`` to ``out`` (a path or a seekable binary file).
+    """Write the round as a ``.qdpx`` to ``out`` (a path or a binary file, written front to back).
 
     Answers and codings are read a batch at a time and written as they are read (the
-    sources to the zip, their XML to a temporary file copied into ``project.qde``), so
-    memory stays flat however large the round.
+    sources to the zip, their XML deflated to a temporary file in a second thread and
+    spliced into ``project.qde``), so memory stays flat however large the round.
 
     Parameters
     ----------
@@ -275,33 +375,35 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 for var, value in (("Role", role.label), ("Key group", kg or ""), ("Question", question)))
         return variable_values[key]
 
+    coding_guid, selection_guid, answer_guid = guids_of("coding"), guids_of("selection"), guids_of("answer")
+
     def source_xml(sg, name, lf, placed, role, kg, question, ms) -> str:
         """One ``TextSource`` as XML text (written directly: a round has tens of thousands).
         ``placed`` holds its codings as ``(start, end, coding row)`` in ``lf``."""
-        spans: dict[tuple[int, int], list] = defaultdict(list)
-        for s0, e0, c in placed:
-            spans[s0, e0].append(c)
         out = [f'    <TextSource guid="{sg}" name={_attr(name)} plainTextPath="internal://{sg}.txt">\n']
-        for (s0, e0), group in sorted(spans.items()):
-            codings, made = [], []
-            for coding_id, code_id, valence, coder_id, coder, created_at, *_ in group:
-                stamp = _when(created_at)
-                if created_at is not None:
+        if len(placed) > 1:
+            placed.sort(key=_SPAN)      # stable: codings keep their order within a span
+        for (s0, e0), group in itertools.groupby(placed, key=_SPAN):
+            codings, made, first = [], [], None
+            for _s, _e, (coding_id, code_id, valence, coder_id, coder, stamp, *_) in group:
+                user = guid_of_coder.get((coder_id, coder)) or user_guid(coder_id, coder)
+                first = first or user
+                if stamp is None:
+                    stamp = _when(None)
+                else:
                     made.append(stamp)      # as UTC text, times sort as they do as times
-                codings.append(f'        <Coding guid="{guid("coding", str(coding_id))}" '
-                               f'creatingUser="{user_guid(coder_id, coder)}" creationDateTime="{stamp}">\n'
-                               f'          <CodeRef targetGUID="{code_ref(code_id, valence)}" />\n'
+                code = code_refs.get((code_id, valence)) or code_ref(code_id, valence)
+                codings.append(f'        <Coding guid="{coding_guid(str(coding_id))}" '
+                               f'creatingUser="{user}" creationDateTime="{stamp}">\n'
+                               f'          <CodeRef targetGUID="{code}" />\n'
                                "        </Coding>\n")
-            first = group[0]
             # Only names can hold characters to escape: guids, numbers and times cannot.
-            out.append(f'      <PlainTextSelection guid="{guid("selection", f"{sg}:{s0}:{e0}")}" '
-                       f'name={_attr(lf[s0:e0][:60])} startPosition="{s0}" endPosition="{e0}" '
-                       f'creatingUser="{user_guid(first[_CODER_ID], first[_CODER])}" '
-                       f'creationDateTime="{min(made) if made else _when(None)}">\n')
-            out.extend(codings)
-            out.append("      </PlainTextSelection>\n")
+            out.append(f'      <PlainTextSelection guid="{selection_guid(f"{sg}:{s0}:{e0}")}" '
+                       f'name={_attr(lf[s0:min(e0, s0 + 60)])} startPosition="{s0}" endPosition="{e0}" '
+                       f'creatingUser="{first}" creationDateTime="{min(made) if made else _when(None)}">\n'
+                       f'{"".join(codings)}      </PlainTextSelection>\n')
             counts["selections"] += 1
-            counts["codings"] += len(group)
+            counts["codings"] += len(codings)
         for m in ms:
             ng = guid("memo", str(m.id))
             out.append(f'      <NoteRef targetGUID="{ng}" />\n')
@@ -311,6 +413,7 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
         out.append("    </TextSource>\n")
         return "".join(out)
 
+    dialect = session.get_bind().dialect.name
     answers = (sa.select(Answer.id, Answer.text, Answer.question_key, Response.instrument_version_id,
                          Respondent.authority_id, Respondent.role, Respondent.case_id,
                          KeyGroup.code.label("key_group"))
@@ -319,15 +422,15 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
                .where(*in_scope, Answer.text.is_not(None), response_counts())
                .order_by(Respondent.authority_id, Answer.id))
-    # The codings on those answers, in the same order, read alongside them.
-    on_answers = (sa.select(*_CODING_COLUMNS, Respondent.authority_id)
-                  .join(Answer, Coding.answer_id == Answer.id)
-                  .join(Response, Answer.response_id == Response.id)
-                  .join(Respondent, Response.respondent_id == Respondent.id)
-                  .where(*in_scope, Coding.round_id == rnd.id, Coding.coder != INSTRUMENT_CODER)
-                  .order_by(Respondent.authority_id, Coding.answer_id, Coding.id))
+    # The codings on answers, in the same order, read alongside them: from the coding table
+    # alone, which keeps each coding's authority (the answers' query leaves out those not exported).
+    on_answers = (sa.select(*_coding_columns(dialect), Coding.authority_id)
+                  .where(Coding.round_id == rnd.id, Coding.answer_id.is_not(None), Coding.coder != INSTRUMENT_CODER)
+                  .order_by(Coding.authority_id, Coding.answer_id, Coding.id))
+    if authority_ids is not None:
+        on_answers = on_answers.where(Coding.authority_id.in_(authority_ids))
     # Imported codings with an excerpt and no answer: one source per respondent.
-    loose = (sa.select(*_CODING_COLUMNS, Coding.respondent_id, Respondent.authority_id, Respondent.role,
+    loose = (sa.select(*_coding_columns(dialect), Coding.respondent_id, Respondent.authority_id, Respondent.role,
                        Respondent.case_id, KeyGroup.code)
              .join(Respondent, Coding.respondent_id == Respondent.id)
              .outerjoin(KeyGroup, Respondent.key_group_id == KeyGroup.id)
@@ -347,16 +450,16 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 if key == (authority_id, answer_id):
                     mine = [c for c in group if shown(c)]
                 key, group = next(by_answer, (None, None))
-            if not (text or "").strip():
+            if not text.strip():
                 continue
             question = questions.get((version_id, question_key))
             if question is None:
                 question = questions[version_id, question_key] = question_of(session, version_id, question_key)
             lf, to_lf, _ = lf_text(text)
-            yield (guid("answer", str(answer_id)),
+            yield (answer_guid(str(answer_id)),
                    f"{authority_name(authority_id)} · {role.label} · {question_key} · answer {answer_id}",
                    lf, [_placed(c, lf, to_lf) for c in mine], authority_id, role, kg, question,
-                   memos.get(answer_id, []), case_id)
+                   memos.get(answer_id, ()), case_id)
 
     def loose_sources():
         rows = [c for c in _rows(session, loose) if shown(c)]
@@ -375,8 +478,11 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                    f"{authority_name(authority_id)} · {role.label} · imported excerpts · respondent {rid}",
                    "\n\n".join(parts), placed, authority_id, role, kg, "imported excerpts", [], case_id)
 
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=QDE_COMPRESSLEVEL) as zf, \
-            tempfile.TemporaryFile() as sources_xml:
+    # Every source's file has the export's time.
+    archive_of = (open(out, "wb") if isinstance(out, (str, os.PathLike)) else contextlib.nullcontext(out))
+    with archive_of as fh, tempfile.TemporaryFile() as sources_file, tempfile.TemporaryFile() as qde_file, \
+            _DeflatedAside(sources_file) as sources_xml:
+        archive = QdpxZip(fh, time.localtime()[:6])
         pending_xml: list[str] = []
         for sg, name, lf, placed, aid, role, kg, question, ms, case_id in itertools.chain(answer_sources(),
                                                                                         loose_sources()):
@@ -386,24 +492,25 @@ def export_qdpx(session: Session, round_name: str, out: IO[bytes] | str, *, view
                 pending_xml.clear()
             # Stored, not deflated: an answer is a few hundred bytes, and starting a
             # compressor for each of tens of thousands costs more than it saves.
-            zf.writestr(f"sources/{sg}.txt", lf.encode("utf-8"), compress_type=zipfile.ZIP_STORED)
+            archive.add(f"sources/{sg}.txt", lf.encode("utf-8"))
             cases[aid].append(sg)
             if case_id is not None:
                 child_cases[case_id].append(sg)
             counts["sources"] += 1
         sources_xml.write("".join(pending_xml).encode("utf-8"))
-        sources_xml.seek(0)
-        with zf.open("project.qde", "w", force_zip64=True) as raw, \
-                io.TextIOWrapper(raw, encoding="utf-8", newline="") as qde:
-            _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
-                           authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
+        sources_xml.finish()
+        qde = _Deflated(qde_file)
+        _write_project(qde, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+                       authority_name, sources_xml, counts["sources"], notes, case_memos, user_guid)
+        archive.add_deflated("project.qde", qde_file, qde.crc, qde.size, qde.finish())
+        archive.close()
     return {**counts, "cases": len(cases), "users": len(user_guids)}
 
 
-def _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
+def _write_project(qde: _Deflated, rnd, cb, session, user_guids, used_codes, var_guid, cases, child_cases,
                    authority_name, sources_xml, n_sources, notes, case_memos, user_guid) -> None:
     """``project.qde``: the project element's parts in the order Project.xsd sets, written
-    as text to ``qde``; the sources' XML, already UTF-8, is copied to ``raw`` beneath it."""
+    to ``qde``; the sources' XML, already deflated, is spliced in beneath the cases."""
     qde.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     qde.write(f'<Project xmlns="{NS}" name={quoteattr(f"impactmodel: {rnd.name}")} origin="impactmodel" '
               f'creationDateTime="{_when(None)}">\n')
@@ -433,23 +540,26 @@ def _write_project(qde, raw, rnd, cb, session, user_guids, used_codes, var_guid,
     qde.write(_fragment(variables_el, 1))
 
     if cases:
-        cases_el = ET.Element(Q + "Cases")
+        # Written directly: the authorities' cases refer to every source.
+        def case_xml(case_guid: str, name: str, sources: list[str]) -> str:
+            if not sources:
+                return f'    <Case guid="{case_guid}" name={_attr(name)} />\n'
+            return "".join((f'    <Case guid="{case_guid}" name={_attr(name)}>\n',
+                            *(f'      <SourceRef targetGUID="{sg}" />\n' for sg in sources), "    </Case>\n"))
+
+        qde.write("  <Cases>\n")
         for aid in sorted(cases, key=authority_name):
-            case = _el(cases_el, "Case", guid=guid("authority", str(aid)), name=authority_name(aid))
-            for sg in cases[aid]:
-                _el(case, "SourceRef", targetGUID=sg)
+            qde.write(case_xml(guid("authority", str(aid)), authority_name(aid), cases[aid]))
         case_rows = {c.id: c for c in session.scalars(sa.select(Case).where(Case.round_id == rnd.id))}
         for cid in sorted(child_cases, key=lambda c: (authority_name(case_rows[c].authority_id),
                                                       case_rows[c].reference)):
-            case = _el(cases_el, "Case", guid=guid("case", str(cid)),
-                       name=f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}")
-            for sg in child_cases[cid]:
-                _el(case, "SourceRef", targetGUID=sg)
-        qde.write(_fragment(cases_el, 1))
+            qde.write(case_xml(guid("case", str(cid)),
+                               f"{authority_name(case_rows[cid].authority_id)} · case {case_rows[cid].reference}",
+                               child_cases[cid]))
+        qde.write("  </Cases>\n")
     if n_sources:
         qde.write("  <Sources>\n")
-        qde.flush()
-        shutil.copyfileobj(sources_xml, raw)
+        qde.splice(sources_xml)
         qde.write("  </Sources>\n")
     if notes or case_memos:
         notes_el = ET.Element(Q + "Notes")
