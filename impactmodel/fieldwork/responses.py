@@ -514,6 +514,17 @@ def answers_of(session: Session, response: Response) -> dict[str, Answer]:
         sa.select(Answer).where(Answer.response_id == response.id))}
 
 
+# What a respondent's page shows of each stored answer: plain rows, as pages only read them.
+_SHOWN_ANSWERS = sa.select(Answer.question_key, Answer.text, Answer.value, Answer.note,
+                           Answer.client_seq).where(Answer.response_id == sa.bindparam("response_id"))
+
+
+def shown_answers(session: Session, response: Response) -> dict[str, sa.Row]:
+    """The response's answers as a page shows them: question key -> row with ``text``,
+    ``value``, ``note`` and ``client_seq``."""
+    return {a.question_key: a for a in session.execute(_SHOWN_ANSWERS, {"response_id": response.id})}
+
+
 def unanswered(session: Session, response: Response, answers: dict[str, Answer] | None = None) -> list[str]:
     """Every question (required or not) still without an answer, in instrument order
     (``answers``: the response's, when the caller has read them)."""
