@@ -85,9 +85,31 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "begin", _began)
+    event.listen(engine, "before_cursor_execute", _note_write)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
     return engine
+
+
+# Whether the connection's transaction has run anything but SELECT (kept per connection).
+WROTE = "impactmodel.wrote"
+
+
+def _began(connection) -> None:
+    connection.info[WROTE] = False
+
+
+def _note_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if not statement.lstrip()[:6].upper() == "SELECT":
+        connection.info[WROTE] = True
+
+
+def only_read(session: Session) -> bool:
+    """Whether the session's transaction has run only SELECTs and holds no unflushed change."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return not session.connection().info.get(WROTE, True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record, foreign_keys: bool = True) -> None:
@@ -124,7 +146,15 @@ class Database:
     @staticmethod
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
+            # A transaction that only read ends with COMMIT, the same as ROLLBACK for it:
+            # psycopg forgets its prepared statements at every ROLLBACK, so each request
+            # would have its statements planned afresh by PostgreSQL.
+            if _exc is None and only_read(session):
+                session.commit()
+        finally:
             session.close()
 
 

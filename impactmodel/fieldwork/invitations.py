@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from impactmodel.audit import record
 from impactmodel.consortium import services as consortium
-from impactmodel.consortium.models import Authority, Case, KeyGroup, Round
+from impactmodel.consortium.models import Authority, Case, KeyGroup, Respondent, Round
 from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
-from impactmodel.fieldwork.models import Invitation, Response
+from impactmodel.fieldwork.models import Invitation, InstrumentVersion, Response
 from impactmodel.fieldwork.responses import (FieldworkError, check_access, instrument_for_role,
                                              resolve_authority, resolve_case, resolve_key_group,
                                              resolve_round, retrying)
@@ -142,14 +142,24 @@ def find_invitation(session: Session, token: str, *, allow_submitted: bool = Fal
 
 
 # Every survey request runs this query, so it is built once: building it (the subquery and
-# the eager loads) costs more than running it.
+# the eager loads) costs more than running it. It reads only the columns the respondent's
+# pages and their saves use (each row's other columns load if something asks for them):
+# every column read is a column described, converted and mapped on each request.
 _SURVEY = (sa.select(Invitation, Response)
            .outerjoin(Response, Response.id == sa.select(sa.func.min(Response.id))
                       .where(Response.respondent_id == Invitation.respondent_id)
                       .correlate(Invitation).scalar_subquery())
            .where(Invitation.token == sa.bindparam("token"))
-           .options(joinedload(Invitation.round), joinedload(Response.respondent),
-                    joinedload(Response.instrument_version)))
+           .options(load_only(Invitation.token, Invitation.round_id, Invitation.authority_id,
+                              Invitation.role, Invitation.key_group_id, Invitation.case_id,
+                              Invitation.respondent_id, Invitation.expires_at, Invitation.submitted_at,
+                              Invitation.withdrawn_at),
+                    joinedload(Invitation.round).load_only(Round.research_contact, Round.retain_until),
+                    load_only(Response.respondent_id, Response.instrument_version_id, Response.status,
+                              Response.language),
+                    joinedload(Response.respondent).load_only(Respondent.round_id, Respondent.authority_id,
+                                                              Respondent.role),
+                    joinedload(Response.instrument_version).load_only(InstrumentVersion.checksum)))
 
 
 def find_survey(session: Session, token: str, *, allow_submitted: bool = False) -> tuple[Invitation, Response | None]:

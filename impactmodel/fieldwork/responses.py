@@ -360,20 +360,19 @@ def clean_answers(response: Response, items: Iterable[dict],
 
 
 def _write(session: Session, actor, response: Response, item: dict, report: SaveReport,
-           existing: Answer | None) -> Answer | None:
+           existing: Answer | None) -> Answer | dict | None:
     """Write one answer; ``existing`` is its stored row, read after the response was claimed.
-    Returns the answer's row as it now stands (None when there is none)."""
+    Returns the answer's row as it now stands (None when there is none), or for a new
+    answer the row to insert, which the caller inserts with the others."""
     key, seq = item["key"], item["seq"]
     if existing is None:
         if item["text"] is None and item["value"] in (None, [], {}) and item["note"] is None:
             report.saved[key] = seq   # nothing to keep: a skipped question makes no row
             return None
-        answer = Answer(response_id=response.id, question_key=key, text=item["text"],
-                        value=item["value"], note=item["note"], client_seq=seq,
-                        language=item.get("language") or "en")
-        session.add(answer)   # inserted with the others at the caller's flush
         report.saved[key] = seq
-        return answer
+        return {"response_id": response.id, "question_key": key, "text": item["text"],
+                "value": item["value"], "note": item["note"], "client_seq": seq,
+                "language": item.get("language") or "en", "updated_at": utcnow()}
     if "base" in item and (existing.text, existing.value, existing.note) == \
             (item["text"], item["value"], item["note"]):
         return existing   # a form sends every answer; one it leaves as stored is no change at all
@@ -409,6 +408,11 @@ def _write(session: Session, actor, response: Response, item: dict, report: Save
     return existing
 
 
+# The stored answers a save writes over (built once: it runs on every save).
+_STORED_ANSWERS = sa.select(Answer).where(Answer.response_id == sa.bindparam("response_id"),
+                                          Answer.question_key.in_(sa.bindparam("keys", expanding=True)))
+
+
 def save_answers(session: Session, actor, response: Response, items: Iterable[dict], *,
                  language: str | None = None, shown: InstrumentDef | None = None) -> SaveReport:
     """Save several answers of one response at once (all checked first; all or nothing).
@@ -439,22 +443,23 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
     if language is not None:
         check_language(language)
     items = list(items)
+    keys = [item["key"] for item in items if isinstance(item.get("key"), str)]
 
     def work() -> SaveReport:
         # Claim the response first, and only while it is in progress: a save racing a
         # "complete" or "send" in another tab either lands before it or is refused.
-        claimed = session.execute(sa.update(Response).where(
+        # A plain statement (no objects in the session to keep in step with it).
+        claimed = session.connection().execute(sa.update(Response).where(
             Response.id == response.id, Response.status == ResponseStatus.IN_PROGRESS)
-            .values(updated_at=utcnow(), **({"language": language} if language else {})),
-            execution_options={"synchronize_session": False})
+            .values(updated_at=utcnow(), **({"language": language} if language else {})))
         if not claimed.rowcount:
             session.rollback()
             raise ResponseLocked("this response is complete and can no longer change")
         # The claim locks the response until commit, so its answers read now stay as read:
         # parts an item leaves out are filled from them, and they are what is written over.
         current = {a.question_key: a for a in session.scalars(
-            sa.select(Answer).where(Answer.response_id == response.id)
-            .execution_options(populate_existing=True))}
+            _STORED_ANSWERS, {"response_id": response.id, "keys": keys},
+            execution_options={"populate_existing": True})}
         merged = []
         for item in items:
             a = current.get(item.get("key")) if isinstance(item.get("key"), str) else None
@@ -473,9 +478,13 @@ def save_answers(session: Session, actor, response: Response, items: Iterable[di
         cleaned.sort(key=lambda item: item["key"] not in current)
         written = [_write(session, actor, response, item, report, current.get(item["key"]))
                    for item in cleaned]
-        session.flush()
+        # The new answers in one statement, as rows come back as objects (``render_nulls``:
+        # an empty part is written as NULL, so rows with different parts empty go together).
+        new_rows = [row for row in written if isinstance(row, dict)]
+        inserted = list(session.scalars(sa.insert(Answer).returning(Answer, sort_by_parameter_order=True),
+                                        new_rows, execution_options={"render_nulls": True})) if new_rows else []
         safeguarding.check_answers(session, actor, response.respondent,
-                                   [answer for answer in written if answer is not None])
+                                   [answer for answer in written if isinstance(answer, Answer)] + inserted)
         session.commit()
         return report
     return retrying(session, work)
@@ -505,20 +514,33 @@ def answers_of(session: Session, response: Response) -> dict[str, Answer]:
         sa.select(Answer).where(Answer.response_id == response.id))}
 
 
-def unanswered(session: Session, response: Response) -> list[str]:
-    """Every question (required or not) still without an answer, in instrument order."""
-    answers = answers_of(session, response)
+# What a respondent's page shows of each stored answer: plain rows, as pages only read them.
+_SHOWN_ANSWERS = sa.select(Answer.question_key, Answer.text, Answer.value, Answer.note,
+                           Answer.client_seq).where(Answer.response_id == sa.bindparam("response_id"))
+
+
+def shown_answers(session: Session, response: Response) -> dict[str, sa.Row]:
+    """The response's answers as a page shows them: question key -> row with ``text``,
+    ``value``, ``note`` and ``client_seq``."""
+    return {a.question_key: a for a in session.execute(_SHOWN_ANSWERS, {"response_id": response.id})}
+
+
+def unanswered(session: Session, response: Response, answers: dict[str, Answer] | None = None) -> list[str]:
+    """Every question (required or not) still without an answer, in instrument order
+    (``answers``: the response's, when the caller has read them)."""
+    answers = answers if answers is not None else answers_of(session, response)
     return [key for key, q in definition_of(response).questions.items()
             if (a := answers.get(key)) is None or question_type(q["type"]).is_empty(a.text, a.value)]
 
 
-def answered_count(session: Session, response: Response) -> int:
-    return len(definition_of(response).questions) - len(unanswered(session, response))
+def answered_count(session: Session, response: Response, answers: dict[str, Answer] | None = None) -> int:
+    return len(definition_of(response).questions) - len(unanswered(session, response, answers))
 
 
-def missing_required(session: Session, response: Response) -> list[str]:
-    """Required questions still unanswered, in instrument order."""
-    answers = answers_of(session, response)
+def missing_required(session: Session, response: Response,
+                     answers: dict[str, Answer] | None = None) -> list[str]:
+    """Required questions still unanswered, in instrument order (``answers`` as ``unanswered``)."""
+    answers = answers if answers is not None else answers_of(session, response)
     out = []
     for key, q in definition_of(response).questions.items():
         a = answers.get(key)
@@ -585,7 +607,9 @@ def mark_complete(session: Session, actor, response: Response) -> bool:
         execution_options={"synchronize_session": False})
     if not done.rowcount:
         return False
-    session.expire(response, ["status", "completed_at", "updated_at"])
+    # The row holds what was written: the loaded response is brought up to date without a read.
+    for name, value in (("status", ResponseStatus.COMPLETE), ("completed_at", now), ("updated_at", now)):
+        set_committed_value(response, name, value)
     codebook_mod.sync(session)   # the code table must hold every id a Coding names
     answers = answers_of(session, response)
     made = code_closed_answers(session, response, answers)

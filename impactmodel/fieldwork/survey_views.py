@@ -225,7 +225,7 @@ def step(token: str, step: int):
             return redirect(target)
         values = display_values(idef, {i["key"]: i for i in items})
     else:
-        values = display_values(idef, responses.answers_of(db.session, response))
+        values = display_values(idef, responses.shown_answers(db.session, response))
     return render_template("fieldwork/survey/step.html", **_common(
         invitation, idef, section=section, step=step, values=values, errors=errors,
         response=response, server_now=int(time.time() * 1000))), (422 if errors else 200)
@@ -295,8 +295,7 @@ def check(token: str):
             return _ended(exc.reason, idef.audience)
         else:
             return redirect(url_for("survey.thanks", token=token))
-    answers = responses.answers_of(db.session, response)
-    values = display_values(idef, answers)
+    values = display_values(idef, responses.shown_answers(db.session, response))
     return render_template("fieldwork/survey/check.html", **_common(
         invitation, idef, values=values, missing=missing, empty=empty, step=len(idef.sections) + 1,
         response=response)), (422 if missing or empty else 200)

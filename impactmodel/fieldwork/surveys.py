@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from impactmodel.audit import record
 from impactmodel.consortium.models import Respondent
@@ -11,7 +12,7 @@ from impactmodel.db import utcnow
 from impactmodel.enums import RespondentRole
 from impactmodel.fieldwork.invitations import InvitationEnded
 from impactmodel.fieldwork.models import Invitation, Response, ResponseMode, ResponseStatus
-from impactmodel.fieldwork.responses import (FieldworkError, answered_count, check_language,
+from impactmodel.fieldwork.responses import (FieldworkError, answered_count, answers_of, check_language,
                                              current_version, instrument_for_role, mark_complete, missing_required, retrying,
                                              save_answers)
 
@@ -79,11 +80,15 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
                 respondent_id=respondent.id), execution_options={"synchronize_session": False})
             if not claimed.rowcount:
                 raise IntegrityError("invitation already claimed", None, Exception())
-            session.expire(inv)
-        existing = survey_response(session, inv)
-        if existing is not None:
-            session.commit()
-            return existing
+            # The row now holds what was written: no need to read it back.
+            set_committed_value(inv, "respondent_id", respondent.id)
+            set_committed_value(inv, "respondent", respondent)
+        else:
+            # Someone begun before (another tab, or the link opened again) has a response.
+            existing = survey_response(session, inv)
+            if existing is not None:
+                session.commit()
+                return existing
         now = utcnow()
         response = Response(respondent_id=inv.respondent_id, instrument_version_id=version.id,
                             mode=mode, consent_by=consent_by, consented_at=now, language=language,
@@ -95,9 +100,8 @@ def begin_survey(session: Session, invitation: Invitation, *, consent_by: str,
                language=language)
         session.commit()
         return response
-    response = retrying(session, work)
-    session.refresh(invitation)
-    return response
+    # ``invitation`` is the row ``work`` read and brought up to date (the session's one copy).
+    return retrying(session, work)
 
 
 def submit_survey(session: Session, invitation: Invitation, answers: dict[str, dict] | None = None,
@@ -133,32 +137,36 @@ def submit_survey(session: Session, invitation: Invitation, answers: dict[str, d
             save_answers(session, "respondent", response,
                          [{"key": k, **v} for k, v in answers.items()])
     if response.status is ResponseStatus.IN_PROGRESS:
-        missing = missing_required(session, response)
+        answers = answers_of(session, response)
+        missing = missing_required(session, response, answers)
         if missing:
             raise SurveyIncomplete(missing)
-        if not answered_count(session, response):
+        if not answered_count(session, response, answers):
             raise SurveyEmpty()
     invitation_id = invitation.id
 
-    def work() -> Response:
+    def work() -> bool:
         # Claim the submission first: of two racing requests only one matches.
+        now = utcnow()
         claimed = session.execute(sa.update(Invitation).where(
             Invitation.id == invitation_id, Invitation.submitted_at.is_(None),
             Invitation.withdrawn_at.is_(None)).values(
-            submitted_at=utcnow()), execution_options={"synchronize_session": False})
+            submitted_at=now), execution_options={"synchronize_session": False})
         if claimed.rowcount:
             mark_complete(session, "respondent", response)
             record(session, "respondent", "survey.submit", "invitation", invitation_id,
                    response_id=response.id, round_id=invitation.round_id,
                    authority_id=invitation.authority_id)
+            set_committed_value(invitation, "submitted_at", now)
         elif session.get(Invitation, invitation_id, populate_existing=True).withdrawn_at is not None:
             session.rollback()
             raise InvitationEnded(invitation, "withdrawn")
         session.commit()
-        return response
-    retrying(session, work)
-    session.refresh(invitation)
-    session.refresh(response)
+        return bool(claimed.rowcount)
+    if not retrying(session, work):
+        # Sent by another request meanwhile: read the invitation and response as it left them.
+        session.refresh(invitation)
+        session.refresh(response)
     return response
 
 
