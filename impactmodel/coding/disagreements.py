@@ -27,11 +27,14 @@ from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding, DrawVerdict
 from impactmodel.coding.queries import INSTRUMENT_CODER
 from impactmodel.consortium.models import Respondent
+from impactmodel.db import batches
 from impactmodel.fieldwork.models import Answer, Response
 
 # The first key of the PostgreSQL advisory lock that lets one request at a time bring a
 # round's verdicts up to date (the second is the round's id).
 _REFRESH_LOCK = 31
+# Answers compared again by one statement.
+REFRESH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,8 @@ def _finished(round_id: int):
 
 
 def compare(round_id: int, answers):
-    """A select of ``answer_id`` and ``differs`` for the answers in ``answers`` (a select
-    of answer ids) that have a finished draw and a second coder who counts.
+    """A select of ``answer_id`` and ``differs`` for the answers in ``answers`` (answer
+    ids, or a select of them) that have a finished draw and a second coder who counts.
 
     Reads only those answers' codings, through the coding index on answers.
     """
@@ -100,17 +103,20 @@ def refresh_verdicts(session: Session, round_id: int) -> bool:
         # One request at a time per round: two replacing the same verdicts could deadlock.
         # Waiting here, the statements below see what the other request kept.
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_REFRESH_LOCK, round_id)))
-    stale = _out_of_date(round_id)
-    verdicts = compare(round_id, stale).subquery()
-    session.execute(sa.delete(DrawVerdict).where(DrawVerdict.draw_id.in_(
-        sa.select(DoubleCoding.id).where(_finished(round_id), DoubleCoding.answer_id.in_(stale)))))
-    # Each draw keeps the version it had in this statement's snapshot: a coder's save
-    # made meanwhile raises the draw past it, and the answer is compared again next time.
-    session.execute(sa.insert(DrawVerdict).from_select(
-        ["draw_id", "round_id", "codings_version", "differs"],
-        sa.select(DoubleCoding.id, DoubleCoding.round_id, DoubleCoding.codings_version, verdicts.c.differs)
-        .outerjoin(verdicts, verdicts.c.answer_id == DoubleCoding.answer_id)
-        .where(_finished(round_id), DoubleCoding.answer_id.in_(_out_of_date(round_id)))))
+    # A few hundred answers a statement, named by id: each statement then reads those
+    # answers' draws and codings through their indexes, whatever the planner believes of
+    # tables just loaded (given a subquery, it may scan every coding for each answer).
+    for batch in batches(sorted(set(session.scalars(_out_of_date(round_id)))), REFRESH_BATCH):
+        verdicts = compare(round_id, batch).subquery()
+        draws = sa.select(DoubleCoding.id).where(_finished(round_id), DoubleCoding.answer_id.in_(batch))
+        session.execute(sa.delete(DrawVerdict).where(DrawVerdict.draw_id.in_(draws)))
+        # Each draw keeps the version it had in this statement's snapshot: a coder's save
+        # made meanwhile raises the draw past it, and the answer is compared again next time.
+        session.execute(sa.insert(DrawVerdict).from_select(
+            ["draw_id", "round_id", "codings_version", "differs"],
+            sa.select(DoubleCoding.id, DoubleCoding.round_id, DoubleCoding.codings_version, verdicts.c.differs)
+            .outerjoin(verdicts, verdicts.c.answer_id == DoubleCoding.answer_id)
+            .where(_finished(round_id), DoubleCoding.answer_id.in_(batch))))
     session.commit()
     return True
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
 from impactmodel.codebook.models import Coding
-from impactmodel.coding import queries, reliability, stored_reliability
+from impactmodel.coding import disagreements, queries, reliability, stored_reliability
 from impactmodel.coding.disagreements import page_of_disagreements, refresh_verdicts
 from impactmodel.coding.models import DoubleCoding, DrawVerdict
 from impactmodel.db import utcnow
@@ -114,7 +114,9 @@ def test_every_change_to_a_drawn_answers_codings_or_draws_raises_its_draws(sessi
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
-def test_kept_disagreements_follow_the_coders_and_are_compared_only_when_they_change(app, session, drawn):
+def test_kept_disagreements_follow_the_coders_and_are_compared_only_when_they_change(app, session, drawn,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(disagreements, "REFRESH_BATCH", 1)      # answers compared a few at a time
     rnd, a, first = drawn["round"], drawn["answers"], drawn["first"]
 
     def listed():

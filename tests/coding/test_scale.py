@@ -223,6 +223,7 @@ def test_the_answers_drawn_for_a_second_coder_come_fifty_to_a_page(app, session,
     session.commit()           # 55 coded blind, 3 waiting
     auth.login(second)
     base = f"/coding/double?round={rnd.id}"
+    client.get(base)            # the process reads the instrument's question labels once
     first_page, statements = _statements_of(app, client, base)
     assert "Waiting for your blind coding (3)" in first_page and "waiting to be reconciled (55)" in first_page
     done = first_page[first_page.index('id="done-list"'):first_page.index("</details>")]
