@@ -49,7 +49,7 @@ from impactmodel.auth.models import Role, User  # noqa: E402
 from impactmodel.auth.services import create_user  # noqa: E402
 from impactmodel.schema import alembic_config  # noqa: E402
 from impactmodel.coding import services as coding_services  # noqa: E402
-from impactmodel.coding import stored_reliability  # noqa: E402
+from impactmodel.coding import disagreements, stored_reliability  # noqa: E402
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding  # noqa: E402
 from impactmodel.consortium import services as consortium_services  # noqa: E402
@@ -164,10 +164,14 @@ def build(url: str, n_authorities: int, seed: int = 2008) -> dict:
         t = time.perf_counter()
         stored_reliability.compute(s, "bench", rnd, n_resamples=1000, per_code_resamples=400)
         reliability_s = time.perf_counter() - t
+        # What the reliability job does next: the disagreements' verdicts, compared once.
+        t = time.perf_counter()
+        disagreements.refresh_verdicts(s, rnd.id)
+        verdicts_s = time.perf_counter() - t
         public_id = s.scalar(sa.select(Authority.public_id).order_by(Authority.id))
         out = {"round_id": rnd.id, "public_id": public_id, "respondents": len(respondents),
                "answers": len(answers), "codings": len(codings), "drawn": len(drawn), "draw_s": draw_s,
-               "score_s": score_s, "reliability_s": reliability_s,
+               "score_s": score_s, "reliability_s": reliability_s, "verdicts_s": verdicts_s,
                "admin": s.scalar(sa.select(User.email).where(User.id == admin.id))}
     app.extensions["impactmodel.engine"].dispose()
     return out
@@ -284,7 +288,8 @@ def main() -> int:
             print(f"\n{n} authorities: {info['respondents']:,} respondents, {info['answers']:,} open answers, "
                   f"{info['codings']:,} codings, {info['drawn']:,} answers drawn for double coding "
                   f"(built in {time.perf_counter() - t:.0f} s; draw {info['draw_s']:.1f} s, "
-                  f"scores {info['score_s']:.1f} s, reliability {info['reliability_s']:.1f} s)", flush=True)
+                  f"scores {info['score_s']:.1f} s, reliability {info['reliability_s']:.1f} s, "
+                  f"disagreements compared {info['verdicts_s']:.1f} s)", flush=True)
             port = _free_port()
             proc = serve(url, port)
             pages, exports = measure(f"http://127.0.0.1:{port}", proc.pid, info, args.requests)

@@ -17,7 +17,7 @@ import json
 from impactmodel import codebook as codebook_mod
 from impactmodel import jobs
 from impactmodel.audit import record
-from impactmodel.coding import disagreements, queries, reliability
+from impactmodel.coding import queries, reliability
 from impactmodel.coding.models import RoundReliability
 from impactmodel.consortium.models import Round
 from impactmodel.db import utcnow
@@ -63,9 +63,6 @@ def compute(session: Session, actor, rnd: Round, *, n_resamples: int, per_code_r
     stored.computed_at = utcnow()
     record(session, actor, "reliability.compute", "round", rnd.id, answers=report.n_units, seed=seed)
     session.commit()
-    # The same change to the double coding moves the answers' verdicts on: compare them
-    # here too, in the background, so the disagreements page finds them ready.
-    disagreements.refresh_verdicts(session, rnd.id)
     return report
 
 

@@ -5,7 +5,7 @@ from flask import current_app
 
 from impactmodel import jobs
 from impactmodel.auth.models import User
-from impactmodel.coding import stored_reliability
+from impactmodel.coding import disagreements, stored_reliability
 from impactmodel.consortium.models import Round
 from impactmodel.db import db
 
@@ -23,3 +23,6 @@ def compute_reliability(arguments: dict) -> None:
         session, actor, rnd, n_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES"],
         per_code_resamples=cfg["CODING_BOOTSTRAP_RESAMPLES_PER_CODE"],
         progress=lambda pct, msg: jobs.report_progress(session, arguments["job_id"], pct, msg))
+    # The same change to the double coding moves the answers' verdicts on: compare them
+    # here too, in the background, so the disagreements page finds them ready.
+    disagreements.refresh_verdicts(session, rnd.id)

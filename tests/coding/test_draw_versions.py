@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from impactmodel.auth.models import Role
 from impactmodel.codebook.models import Coding
-from impactmodel.coding import disagreements, queries, reliability, stored_reliability
+from impactmodel.coding import disagreements, queries, reliability, stored_reliability, tasks
 from impactmodel.coding.disagreements import page_of_disagreements, refresh_verdicts
 from impactmodel.coding.models import DoubleCoding, DrawVerdict
 from impactmodel.db import utcnow
@@ -190,7 +190,9 @@ def test_the_reliability_fingerprint_moves_with_the_finished_double_coding_alone
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
-def test_computing_the_reliability_report_leaves_the_verdicts_ready(session, drawn):
-    stored_reliability.compute(session, "test", drawn["round"], n_resamples=20, per_code_resamples=20)
+def test_the_reliability_job_leaves_the_verdicts_ready(app, session, drawn):
+    job, _new = stored_reliability.request(session, drawn["first"], drawn["round"])
+    with app.app_context():
+        tasks.compute_reliability({"round_id": drawn["round"].id, "user_id": None, "job_id": job.id})
     assert refresh_verdicts(session, drawn["round"].id) is False
     assert session.scalar(sa.select(sa.func.count()).select_from(DrawVerdict)) == 3
