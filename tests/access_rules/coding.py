@@ -8,6 +8,7 @@ from impactmodel.codebook.models import Coding
 from impactmodel.coding import stored_reliability, undo
 from impactmodel.coding.models import Memo
 from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork.instruments import checksum
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
                                           ResponseMode)
 from tests.access_rules import ADMIN, ANALYST, RESEARCHER, SIGNED_IN, STAFF, Page, Write
@@ -18,8 +19,8 @@ def _answer(world):
     s = world.session
     codebook.sync(s, codebook.load())
     inst = Instrument(key="matrix_interview", title="Interview", role=RespondentRole.PRACTITIONER)
-    version = InstrumentVersion(instrument=inst, version=1, checksum="0" * 64, definition={
-        "sections": [{"questions": [{"key": "impact", "label": "What changed?"}]}]})
+    definition = {"sections": [{"questions": [{"key": "impact", "label": "What changed?"}]}]}
+    version = InstrumentVersion(instrument=inst, version=1, checksum=checksum(definition), definition=definition)
     response = Response(respondent_id=world.respondent.id, instrument_version=version,
                         mode=ResponseMode.INTERVIEW)
     answer = Answer(question_key="impact", text="Teams now share one plan.")

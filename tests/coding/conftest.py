@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork.instruments import checksum
 from impactmodel.fieldwork.models import (Answer, Instrument, InstrumentVersion, Response,
                                           ResponseMode, ResponseStatus)
 
@@ -28,7 +29,7 @@ def make_answer(session, make_respondent):
             definition = {"key": inst.key, "title": inst.title, "role": role.value, "mode": "interview",
                           "sections": [{"key": "s1", "title": "Impact", "questions": [
                               {"key": k, "type": "text", "label": label} for k, label in QUESTIONS.items()]}]}
-            version = InstrumentVersion(instrument=inst, version=1, checksum=f"{next(_seq):064d}",
+            version = InstrumentVersion(instrument=inst, version=1, checksum=checksum(definition),
                                         definition=definition)
             session.add_all([inst, version])
             session.commit()

@@ -12,6 +12,7 @@ from impactmodel.coding import queries, reliability, services
 from impactmodel.codebook.models import Coding
 from impactmodel.coding.models import DoubleCoding, Memo, RemovedCoding
 from impactmodel.enums import RespondentRole
+from impactmodel.fieldwork.instruments import checksum
 from impactmodel.fieldwork.models import Answer, Instrument, InstrumentVersion, Response, ResponseMode
 from impactmodel.stats import krippendorff_mv_alpha
 from tests.conftest import ENGINES, PASSWORD
@@ -270,8 +271,12 @@ def test_question_filter_keeps_instrument_versions_and_keys_apart(app, client, s
     borough = make_authority(round=rnd)
     coder = make_user(Role.RESEARCHER, assigned=[borough])
     inst = Instrument(key="staff_talk", title="Staff interview", role=RespondentRole.MANAGER)
-    versions = [InstrumentVersion(instrument=inst, version=v, checksum=f"{v:064d}", definition={
-        "sections": [{"questions": [{"key": "q1", "label": "What changed?"}]}]}) for v in (1, 2)]
+    # The same question in two versions that differ elsewhere (a stored checksum is always
+    # that of its definition: pages keep a definition's labels by it).
+    definitions = [{"sections": [{"questions": [{"key": "q1", "label": "What changed?"}]}], "note": f"v{v}"}
+                   for v in (1, 2)]
+    versions = [InstrumentVersion(instrument=inst, version=v, checksum=checksum(d), definition=d)
+                for v, d in zip((1, 2), definitions)]
     session.add_all([inst, *versions])
     session.flush()
     for version, text in zip(versions, ["Asked in version one.", "Asked in version two."]):
