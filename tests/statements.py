@@ -20,3 +20,12 @@ def statements(app):
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_of_page(app, client, url: str) -> tuple[int, str]:
+    """How many statements the page at ``url`` takes, and its text. It is asked for once
+    before, so what a process reads once (question labels, say) is not counted."""
+    client.get(url)
+    with statements(app) as seen:
+        text = client.get(url).get_data(as_text=True)
+    return len(seen), text

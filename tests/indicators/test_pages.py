@@ -15,7 +15,7 @@ from impactmodel.indicators import services as indicators
 from impactmodel.interchange.tables import FROM_THE_ROUND, TABLES
 from impactmodel.scoring import services
 from tests.conftest import ENGINES
-from tests.statements import statements
+from tests.statements import statements_of_page
 from tests.scoring.helpers import figure_csvs, import_round
 
 NAMES = ("Northam", "Southby")
@@ -176,11 +176,7 @@ def test_consortium_page_shows_authorities_a_page_at_a_time(app, client, auth, s
         indicators.import_indicators(session, io.StringIO("authority,indicator,period,value\n" + rows), "Round 1")
 
     def page(n=None):
-        url = f"/rounds/{rnd.id}/indicators" + (f"?indicator=emotional_wellbeing&page={n}" if n else "")
-        client.get(url)
-        with statements(app) as seen:
-            text = client.get(url).get_data(as_text=True)
-        return len(seen), text
+        return statements_of_page(app, client, f"/rounds/{rnd.id}/indicators" + (f"?indicator=emotional_wellbeing&page={n}" if n else ""))
 
     add([f"Place {i:02d}" for i in range(3)])
     auth.login(Role.ADMIN)

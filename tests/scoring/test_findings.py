@@ -17,7 +17,7 @@ from impactmodel.interchange import tables as round_tables
 from impactmodel.scoring import services
 from impactmodel.scoring.models import RoundScoring
 from tests.conftest import ENGINES
-from tests.statements import statements
+from tests.statements import statements, statements_of_page
 from tests.scoring.helpers import FIGURE2, FIGURE3, _coded_rows, import_round, to_csv
 
 COLUMNS = ["authority", "respondent", "role", "code", "valence", "key_group", "excerpt"]
@@ -252,11 +252,7 @@ def test_response_rates_page_shows_authorities_a_page_at_a_time(app, client, aut
             invitations.create_invitations(session, "test", round=rnd, authority=name, role="parent", count=1)
 
     def page(n=None):
-        url = f"/rounds/{rnd.id}/response-rates" + (f"?page={n}" if n else "")
-        client.get(url)
-        with statements(app) as seen:
-            text = client.get(url).get_data(as_text=True)
-        return len(seen), text
+        return statements_of_page(app, client, f"/rounds/{rnd.id}/response-rates" + (f"?page={n}" if n else ""))
 
     add([f"Place {i:02d}" for i in range(3)])
     auth.login(Role.ADMIN)
